@@ -1,0 +1,136 @@
+"""Typed configs, one per stage, combined into `RenderConfig`. Validated once, up front."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import InputError
+
+LOUDNESS_PRESETS = {
+    "web": (-16.0, -1.0),        # podcasts and social video
+    "broadcast": (-23.0, -1.0),  # EBU R128
+}
+VOICE_ENGINES = ("piper", "coqui", "espeak")
+
+
+@dataclass
+class VoiceConfig:
+    engine: str = "piper"
+    """piper (offline default) | coqui (TTS library) | espeak (espeak-ng, always available)."""
+    voice: str | None = None
+    """Engine-specific voice: a Piper .onnx path, a Coqui model name or checkpoint dir, an espeak voice."""
+    language: str = "en"
+    """Language of the script: en, ko, or any code the engine knows."""
+    speed: float = 1.0
+    """Speaking rate: 1.0 normal, 1.2 is 20% faster."""
+    loudness_lufs: float = -16.0
+    """Integrated loudness target (ITU-R BS.1770)."""
+    true_peak_dbtp: float = -1.0
+    """True-peak ceiling after loudness normalisation."""
+    sentence_pause_ms: int = 300
+    """Silence between sentences, on top of [pause] markers."""
+    device: str = "cpu"
+    """Set from RenderConfig.device; engines that run torch use it."""
+
+    def with_loudness_preset(self, preset: str) -> "VoiceConfig":
+        if preset not in LOUDNESS_PRESETS:
+            raise InputError(f"unknown loudness preset '{preset}'",
+                             fix=f"use a number in LUFS or one of {', '.join(LOUDNESS_PRESETS)}")
+        lufs, peak = LOUDNESS_PRESETS[preset]
+        return replace(self, loudness_lufs=lufs, true_peak_dbtp=peak)
+
+
+@dataclass
+class FaceConfig:
+    models_dir: Path | None = None
+    """Where model files are looked up first (else ANNOUNCER_MODELS, else downloaded)."""
+    backend: str = "mediapipe"
+    """mediapipe (478 points, default) | fan (face-alignment, 68 points, batched on CUDA)."""
+    min_detection_confidence: float = 0.6
+    """YuNet score below which a face is not trusted."""
+    max_avatar_seconds: float = 60.0
+    """Video avatars are cut to this length (they loop forward-backward)."""
+    smoothing_cutoff_hz: float = 4.0
+    """Landmark tracks are low-pass filtered at this frequency to remove jitter."""
+
+
+@dataclass
+class MotionConfig:
+    fps: int = 25
+    """Output frame rate."""
+    mouth_scale: float = 1.0
+    """Multiplier on mouth opening: below 1 is more restrained, above 1 more articulated."""
+    blinks: bool = True
+    """Natural blinks on photo avatars (video avatars keep their own)."""
+    head_motion: float = 1.0
+    """Gentle head sway on photo avatars; 0 disables."""
+    seed: int = 0
+    """Blink and sway timing are random but reproducible."""
+
+
+@dataclass
+class GenerateConfig:
+    batch_size: int = 16
+    """Frames warped per batch on the device."""
+    mouth_interior: bool = True
+    """Paint a mouth cavity and teeth where the mouth opens beyond the avatar's own."""
+
+
+@dataclass
+class EncodeConfig:
+    height: int | None = None
+    """Output height in pixels; None keeps the avatar's (capped at max_height). Width follows the aspect."""
+    max_height: int = 1080
+    """Larger avatars (up to 8K photos) are scaled down to this."""
+    crf: int = 20
+    """x264 quality: lower is better and bigger."""
+    preset: str = "veryfast"
+    """x264 speed preset."""
+    audio_bitrate: str = "160k"
+    thumbnail_at: float = 0.4
+    """Where in the clip the thumbnail is taken, as a fraction of its length."""
+
+
+@dataclass
+class RenderConfig:
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    encode: EncodeConfig = field(default_factory=EncodeConfig)
+    device: str = "auto"
+    """auto | cpu | cuda | cuda:N. One setting for every torch stage."""
+    home: Path | None = None
+    """Everything kept between runs; default ANNOUNCER_HOME or the user's data dir."""
+    use_cache: bool = True
+    """Reuse finished stage artifacts from the work dir."""
+
+    def validate(self) -> "RenderConfig":
+        if self.voice.engine not in VOICE_ENGINES:
+            raise InputError(f"unknown voice engine '{self.voice.engine}'", fix=f"use one of {', '.join(VOICE_ENGINES)}")
+        if not 0.5 <= self.voice.speed <= 2.0:
+            raise InputError(f"speed {self.voice.speed} is out of range", fix="use a value from 0.5 to 2.0")
+        if not -40 <= self.voice.loudness_lufs <= -5:
+            raise InputError(f"loudness {self.voice.loudness_lufs} LUFS is out of range", fix="use -40 to -5 LUFS")
+        if self.face.backend not in ("mediapipe", "fan"):
+            raise InputError(f"unknown face backend '{self.face.backend}'", fix="use mediapipe or fan")
+        if not 10 <= self.motion.fps <= 60:
+            raise InputError(f"fps {self.motion.fps} is out of range", fix="use 10 to 60")
+        if self.encode.height is not None and not 128 <= self.encode.height <= 2160:
+            raise InputError(f"height {self.encode.height} is out of range", fix="use 128 to 2160")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise InputError(f"unknown device '{self.device}'", fix="use auto, cpu, cuda or cuda:N")
+        return self
+
+
+def as_dict(config) -> dict:
+    """A JSON-ready view of a config, for manifests and cache keys."""
+    out = {}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if hasattr(value, "__dataclass_fields__"):
+            value = as_dict(value)
+        elif isinstance(value, Path):
+            value = str(value)
+        out[item.name] = value
+    return out

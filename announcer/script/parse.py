@@ -1,0 +1,220 @@
+"""Read a script file (.txt, .md with YAML front matter, .srt) into typed segments."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from .normalize_en import normalize_english
+from .normalize_ko import normalize_korean
+from .sentences import split_sentences
+
+FRONT_MATTER_KEYS = {"title", "language", "voice", "avatar", "speed", "loudness", "output"}
+MAX_SCRIPT_BYTES = 2_000_000
+_PAUSE = re.compile(r"\[pause\s+(\d+(?:\.\d+)?)\s*(ms|s)\]", re.IGNORECASE)
+_ANY_MARKER = re.compile(r"\[[^\]]*\]")
+_SRT_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One sentence as written (for subtitles) and as it is to be spoken (for the voice)."""
+    display: str
+    spoken: str
+    line: int
+    pause_after_ms: int = 0
+    start_s: float | None = None
+    """Only for .srt scripts: when this line must start."""
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path | None
+    language: str
+    segments: tuple[Segment, ...]
+    title: str = ""
+    options: dict = field(default_factory=dict)
+    """Front matter: voice, avatar, speed, loudness, output (applied by the API)."""
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.display for s in self.segments)
+
+
+def read_script(path: str | Path, language: str | None = None) -> Script:
+    path = Path(path)
+    raw = _read_text(path)
+    if path.suffix.lower() == ".srt":
+        return _parse_srt(path, raw, language)
+    options, body, body_line = _split_front_matter(path, raw) if path.suffix.lower() == ".md" else ({}, raw, 1)
+    chosen_language = _language(options.get("language") or language, body)
+    if path.suffix.lower() == ".md":
+        body = _strip_markdown(body)
+    segments = _segments_from_body(path, body, body_line, chosen_language)
+    return Script(path, chosen_language, segments, str(options.get("title", path.stem)), options)
+
+
+def parse_text(text: str, language: str | None = None) -> Script:
+    """A script from a string, for the Python API."""
+    chosen_language = _language(language, text)
+    return Script(None, chosen_language, _segments_from_body(None, text, 1, chosen_language))
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError("script not found", path=path, fix="check the path")
+    data = path.read_bytes()
+    if len(data) > MAX_SCRIPT_BYTES:
+        raise InputError(f"script is {len(data)} bytes, more than {MAX_SCRIPT_BYTES}", path=path,
+                         fix="split it into several scripts")
+    if b"\x00" in data[:4096]:
+        raise InputError("script is a binary file, not text", path=path, fix="give a UTF-8 .txt, .md or .srt file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise InputError("script is not valid UTF-8", path=path, line=line, fix="save it as UTF-8") from error
+    if not text.strip():
+        raise InputError("script is empty", path=path, fix="write the text to be read")
+    return text
+
+
+def _split_front_matter(path: Path, raw: str) -> tuple[dict, str, int]:
+    if not raw.startswith("---"):
+        return {}, raw, 1
+    lines = raw.splitlines(keepends=True)
+    closing = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if closing is None:
+        raise InputError("front matter has no closing '---'", path=path, line=1, fix="end the YAML block with a line '---'")
+    try:
+        options = yaml.safe_load("".join(lines[1:closing])) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise InputError(f"front matter is not valid YAML ({getattr(error, 'problem', error)})", path=path, line=line,
+                         fix="write key: value pairs") from error
+    if not isinstance(options, dict):
+        raise InputError("front matter must be key: value pairs", path=path, line=2)
+    unknown = set(options) - FRONT_MATTER_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        line = next(i + 1 for i, text in enumerate(lines) if text.startswith(f"{key}:"))
+        raise InputError(f"unknown front matter key '{key}'", path=path, line=line,
+                         fix=f"use {', '.join(sorted(FRONT_MATTER_KEYS))}")
+    return options, "".join(lines[closing + 1:]), closing + 2
+
+
+def _strip_markdown(body: str) -> str:
+    """Keep what is read aloud: drop headings' #, emphasis, links' targets, code and comments."""
+    body = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), body, flags=re.S)
+    body = re.sub(r"^\s{0,3}(#{1,6}|[-*+]|\d+\.|>)\s+", "", body, flags=re.M)
+    body = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"(\*\*|__|\*|_|`)(\S.*?\S|\S)\1", r"\2", body)
+    return body
+
+
+def _language(explicit: str | None, text: str) -> str:
+    if explicit:
+        return str(explicit).lower()
+    letters = re.findall(r"\w", text)
+    hangul = len(_HANGUL.findall(text))
+    return "ko" if letters and hangul / len(letters) > 0.3 else "en"
+
+
+def normalize(text: str, language: str) -> str:
+    if language.startswith("en"):
+        return normalize_english(text)
+    if language.startswith("ko"):
+        return normalize_korean(text)
+    return text
+
+
+def _segments_from_body(path: Path | None, body: str, first_line: int, language: str) -> tuple[Segment, ...]:
+    segments: list[Segment] = []
+    for paragraph, line in _paragraphs(body, first_line):
+        _check_markers(path, paragraph, line)
+        parts = _PAUSE.split(paragraph)
+        # _PAUSE.split yields [text, amount, unit, text, amount, unit, ..., text]
+        for index in range(0, len(parts), 3):
+            pause_ms = 0
+            if index + 2 < len(parts):
+                amount, unit = float(parts[index + 1]), parts[index + 2].lower()
+                pause_ms = int(amount * (1000 if unit == "s" else 1))
+            sentences = split_sentences(parts[index], language)
+            for position, sentence in enumerate(sentences):
+                spoken = normalize(sentence, language)
+                is_last = position == len(sentences) - 1
+                segments.append(Segment(sentence, spoken, line, pause_ms if is_last else 0))
+            if not sentences and pause_ms and segments:
+                last = segments[-1]
+                segments[-1] = Segment(last.display, last.spoken, last.line, last.pause_after_ms + pause_ms)
+    if not any(re.search(r"\w", s.spoken) for s in segments):
+        raise InputError("script has no words to read", path=path, line=first_line, fix="write the text to be read")
+    return tuple(segments)
+
+
+def _paragraphs(body: str, first_line: int):
+    """(paragraph text, line number) for each block separated by blank lines."""
+    block, block_line = [], None
+    for offset, text in enumerate(body.splitlines()):
+        if text.strip():
+            block_line = block_line or first_line + offset
+            block.append(text.strip())
+        elif block:
+            yield " ".join(block), block_line
+            block, block_line = [], None
+    if block:
+        yield " ".join(block), block_line
+
+
+def _check_markers(path: Path | None, paragraph: str, line: int) -> None:
+    for marker in _ANY_MARKER.findall(paragraph):
+        if not _PAUSE.fullmatch(marker):
+            raise InputError(f"unknown marker '{marker}'", path=path, line=line,
+                             fix="the only marker is [pause 800ms] or [pause 1.5s]")
+
+
+def _parse_srt(path: Path, raw: str, language: str | None) -> Script:
+    lines = raw.splitlines()
+    cues: list[tuple[float, float, str, int]] = []
+    index = 0
+    while index < len(lines):
+        if not lines[index].strip():
+            index += 1
+            continue
+        block_start = index
+        if lines[index].strip().isdigit():
+            index += 1
+        match = _SRT_TIME.search(lines[index]) if index < len(lines) else None
+        if not match:
+            raise InputError("expected an SRT timing line like '00:00:01,000 --> 00:00:03,500'",
+                             path=path, line=index + 1, fix="fix or remove this cue")
+        start, end = _srt_seconds(match.groups()[:4]), _srt_seconds(match.groups()[4:])
+        if end <= start:
+            raise InputError("cue ends before it starts", path=path, line=index + 1, fix="swap or fix the times")
+        if cues and start < cues[-1][0]:
+            raise InputError("cue starts before the previous one", path=path, line=index + 1, fix="order cues by time")
+        index += 1
+        text_lines = []
+        while index < len(lines) and lines[index].strip():
+            text_lines.append(re.sub(r"<[^>]+>", "", lines[index].strip()))
+            index += 1
+        if not text_lines:
+            raise InputError("cue has no text", path=path, line=block_start + 1, fix="add the line to be read or remove the cue")
+        cues.append((start, end, " ".join(text_lines), block_start + 1))
+    if not cues:
+        raise InputError("no cues found in SRT", path=path, fix="write cues: number, timing line, text, blank line")
+    chosen_language = _language(language, " ".join(c[2] for c in cues))
+    segments = tuple(Segment(text, normalize(text, chosen_language), line, 0, start, end)
+                     for start, end, text, line in cues)
+    return Script(path, chosen_language, segments, path.stem, {})
+
+
+def _srt_seconds(parts) -> float:
+    hours, minutes, seconds, millis = (int(p) for p in parts)
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
