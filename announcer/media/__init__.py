@@ -1,0 +1,1 @@
+"""Media I/O: ffmpeg commands, probing, frame decoding and encoding, subtitles."""

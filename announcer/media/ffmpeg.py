@@ -1,0 +1,65 @@
+"""Locating and running ffmpeg/ffprobe. Commands are argument lists; stderr travels in the exception."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, ToolError
+
+
+@lru_cache(maxsize=None)
+def ffmpeg_binary() -> str:
+    """System ffmpeg, else the one bundled with imageio-ffmpeg."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as error:
+        raise ToolError("ffmpeg not found", fix="install ffmpeg (apt-get install ffmpeg) or pip install imageio-ffmpeg") from error
+
+
+@lru_cache(maxsize=None)
+def ffprobe_binary() -> str | None:
+    return shutil.which("ffprobe")
+
+
+def run_ffmpeg(args: list[str], what: str, stdin: bytes | None = None) -> bytes:
+    """Run ffmpeg with `args` (no shell); raise ToolError with its stderr on failure."""
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *args] if stdin is None else \
+        [ffmpeg_binary(), "-hide_banner", "-y", *args]
+    result = subprocess.run(command, input=stdin, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise ToolError(f"ffmpeg failed to {what}", detail=_tail(result.stderr))
+    return result.stdout
+
+
+def probe(path: Path) -> dict:
+    """ffprobe's JSON of streams and format; falls back to ffmpeg's own banner when ffprobe is absent."""
+    binary = ffprobe_binary()
+    if binary is None:
+        raise ToolError("ffprobe not found", fix="install ffmpeg (apt-get install ffmpeg)")
+    result = subprocess.run([binary, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        raise InputError(f"cannot read media ({_tail(result.stderr).strip() or 'unknown format'})", path=path,
+                         fix="give a valid image, video or audio file")
+    return json.loads(result.stdout)
+
+
+def decode_audio(path: Path, sample_rate: int) -> np.ndarray:
+    """Any audio (or a video's audio track) as mono float32 at `sample_rate`."""
+    raw = run_ffmpeg(["-i", str(path), "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"],
+                     f"decode the audio of {path}")
+    return np.frombuffer(raw, dtype=np.float32).copy()
+
+
+def _tail(stderr: bytes, lines: int = 6) -> str:
+    return "\n".join(stderr.decode("utf-8", "replace").strip().splitlines()[-lines:])

