@@ -1,0 +1,135 @@
+"""Face detectors and landmarkers behind one small interface, each loading its model once."""
+from __future__ import annotations
+
+import atexit
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .layout import MEDIAPIPE_TO_IBUG68
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: np.ndarray
+    """x0, y0, x1, y1 in pixels."""
+    score: float
+
+
+class YuNetDetector:
+    """OpenCV's YuNet: fast, robust face boxes; tells a face from a cat."""
+
+    def __init__(self, model_path: Path, score_threshold: float = 0.6):
+        self._detector = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320), score_threshold, 0.3, 50)
+
+    def detect(self, rgb: np.ndarray) -> Detection | None:
+        """The most confident face, or None."""
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        self._detector.setInputSize((bgr.shape[1], bgr.shape[0]))
+        _, faces = self._detector.detect(bgr)
+        if faces is None or len(faces) == 0:
+            return None
+        best = faces[np.argmax(faces[:, 14])]
+        x, y, w, h = best[:4]
+        return Detection(np.array([x, y, x + w, y + h], np.float32), float(best[14]))
+
+
+class Landmarker:
+    """Maps frames to canonical 68-point landmarks; NaN rows where no face was found."""
+
+    name = "base"
+
+    def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
+        raise NotImplementedError
+
+
+class MediaPipeLandmarker(Landmarker):
+    """MediaPipe Face Landmarker (478 points), in IMAGE mode for photos and VIDEO mode for footage."""
+
+    name = "mediapipe"
+
+    def __init__(self, model_path: Path, min_confidence: float = 0.5):
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._vision = vision
+        self._options = dict(base_options=BaseOptions(model_asset_path=str(model_path)), num_faces=1,
+                             min_face_detection_confidence=min_confidence, min_face_presence_confidence=min_confidence,
+                             min_tracking_confidence=min_confidence)
+        self._image = vision.FaceLandmarker.create_from_options(
+            vision.FaceLandmarkerOptions(running_mode=vision.RunningMode.IMAGE, **self._options))
+        # MediaPipe's own __del__ fails during interpreter shutdown; close while the runtime is alive.
+        atexit.register(self._image.close)
+
+    def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
+        import mediapipe as mp
+
+        out = np.full((len(frames), 68, 2), np.nan, np.float32)
+        video = None
+        if len(frames) > 1:
+            # VIDEO mode tracks between frames; timestamps must restart, so one instance per clip.
+            video = self._vision.FaceLandmarker.create_from_options(
+                self._vision.FaceLandmarkerOptions(running_mode=self._vision.RunningMode.VIDEO, **self._options))
+        try:
+            for index, frame in enumerate(frames):
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+                result = video.detect_for_video(image, int(index * 1000 / (fps or 25))) if video else self._image.detect(image)
+                if result.face_landmarks:
+                    mesh = np.array([(p.x, p.y) for p in result.face_landmarks[0]], np.float32)
+                    out[index] = mesh[MEDIAPIPE_TO_IBUG68] * (frame.shape[1], frame.shape[0])
+        finally:
+            if video is not None:
+                video.close()
+        return out
+
+
+class FanLandmarker(Landmarker):
+    """face-alignment's FAN (68 points) on face crops, batched on the device.
+
+    Boxes come from YuNet, so no pickled S3FD detector is ever loaded; the FAN weights are a
+    plain state dict read with `torch.load(weights_only=True)`.
+    """
+
+    name = "fan"
+    REFERENCE_SCALE = 195.0
+
+    def __init__(self, weights_path: Path, detector: YuNetDetector, device: str = "cpu", num_modules: int = 4,
+                 batch_size: int = 16):
+        import torch
+        from face_alignment.models.fan import FAN
+
+        self._torch = torch
+        self.device = device
+        self.batch_size = batch_size
+        self.detector = detector
+        self.net = FAN(num_modules)
+        self.net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        self.net.to(device).eval()
+
+    def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
+        from face_alignment.utils import CENTER_Y_OFFSET, crop, get_preds_fromhm
+
+        out = np.full((len(frames), 68, 2), np.nan, np.float32)
+        found = [(i, self.detector.detect(frame)) for i, frame in enumerate(frames)]
+        found = [(i, d) for i, d in found if d is not None]
+        for start in range(0, len(found), self.batch_size):
+            chunk = found[start:start + self.batch_size]
+            centers, scales, crops = [], [], []
+            for index, detection in chunk:
+                x0, y0, x1, y1 = detection.box
+                center = np.array([(x0 + x1) / 2, (y0 + y1) / 2 - (y1 - y0) * CENTER_Y_OFFSET])
+                scale = ((x1 - x0) + (y1 - y0)) / self.REFERENCE_SCALE
+                centers.append(center)
+                scales.append(scale)
+                crops.append(crop(frames[index], center, scale).transpose(2, 0, 1).astype(np.float32) / 255.0)
+            with self._torch.no_grad():
+                heatmaps = self.net(self._torch.from_numpy(np.stack(crops)).to(self.device))
+                heatmaps = (heatmaps[-1] if isinstance(heatmaps, (list, tuple)) else heatmaps).float().cpu().numpy()
+            for row, (index, _) in enumerate(chunk):
+                _, points, _ = get_preds_fromhm(heatmaps[row:row + 1], centers[row], scales[row])
+                out[index] = points.reshape(68, 2)
+        return out
