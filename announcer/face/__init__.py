@@ -55,6 +55,15 @@ class FaceStage:
             self.landmarker = MediaPipeLandmarker(landmarker_path)
             self.model_files[str(landmarker_path)] = landmarker_sha
 
+    def close(self) -> None:
+        self.landmarker.close()
+
+    def __enter__(self) -> "FaceStage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def __call__(self, avatar: Avatar) -> FaceTrack:
         self._require_a_human_face(avatar)
         raw = self.landmarker.landmarks(avatar.frames, avatar.fps)

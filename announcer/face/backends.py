@@ -1,7 +1,6 @@
 """Face detectors and landmarkers behind one small interface, each loading its model once."""
 from __future__ import annotations
 
-import atexit
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,9 @@ class Landmarker:
     def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Free native resources; the landmarker is unusable afterwards."""
+
 
 class MediaPipeLandmarker(Landmarker):
     """MediaPipe Face Landmarker (478 points), in IMAGE mode for photos and VIDEO mode for footage."""
@@ -62,8 +64,10 @@ class MediaPipeLandmarker(Landmarker):
                              min_tracking_confidence=min_confidence)
         self._image = vision.FaceLandmarker.create_from_options(
             vision.FaceLandmarkerOptions(running_mode=vision.RunningMode.IMAGE, **self._options))
-        # MediaPipe's own __del__ fails during interpreter shutdown; close while the runtime is alive.
-        atexit.register(self._image.close)
+
+    def close(self) -> None:
+        """Release the graph now: MediaPipe's own __del__ fails if left to interpreter shutdown."""
+        self._image.close()
 
     def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
         import mediapipe as mp

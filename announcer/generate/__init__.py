@@ -1,0 +1,86 @@
+"""Stage 5, face generation: move the avatar's mouth, jaw and eyelids to each frame's target landmarks.
+
+The warp renderer bends the avatar's own pixels with a thin-plate spline (torch, batched, on the
+configured device), paints a mouth interior where the lips part, and pastes the region back with
+a feathered edge. Colours match by construction: every pixel comes from the avatar, and the
+interior's palette is sampled from its lips, skin and teeth.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..config import GenerateConfig
+from ..face import Avatar, FaceTrack, layout
+from ..motion import MotionPlan
+from .composite import CropBox, crop_margin, feather_mask, paste
+from .mouth import MouthPalette, paint_interior
+from .preclose import close_open_mouths
+from .targets import closed_mouth, target_landmarks
+from .warp import border_anchors, warp_crops
+
+log = logging.getLogger(__name__)
+
+
+class WarpRenderer:
+    """Landmark-driven generation by warping. Stateless between clips; holds only its device."""
+
+    name = "warp"
+
+    def __init__(self, config: GenerateConfig, device: torch.device):
+        self.config = config
+        self.device = device
+
+    def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
+        """Yield batches of finished frames, (B, H, W, 3) uint8 RGB, in order."""
+        track_frames = avatar.frames
+        frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame)
+        avatar = replace(avatar, frames=frames)
+        reference = int(np.argmin(layout.mouth_opening(landmarks)))
+        reference_points = landmarks[reference]
+        neutral = closed_mouth(layout.to_face_coords(reference_points[None], layout.face_frame(reference_points[None]))[0])
+        sources = landmarks[plan.source_frame]
+        targets = target_landmarks(sources, neutral, plan.mouth, plan.blink, plan.head)
+        box = CropBox.around([sources, targets], avatar.size, crop_margin(landmarks))
+        mask = feather_mask(box, avatar.size)
+        # The palette comes from the untouched avatar: an open mouth shows its real teeth.
+        original_reference = int(np.argmax(layout.mouth_opening(track.landmarks)))
+        palette = MouthPalette.from_avatar(track_frames[original_reference], track.landmarks[original_reference])
+        anchors = border_anchors(box.width, box.height).to(self.device)
+        for start in range(0, plan.n_frames, self.config.batch_size):
+            batch = slice(start, min(start + self.config.batch_size, plan.n_frames))
+            yield self._render_batch(avatar, plan.source_frame[batch], sources[batch] - box.offset,
+                                     targets[batch] - box.offset, box, mask, palette, anchors)
+
+    @torch.no_grad()
+    def _render_batch(self, avatar, frame_indices, sources, targets, box, mask, palette, anchors) -> np.ndarray:
+        unique, inverse = np.unique(frame_indices, return_inverse=True)
+        originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
+        crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
+        count = len(frame_indices)
+        source_points = torch.cat([torch.from_numpy(sources).to(self.device), anchors.expand(count, -1, -1)], 1)
+        target_points = torch.cat([torch.from_numpy(targets).to(self.device), anchors.expand(count, -1, -1)], 1)
+        warped = warp_crops(crops, source_points, target_points).permute(0, 2, 3, 1).contiguous()
+        if self.config.mouth_interior:
+            iod = float(np.median(layout.inter_ocular(targets)))
+            for k in range(count):
+                self._add_interior(warped[k], paint_interior(targets[k, layout.INNER_LIPS], iod, palette))
+        return paste(originals, warped, box, mask.to(self.device)).cpu().numpy()
+
+    def _add_interior(self, crop: torch.Tensor, patch) -> None:
+        """Blend a painted interior into one warped crop (h, w, 3), in place."""
+        if patch is None:
+            return
+        height, width = patch.alpha.shape
+        region = crop[patch.y0:patch.y0 + height, patch.x0:patch.x0 + width]
+        height, width = region.shape[:2]
+        colour = torch.from_numpy(patch.colour[:height, :width]).to(self.device)
+        alpha = torch.from_numpy(patch.alpha[:height, :width]).to(self.device)[..., None]
+        region.mul_(1 - alpha).add_(colour * alpha)
+
+
+__all__ = ["WarpRenderer", "CropBox"]

@@ -1,0 +1,69 @@
+"""Shut an avatar's open mouth once, before rendering, with a piecewise-affine mesh warp.
+
+A thin-plate spline folds when it has to collapse a wide gap (it overshoots), but opens a closed
+mouth cleanly. So frames whose mouth is open are first closed with a triangle mesh, which
+cannot fold: triangles spanning the gap collapse to nothing, the lips meet, the jaw comes up.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from ..face import layout
+from .targets import closed_mouth
+
+OPEN_ABOVE = 0.04
+"""Inner-lip gap (inter-ocular units) above which a frame is closed first."""
+MESH_POINTS = np.concatenate([np.arange(2, 15), np.arange(29, 36), layout.LIPS])
+"""Lower face: jaw, nose base and lips. Points outside move nothing."""
+
+
+def close_open_mouths(frames: np.ndarray, landmarks: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of frames and landmarks where every frame in `indices` with an open mouth is closed."""
+    openings = layout.mouth_opening(landmarks)
+    to_close = [i for i in np.unique(indices) if openings[i] > OPEN_ABOVE]
+    if not to_close:
+        return frames, landmarks
+    frames, landmarks = frames.copy(), landmarks.copy()
+    for index in to_close:
+        frames[index], landmarks[index] = _close_one(frames[index], landmarks[index])
+    return frames, landmarks
+
+
+def _close_one(frame: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    face = layout.face_frame(points[None])
+    closed = layout.from_face_coords(closed_mouth(layout.to_face_coords(points[None], face)[0])[None], face)[0]
+    source = _with_anchors(points[MESH_POINTS], points, frame.shape)
+    target = _with_anchors(closed[MESH_POINTS], points, frame.shape)
+    out = frame.copy()
+    for triangle in Delaunay(source).simplices:
+        _warp_triangle(frame, out, source[triangle], target[triangle])
+    result = points.copy()
+    result[MESH_POINTS] = closed[MESH_POINTS]
+    return out, result
+
+
+def _with_anchors(mesh: np.ndarray, points: np.ndarray, shape) -> np.ndarray:
+    """Fixed points around the lower face, so the mesh meets the untouched image without a seam."""
+    iod = float(layout.inter_ocular(points))
+    x0, y0 = points[MESH_POINTS].min(axis=0) - 0.35 * iod
+    x1, y1 = points[MESH_POINTS].max(axis=0) + 0.35 * iod
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, shape[1] - 1), min(y1, shape[0] - 1)
+    xs, ys = np.linspace(x0, x1, 6), np.linspace(y0, y1, 6)
+    ring = np.array([(x, y0) for x in xs] + [(x, y1) for x in xs] + [(x0, y) for y in ys[1:-1]] + [(x1, y) for y in ys[1:-1]])
+    return np.concatenate([mesh, ring]).astype(np.float32)
+
+
+def _warp_triangle(source_image: np.ndarray, out: np.ndarray, source: np.ndarray, target: np.ndarray) -> None:
+    x, y, w, h = cv2.boundingRect(np.round(target).astype(np.int32))
+    if w < 1 or h < 1 or abs(np.cross(target[1] - target[0], target[2] - target[0])) < 0.5:
+        return  # a collapsed triangle: the gap it spanned is gone
+    affine = cv2.getAffineTransform(source.astype(np.float32), (target - (x, y)).astype(np.float32))
+    patch = cv2.warpAffine(source_image, affine, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    mask = np.zeros((h, w), np.float32)
+    cv2.fillConvexPoly(mask, np.round((target - (x, y)) * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4)
+    region = out[y:y + h, x:x + w]
+    mask = mask[:region.shape[0], :region.shape[1], None]
+    region[:] = (region * (1 - mask) + patch[:region.shape[0], :region.shape[1]] * mask).astype(np.uint8)

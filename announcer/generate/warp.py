@@ -1,0 +1,61 @@
+"""Thin-plate-spline warping in torch, batched, on whatever device the tensors live on."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+REGULARIZATION = 1e-6
+GRID_STRIDE = 8
+"""The spline is evaluated every GRID_STRIDE pixels and upsampled: it is smooth, so this is exact enough."""
+
+
+def _kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    squared = torch.cdist(a, b).pow(2)
+    return squared * torch.log(squared.clamp_min(1e-12))
+
+
+def fit_tps(targets: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """Coefficients (B, K+3, 2) of the spline that maps target points (B, K, 2) onto source points."""
+    batch, count, _ = targets.shape
+    ones = torch.ones(batch, count, 1, dtype=targets.dtype, device=targets.device)
+    affine = torch.cat([ones, targets], dim=2)
+    system = torch.zeros(batch, count + 3, count + 3, dtype=targets.dtype, device=targets.device)
+    system[:, :count, :count] = _kernel(targets, targets) + REGULARIZATION * torch.eye(count, device=targets.device)
+    system[:, :count, count:] = affine
+    system[:, count:, :count] = affine.transpose(1, 2)
+    values = torch.cat([sources, torch.zeros(batch, 3, 2, dtype=targets.dtype, device=targets.device)], dim=1)
+    return torch.linalg.solve(system, values)
+
+
+def evaluate_tps(coefficients: torch.Tensor, targets: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Map points (B, P, 2) through the spline fitted on `targets`."""
+    count = targets.shape[1]
+    ones = torch.ones(*points.shape[:2], 1, dtype=points.dtype, device=points.device)
+    return _kernel(points, targets) @ coefficients[:, :count] + torch.cat([ones, points], 2) @ coefficients[:, count:]
+
+
+def warp_crops(images: torch.Tensor, source_points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
+    """Warp images (B, C, H, W) so that source points land on target points (both in pixels, (B, K, 2))."""
+    batch, _, height, width = images.shape
+    scale = torch.tensor([width - 1, height - 1], dtype=torch.float32, device=images.device)
+    # Sources go straight to grid_sample's [-1, 1] (align_corners=True: -1 and 1 are the edge pixel centres).
+    targets, sources = target_points / scale, source_points / scale * 2 - 1
+    coefficients = fit_tps(targets, sources)
+    grid_h, grid_w = -(-height // GRID_STRIDE) + 1, -(-width // GRID_STRIDE) + 1
+    ys = torch.linspace(0, 1, grid_h, device=images.device)
+    xs = torch.linspace(0, 1, grid_w, device=images.device)
+    coarse = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).reshape(1, -1, 2).expand(batch, -1, -1)
+    mapped = evaluate_tps(coefficients, targets, coarse).reshape(batch, grid_h, grid_w, 2)
+    dense = F.interpolate(mapped.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=True)
+    return F.grid_sample(images, dense.permute(0, 2, 3, 1), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def border_anchors(width: int, height: int, per_side: int = 6) -> torch.Tensor:
+    """Fixed points around a crop's edge, so the warp leaves the border (and all outside it) untouched."""
+    steps = torch.linspace(0, 1, per_side + 1)[:-1]
+    w, h = width - 1, height - 1
+    top = torch.stack([steps * w, torch.zeros_like(steps)], 1)
+    right = torch.stack([torch.full_like(steps, w), steps * h], 1)
+    bottom = torch.stack([(1 - steps) * w, torch.full_like(steps, h)], 1)
+    left = torch.stack([torch.zeros_like(steps), (1 - steps) * h], 1)
+    return torch.cat([top, right, bottom, left])

@@ -1,0 +1,63 @@
+"""Stage 4, motion: speech in, one mouth shape (plus blink and head pose) per output frame out.
+
+>>> plan = plan_motion(speech, MotionConfig(fps=25), avatar_frames=1, avatar_fps=0)  # doctest: +SKIP
+>>> plan.mouth.shape  # (frames, [open, wide, round])  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import MotionConfig
+from ..voice.types import Speech
+from .audio import mouth_from_audio
+from .idle import blinks, head_sway, ping_pong
+from .visemes import blend, expand
+
+CLOSED_BELOW = 0.02
+"""Openings smaller than this are snapped shut, so silence has no sub-pixel jitter."""
+
+
+@dataclass
+class MotionPlan:
+    fps: int
+    mouth: np.ndarray
+    """(T, 3) per frame: open 0..1, wide -1..1 (spread vs pursed), round 0..1."""
+    blink: np.ndarray
+    """(T,) eyelid closure 0..1 (zeros for video avatars, which keep their own blinks)."""
+    head: np.ndarray
+    """(T, 3) roll in degrees and shift in inter-ocular units (zeros for video avatars)."""
+    source_frame: np.ndarray
+    """(T,) which avatar frame each output frame is drawn from."""
+    driver: str
+    """'phonemes' (TTS timings) or 'audio' (recorded narration)."""
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.mouth)
+
+
+def frame_count(duration_s: float, fps: int) -> int:
+    return max(1, math.ceil(duration_s * fps - 1e-6))
+
+
+def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar_fps: float) -> MotionPlan:
+    n_frames = frame_count(speech.duration, config.fps)
+    times = (np.arange(n_frames) + 0.5) / config.fps
+    if speech.phonemes:
+        mouth, driver = blend(expand(speech.phonemes), times), "phonemes"
+    else:
+        mouth, driver = mouth_from_audio(speech.audio, speech.sample_rate, config.fps, n_frames), "audio"
+    mouth[:, 0] = np.clip(mouth[:, 0] * config.mouth_scale, 0, 1)
+    mouth[mouth[:, 0] < CLOSED_BELOW] = 0
+    rng = np.random.default_rng(config.seed)
+    is_photo = avatar_frames <= 1
+    blink = blinks(n_frames, config.fps, rng) if (is_photo and config.blinks) else np.zeros(n_frames, np.float32)
+    head = head_sway(n_frames, config.fps, rng, config.head_motion) if is_photo else np.zeros((n_frames, 3), np.float32)
+    source = ping_pong(n_frames, config.fps, avatar_frames, avatar_fps)
+    return MotionPlan(config.fps, mouth.astype(np.float32), blink, head, source, driver)
+
+
+__all__ = ["MotionPlan", "plan_motion", "frame_count"]
