@@ -104,6 +104,8 @@ class RenderConfig:
     """Everything kept between runs; default ANNOUNCER_HOME or the user's data dir."""
     use_cache: bool = True
     """Reuse finished stage artifacts from the work dir."""
+    progress: bool = True
+    """Progress bars on a terminal (never in --quiet or --json mode)."""
 
     def validate(self) -> "RenderConfig":
         if self.voice.engine not in VOICE_ENGINES:

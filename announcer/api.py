@@ -1,0 +1,310 @@
+"""The Python API the CLI calls: `render()` for one clip, `Pipeline` to render many with models loaded once.
+
+>>> from announcer import Pipeline, RenderConfig, RenderRequest
+>>> with Pipeline(RenderConfig()) as pipeline:  # doctest: +SKIP
+...     pipeline.render(RenderRequest(script="news.md", avatar="anchor.jpg", output="news.mp4"))
+"""
+from __future__ import annotations
+
+import logging
+import platform
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import soundfile
+import torch
+from tqdm import tqdm
+
+from . import __version__
+from .assets import ModelRegistry, sha256_of
+from .cache import ArtifactCache, cache_key
+from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig, as_dict
+from .deliver import OutputSet, StagedOutputs
+from .errors import InputError
+from .face import Avatar, FaceStage, FaceTrack, load_avatar
+from .generate import WarpRenderer
+from .media.encode import VideoEncoder, encode_command
+from .media.ffmpeg import ffmpeg_binary
+from .media.subtitles import to_srt, to_vtt
+from .motion import plan_motion
+from .script import Script, read_script
+from .voice import Speech, TimedUnit, load_engine, load_narration, synthesize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RenderRequest:
+    avatar: str | Path | None
+    """A photo, a video, or (later) a prepared avatar name; None takes the script's front matter."""
+    output: str | Path
+    """The .mp4 to write; .srt, .vtt, .jpg and .json go beside it."""
+    script: str | Path | None = None
+    audio: str | Path | None = None
+    """Recorded narration instead of TTS (the script, if any, then only gives subtitles)."""
+
+
+@dataclass
+class RenderResult:
+    outputs: OutputSet
+    manifest: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device '{name}' asked for, but no CUDA GPU is available", fix="use --device cpu or auto")
+    return torch.device(name)
+
+
+def parse_voice(spec: str) -> tuple[str, str | None]:
+    """'piper', 'espeak:ko', 'coqui:tts_models/en/ljspeech/glow-tts', 'piper:/voices/x.onnx'."""
+    engine, _, voice = spec.partition(":")
+    return engine.strip().lower(), (voice.strip() or None)
+
+
+class Pipeline:
+    """Owns the models and the device; `render()` may be called for many clips."""
+
+    def __init__(self, config: RenderConfig | None = None):
+        from .home import Home
+
+        self.config = (config or RenderConfig()).validate()
+        ffmpeg_binary()  # fail before any model loads
+        self.home = Home.resolve(self.config.home)
+        self.device = resolve_device(self.config.device)
+        self.registry = ModelRegistry.load(self.config.face.models_dir, self.home.models_dir)
+        self.cache = ArtifactCache(self.home.work_dir, self.config.use_cache)
+        self.renderer = WarpRenderer(self.config.generate, self.device)
+        self._face_stage: FaceStage | None = None
+        self._engines: dict[tuple, object] = {}
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._face_stage is not None:
+            self._face_stage.close()
+            self._face_stage = None
+
+    @property
+    def face_stage(self) -> FaceStage:
+        if self._face_stage is None:
+            self._face_stage = FaceStage(self.config.face, self.registry, str(self.device))
+        return self._face_stage
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        timings: dict[str, float] = {}
+        outputs = OutputSet.for_path(request.output)
+        if request.script is None and request.audio is None:
+            raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
+        with _timed(timings, "script"):
+            script = read_script(request.script, self.config.voice.language if self._language_forced() else None) \
+                if request.script else None
+            voice_config = self._voice_config(script)
+        avatar_path = self._avatar_path(request.avatar, script)
+        with _timed(timings, "avatar"):
+            avatar = load_avatar(avatar_path, self.config.encode.height, self.config.encode.max_height,
+                                 self.config.face.max_avatar_seconds)
+        with _timed(timings, "face"):
+            track = self._face_track(avatar)
+        with _timed(timings, "voice"):
+            speech = self._speech(script, request.audio, voice_config)
+        with _timed(timings, "motion"):
+            plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps)
+        staged = StagedOutputs(outputs)
+        try:
+            with _timed(timings, "generate+encode"):
+                thumbnail = self._generate_and_encode(avatar, track, plan, speech, staged)
+            with _timed(timings, "deliver"):
+                staged.write_text(outputs.subtitles_srt, to_srt(speech.captions))
+                staged.write_text(outputs.subtitles_vtt, to_vtt(speech.captions))
+                staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
+            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings)
+            staged.write_text(outputs.manifest, _json(manifest))
+            staged.commit()
+        except BaseException:
+            staged.discard()
+            raise
+        log.debug("delivered %s (%.1fs of video in %.1fs)", outputs.video, plan.n_frames / plan.fps, sum(timings.values()))
+        return RenderResult(outputs, manifest, timings)
+
+    def _language_forced(self) -> bool:
+        return self.config.voice.language != VoiceConfig().language
+
+    def _voice_config(self, script: Script | None) -> VoiceConfig:
+        """Per-script settings from front matter, over the run's config."""
+        voice = replace(self.config.voice, device=str(self.device))
+        if script is None:
+            return voice
+        options = script.options
+        if "voice" in options:
+            engine, name = parse_voice(str(options["voice"]))
+            voice = replace(voice, engine=engine, voice=name)
+        if "speed" in options:
+            voice = replace(voice, speed=float(options["speed"]))
+        loudness = options.get("loudness")
+        if isinstance(loudness, str) and loudness in LOUDNESS_PRESETS:
+            voice = voice.with_loudness_preset(loudness)
+        elif loudness is not None:
+            voice = replace(voice, loudness_lufs=float(loudness))
+        voice = replace(voice, language=script.language)
+        replace(self.config, voice=voice).validate()
+        return voice
+
+    def _avatar_path(self, avatar: str | Path | None, script: Script | None) -> Path:
+        if avatar is not None:
+            return Path(avatar).expanduser()
+        if script is not None and "avatar" in script.options:
+            return (script.path.parent / str(script.options["avatar"])).expanduser()
+        raise InputError("no avatar given", fix="pass --avatar PHOTO_OR_VIDEO or set avatar: in the script's front matter")
+
+    def _face_track(self, avatar: Avatar) -> FaceTrack:
+        face = self.config.face
+        key = cache_key("face", avatar.sha256, avatar.frames.shape, face.backend, face.smoothing_cutoff_hz,
+                        face.max_avatar_seconds)
+        cached = self.cache.load("face", key)
+        if cached is not None:
+            arrays, meta = cached
+            return FaceTrack(arrays["landmarks"], arrays["detected"], meta["backend"], meta["model_files"])
+        track = self.face_stage(avatar)
+        self.cache.save("face", key, {"landmarks": track.landmarks, "detected": track.detected},
+                        {"backend": track.backend, "model_files": track.model_files})
+        return track
+
+    def _speech(self, script: Script | None, audio: str | Path | None, voice: VoiceConfig) -> Speech:
+        if audio is not None:
+            return load_narration(Path(audio), voice, script)
+        key = cache_key("voice", [(s.spoken, s.display, s.pause_after_ms, s.start_s) for s in script.segments],
+                        as_dict(voice))
+        cached = self.cache.load("voice", key)
+        if cached is not None:
+            return _speech_from_cache(*cached)
+        speech = synthesize(script, voice, self._engine(voice), self.registry)
+        self.cache.save("voice", key, *_speech_to_cache(speech))
+        return speech
+
+    def _engine(self, voice: VoiceConfig):
+        engine_key = (voice.engine, voice.voice, voice.language, voice.speed, voice.device)
+        if engine_key not in self._engines:
+            self._engines[engine_key] = load_engine(voice, self.registry, self.home.models_dir / "coqui")
+        return self._engines[engine_key]
+
+    def _generate_and_encode(self, avatar, track, plan, speech, staged: StagedOutputs) -> np.ndarray:
+        scratch = self.home.work_dir / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        audio_path = Path(tempfile.mkstemp(dir=scratch, suffix=".wav")[1])
+        padded = np.zeros(int(round(plan.n_frames / plan.fps * speech.sample_rate)), np.float32)
+        padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
+        soundfile.write(audio_path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
+        video_temp = staged.temp_for(staged.outputs.video)
+        encoder = VideoEncoder(encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames,
+                                              self.config.encode))
+        thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
+        thumbnail = None
+        try:
+            with tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
+                for batch in self.renderer(avatar, track, plan):
+                    if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
+                        thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
+                    encoder.write(batch)
+                    bar.update(len(batch))
+            encoder.finish()
+        except BaseException:
+            encoder.abort()
+            raise
+        finally:
+            audio_path.unlink(missing_ok=True)
+        return thumbnail
+
+    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings) -> dict:
+        models = {**track.model_files, **speech.model_files}
+        return {
+            "announcer": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "inputs": {
+                "script": _file_entry(request.script),
+                "avatar": {"path": str(avatar.source.resolve()), "sha256": avatar.sha256, "kind": "video" if avatar.is_video else "photo",
+                           "frames": int(len(avatar.frames))},
+                "audio": _file_entry(request.audio),
+                "language": script.language if script else None,
+                "title": script.title if script else None,
+            },
+            "voice": {"engine": speech.engine, "voice": speech.voice, "loudness_lufs": _round(speech.loudness_lufs),
+                      "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
+            "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
+            "video": {"width": avatar.size[0], "height": avatar.size[1], "fps": plan.fps, "frames": plan.n_frames,
+                      "duration_s": round(plan.n_frames / plan.fps, 3), "motion_driver": plan.driver,
+                      "renderer": self.renderer.name},
+            "audio_duration_s": round(speech.duration, 3),
+            "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in speech.captions],
+            "outputs": {"video": outputs.video.name, "srt": outputs.subtitles_srt.name, "vtt": outputs.subtitles_vtt.name,
+                        "thumbnail": outputs.thumbnail.name},
+            "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
+            "environment": {"device": str(self.device), "torch": torch.__version__, "python": platform.python_version(),
+                            "ffmpeg": ffmpeg_binary()},
+            "config": as_dict(self.config),
+        }
+
+
+def render(script: str | Path | None = None, avatar: str | Path | None = None, output: str | Path = "clip.mp4",
+           audio: str | Path | None = None, config: RenderConfig | None = None) -> RenderResult:
+    """Render one clip. For many clips, keep one `Pipeline` so models load once."""
+    with Pipeline(config) as pipeline:
+        return pipeline.render(RenderRequest(avatar=avatar, output=output, script=script, audio=audio))
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = time.perf_counter() - start
+        log.debug("stage %s took %.2fs", stage, timings[stage])
+
+
+def _speech_to_cache(speech: Speech) -> tuple[dict, dict]:
+    arrays = {"audio": speech.audio, "phoneme_times": np.array([[p.start, p.end] for p in speech.phonemes], np.float64).reshape(-1, 2)}
+    meta = {"sample_rate": speech.sample_rate, "phonemes": [p.label for p in speech.phonemes],
+            "captions": [[c.label, c.start, c.end] for c in speech.captions], "engine": speech.engine, "voice": speech.voice,
+            "loudness_lufs": speech.loudness_lufs, "true_peak_dbtp": speech.true_peak_dbtp, "model_files": speech.model_files}
+    return arrays, meta
+
+
+def _speech_from_cache(arrays: dict, meta: dict) -> Speech:
+    phonemes = [TimedUnit(label, float(start), float(end)) for label, (start, end) in zip(meta["phonemes"], arrays["phoneme_times"])]
+    captions = [TimedUnit(label, start, end) for label, start, end in meta["captions"]]
+    return Speech(arrays["audio"], meta["sample_rate"], phonemes, captions, meta["engine"], meta["voice"],
+                  meta["loudness_lufs"], meta["true_peak_dbtp"], meta["model_files"])
+
+
+def _file_entry(path) -> dict | None:
+    return {"path": str(Path(path).resolve()), "sha256": sha256_of(Path(path))} if path else None
+
+
+def _round(value):
+    return None if value is None or not np.isfinite(value) else round(float(value), 2)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RuntimeError("could not encode the thumbnail")
+    return data.tobytes()
+
+
+def _json(manifest: dict) -> str:
+    import json
+
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"

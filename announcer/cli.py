@@ -1,0 +1,199 @@
+"""The `announcer` command: a thin layer over the Python API.
+
+Exit codes: 0 when the clip was delivered, 2 for bad input, 1 for anything else.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from . import __version__
+from .errors import AnnouncerError, InputError
+
+log = logging.getLogger("announcer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.quiet, args.json, args.verbose)
+    try:
+        return args.handler(args)
+    except AnnouncerError as error:
+        _report(error, args.json)
+        return error.exit_code
+    except KeyboardInterrupt:
+        _report(AnnouncerError("interrupted; nothing was written at the output path"), args.json)
+        return 130
+    except Exception as error:  # the one place that turns any failure into a one-line message
+        log.debug("unexpected failure", exc_info=True)
+        _report(AnnouncerError(f"unexpected error: {type(error).__name__}: {error}", fix="run with -v for details"), args.json)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="announcer", description="Script in, lip-synced announcer clip out.")
+    parser.add_argument("--version", action="version", version=f"announcer {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", type=Path, help="folder for work files, models and avatars (default: $ANNOUNCER_HOME)")
+    common.add_argument("--models-dir", type=Path, help="look for model files here first (default: $ANNOUNCER_MODELS)")
+    common.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars, errors only")
+    common.add_argument("--json", action="store_true", help="log JSON lines (for schedulers); implies --quiet bars")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    render = commands.add_parser("render", parents=[common], help="render one clip")
+    render.add_argument("script", nargs="?", type=Path, help=".txt, .md (with front matter) or .srt")
+    render.add_argument("--avatar", help="presenter photo or video (or set avatar: in front matter)")
+    render.add_argument("--audio", type=Path, help="recorded narration instead of TTS")
+    render.add_argument("--voice", help="piper | espeak | coqui, optionally :VOICE (e.g. espeak:ko, piper:/v/x.onnx)")
+    render.add_argument("--language", help="en, ko, ... (default: front matter, else detected)")
+    render.add_argument("--speed", type=float, help="speaking rate, 1.0 normal")
+    render.add_argument("--loudness", help="target LUFS (e.g. -16) or a preset: web, broadcast")
+    render.add_argument("--fps", type=int, help="frames per second (default 25)")
+    render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
+    render.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    render.add_argument("-o", "--output", type=Path, help="OUT.mp4 (default: front matter output, else the script's name)")
+    render.set_defaults(handler=_render)
+
+    doctor = commands.add_parser("doctor", parents=[common], help="check ffmpeg, CUDA, models and voices")
+    doctor.set_defaults(handler=_doctor)
+    voices = commands.add_parser("voices", parents=[common], help="list voices")
+    voices.add_argument("--engine", choices=("piper", "coqui", "espeak"))
+    voices.set_defaults(handler=_voices)
+    return parser
+
+
+def _config(args):
+    from .config import FaceConfig, RenderConfig
+
+    return RenderConfig(face=FaceConfig(models_dir=args.models_dir), device=args.device, home=args.home,
+                        progress=not (args.quiet or args.json))
+
+
+def _render(args) -> int:
+    from .api import Pipeline, RenderRequest, parse_voice
+
+    config = _config(args)
+    voice = config.voice
+    if args.voice:
+        engine, name = parse_voice(args.voice)
+        voice = replace(voice, engine=engine, voice=name)
+    if args.language:
+        voice = replace(voice, language=args.language)
+    if args.speed:
+        voice = replace(voice, speed=args.speed)
+    if args.loudness:
+        voice = _with_loudness(voice, args.loudness)
+    motion = replace(config.motion, fps=args.fps) if args.fps else config.motion
+    encode = replace(config.encode, height=args.height) if args.height else config.encode
+    config = replace(config, voice=voice, motion=motion, encode=encode, use_cache=not args.no_cache)
+    if args.script is None and args.audio is None:
+        raise InputError("nothing to read", fix="give a SCRIPT, or --audio NARRATION.wav")
+    output = args.output or _default_output(args.script, args.audio)
+    started = time.perf_counter()
+    with Pipeline(config) as pipeline:
+        result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio))
+    log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
+             extra={"outputs": [str(p) for p in result.outputs.all()]})
+    if not args.quiet and not args.json:
+        print(result.outputs.video)
+    return 0
+
+
+def _with_loudness(voice, value: str):
+    from .config import LOUDNESS_PRESETS
+
+    if value in LOUDNESS_PRESETS:
+        return voice.with_loudness_preset(value)
+    try:
+        return replace(voice, loudness_lufs=float(value))
+    except ValueError:
+        raise InputError(f"--loudness '{value}' is neither a number nor a preset",
+                         fix=f"use e.g. -16 or one of {', '.join(LOUDNESS_PRESETS)}") from None
+
+
+def _default_output(script: Path | None, audio: Path | None) -> Path:
+    from .script import read_script
+
+    if script is not None and script.suffix.lower() == ".md" and script.is_file():
+        name = read_script(script).options.get("output")
+        if name:
+            from .deliver import OutputSet
+
+            return OutputSet.inside(Path.cwd(), str(name)).video
+    return Path((script or audio).stem).with_suffix(".mp4").resolve()
+
+
+def _doctor(args) -> int:
+    from .doctor import run_checks
+
+    checks = run_checks(_config(args))
+    for check in checks:
+        line = {"check": check.name, "ok": check.ok, "detail": check.detail}
+        status = "ok" if check.ok else "MISSING" if check.required else "optional"
+        print(json.dumps(line) if args.json else f"{status:8} {check.name}: {check.detail}")
+    return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def _voices(args) -> int:
+    from .voice import available_voices
+
+    voices = available_voices()
+    for engine, names in voices.items():
+        if args.engine and engine != args.engine:
+            continue
+        if args.json:
+            print(json.dumps({"engine": engine, "voices": names}))
+            continue
+        print(f"{engine}:")
+        for name in names[:60] if engine == "espeak" else names:
+            print(f"  {name}")
+        if engine == "espeak" and len(names) > 60:
+            print(f"  ... and {len(names) - 60} more (announcer voices --engine espeak --json)")
+    return 0
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record), "level": record.levelname.lower(), "logger": record.name,
+                 "message": record.getMessage()}
+        for key in ("outputs", "path", "line", "fix"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _setup_logging(quiet: bool, as_json: bool, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if as_json else logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
+    for noisy in ("numba", "matplotlib", "urllib3", "TTS", "trainer", "fsspec", "piper"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+def _report(error: AnnouncerError, as_json: bool) -> None:
+    if as_json:
+        entry = {"level": "error", "message": error.what, "path": str(error.path) if error.path else None,
+                 "line": error.line, "fix": error.fix, "exit_code": error.exit_code}
+        detail = getattr(error, "detail", "")
+        if detail:
+            entry["detail"] = detail
+        print(json.dumps(entry, ensure_ascii=False), file=sys.stderr)
+        return
+    print(f"announcer: error: {error.one_line()}", file=sys.stderr)
+    detail = getattr(error, "detail", "")
+    if detail:
+        log.debug("%s", detail)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Encode and mux: raw RGB frames piped into ffmpeg, muxed with the narration, H.264 + AAC, faststart."""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from ..config import EncodeConfig
+from ..errors import ToolError
+from .ffmpeg import ffmpeg_binary
+
+AUDIO_SAMPLE_RATE = 48000
+
+
+def encode_command(output: Path, audio: Path, size: tuple[int, int], fps: int, n_frames: int,
+                   config: EncodeConfig) -> list[str]:
+    """The ffmpeg argument list (data, not a shell string): video from stdin, audio from a WAV."""
+    width, height = size
+    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
+    sound = ffmpeg.input(str(audio))
+    stream = ffmpeg.output(video, sound, str(output), vcodec="libx264", pix_fmt="yuv420p", preset=config.preset,
+                           crf=config.crf, acodec="aac", audio_bitrate=config.audio_bitrate, ar=AUDIO_SAMPLE_RATE,
+                           movflags="+faststart", t=f"{n_frames / fps:.6f}", format="mp4",
+                           **{"metadata:s:a:0": "language=und"})
+    return stream.global_args("-hide_banner", "-loglevel", "error", "-nostats").overwrite_output().compile(cmd=ffmpeg_binary())
+
+
+class VideoEncoder:
+    """Feed frame batches in order; `finish()` waits for ffmpeg and raises with its stderr on failure."""
+
+    def __init__(self, command: list[str]):
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.frames_written = 0
+
+    def write(self, frames: np.ndarray) -> None:
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frames, dtype=np.uint8).tobytes())
+        except BrokenPipeError as error:
+            self._process.wait()
+            raise ToolError("ffmpeg stopped while encoding", detail=self._stderr()) from error
+        self.frames_written += len(frames)
+
+    def finish(self) -> None:
+        self._process.stdin.close()
+        if self._process.wait() != 0:
+            raise ToolError("ffmpeg failed to encode the clip", detail=self._stderr())
+        self._log.close()
+
+    def abort(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+
+    def _stderr(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-2000:]
