@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import replace
@@ -176,8 +177,22 @@ def _setup_logging(quiet: bool, as_json: bool, verbose: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
+    if not verbose:
+        _quiet_native_libraries()
     for noisy in ("numba", "matplotlib", "urllib3", "TTS", "trainer", "fsspec", "piper"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+def _quiet_native_libraries() -> None:
+    """MediaPipe (glog), TFLite and OpenCV log INFO/WARNING lines to stderr from C++; keep the CLI's stderr for errors.
+
+    Set before their libraries start; a user's own environment setting wins.
+    """
+    import cv2
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def _report(error: AnnouncerError, as_json: bool) -> None:

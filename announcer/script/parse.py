@@ -94,7 +94,8 @@ def _split_front_matter(path: Path, raw: str) -> tuple[dict, str, int]:
     try:
         options = yaml.safe_load("".join(lines[1:closing])) or {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        # context_mark is where the broken construct began; problem_mark is where YAML gave up (often later).
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         raise InputError(f"front matter is not valid YAML ({getattr(error, 'problem', error)})", path=path, line=line,
                          fix="write key: value pairs") from error

@@ -1,0 +1,76 @@
+"""Shared fixtures: the real media and models in ../shared, a pipeline with its own home dir."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+MEDIA = SHARED / "media"
+MODELS = SHARED / "models"
+PORTRAITS = sorted((MEDIA / "portraits").glob("*"))
+TALKING_VIDEOS = sorted((MEDIA / "videos").glob("*.mp4"))
+NON_FACES = sorted((MEDIA / "nonface").glob("*"))
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if not MEDIA.is_dir():
+        raise pytest.UsageError(f"test media not found at {MEDIA}: the tests need the shared/ folder beside the checkout")
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU")
+        for item in items:
+            if "cuda" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("announcer-home")
+
+
+@pytest.fixture(scope="session")
+def config(home):
+    from announcer.config import FaceConfig, RenderConfig
+
+    return RenderConfig(face=FaceConfig(models_dir=MODELS), home=home, progress=False, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def pipeline(config):
+    from announcer import Pipeline
+
+    with Pipeline(config) as shared_pipeline:
+        yield shared_pipeline
+
+
+@pytest.fixture(scope="session")
+def face_stage(pipeline):
+    return pipeline.face_stage
+
+
+def probe(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
+                         capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+def decode_frames(path: Path) -> np.ndarray:
+    """Every frame of a rendered clip as (N, H, W, 3) RGB, decoded by ffmpeg."""
+    info = probe(path)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    width, height = int(video["width"]), int(video["height"])
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
+def write_script(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
