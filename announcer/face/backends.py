@@ -124,7 +124,7 @@ class FanLandmarker(Landmarker):
             chunk = found[start:start + self.batch_size]
             centers, scales, crops = [], [], []
             for index, detection in chunk:
-                x0, y0, x1, y1 = detection.box
+                x0, y0, x1, y1 = (float(v) for v in detection.box)  # face-alignment's crop wants Python floats
                 center = np.array([(x0 + x1) / 2, (y0 + y1) / 2 - (y1 - y0) * CENTER_Y_OFFSET])
                 scale = ((x1 - x0) + (y1 - y0)) / self.REFERENCE_SCALE
                 centers.append(center)
