@@ -38,7 +38,8 @@ def _close_one(frame: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     target = _with_anchors(closed[MESH_POINTS], points, frame.shape)
     out = frame.copy()
     for triangle in Delaunay(source).simplices:
-        _warp_triangle(frame, out, source[triangle], target[triangle])
+        if np.abs(source[triangle] - target[triangle]).max() > 0.01:  # still triangles keep their exact pixels
+            _warp_triangle(frame, out, source[triangle], target[triangle])
     result = points.copy()
     result[MESH_POINTS] = closed[MESH_POINTS]
     return out, result

@@ -5,6 +5,8 @@ import numpy as np
 
 BLINK_INTERVAL_S = (2.0, 6.0)
 BLINK_CLOSE_S = 0.07
+BLINK_HOLD_S = 0.04
+"""Lids stay shut this long, so every blink reaches full closure on at least one frame at 25 fps."""
 BLINK_OPEN_S = 0.11
 SWAY_DEGREES = 1.2
 SWAY_SHIFT = 0.025
@@ -18,10 +20,10 @@ def blinks(n_frames: int, fps: int, rng: np.random.Generator) -> np.ndarray:
     moment = rng.uniform(0.8, 2.5)
     while moment < n_frames / fps:
         rising = (times - moment + BLINK_CLOSE_S) / BLINK_CLOSE_S
-        falling = 1 - (times - moment) / BLINK_OPEN_S
-        shape = np.where(times <= moment, rising, falling)
+        falling = 1 - (times - moment - BLINK_HOLD_S) / BLINK_OPEN_S
+        shape = np.where(times <= moment, rising, np.where(times <= moment + BLINK_HOLD_S, 1.0, falling))
         closure = np.maximum(closure, np.clip(shape, 0, 1))
-        moment += rng.uniform(*BLINK_INTERVAL_S)
+        moment += BLINK_HOLD_S + rng.uniform(*BLINK_INTERVAL_S)
     return closure
 
 

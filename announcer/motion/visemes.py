@@ -42,8 +42,14 @@ WORD_GAP = (0.1, 0.0, 0.0, 0.3)
 LONG_GAP_S = 0.15
 SILENCE_LABELS = set("^$_.,;:!?…—–-\"'()[]{}") | {""}
 MODIFIERS = set("ˈˌːˑ̆ʰʲʷ͈̚˞̩̯̃")
-SPREAD_S = 0.07
-"""How far (seconds) a phoneme's influence reaches beyond its span, as an exponential decay."""
+VOWEL_SPREAD_S = 0.08
+CONSONANT_SPREAD_S = 0.045
+CLOSURE_SPREAD_S = 0.025
+"""How far (seconds) a phoneme's influence reaches beyond its span, as an exponential decay.
+Vowels colour their neighbours longest; strong closures (p, b, m, silence) act hard but briefly,
+as the lips shut and open again quickly."""
+GAP_IS_SILENCE_S = 0.03
+"""Time between phonemes longer than this is silence (sentence pauses, [pause] markers)."""
 
 
 def _base_symbols(label: str) -> str:
@@ -75,7 +81,22 @@ def expand(phonemes: list[TimedUnit]) -> list[tuple[float, float, tuple[float, f
             continue
         step = (unit.end - start) / len(shapes)
         spans += [(start + k * step, start + (k + 1) * step, shape) for k, shape in enumerate(shapes)]
-    return spans
+    return _fill_gaps_with_silence(spans)
+
+
+def _fill_gaps_with_silence(spans):
+    filled = []
+    for span in spans:
+        if filled and span[0] - filled[-1][1] > GAP_IS_SILENCE_S:
+            filled.append((filled[-1][1], span[0], SILENCE))
+        filled.append(span)
+    return filled
+
+
+def _spread(dominance: np.ndarray, opening: np.ndarray) -> np.ndarray:
+    strong_closure = dominance >= 2.5
+    vowel_like = opening >= 0.3
+    return np.where(strong_closure, CLOSURE_SPREAD_S, np.where(vowel_like, VOWEL_SPREAD_S, CONSONANT_SPREAD_S))
 
 
 def blend(spans, times: np.ndarray) -> np.ndarray:
@@ -92,5 +113,5 @@ def blend(spans, times: np.ndarray) -> np.ndarray:
     targets = np.vstack([SILENCE[:3], targets, SILENCE[:3]])
     dominance = np.concatenate([[SILENCE[3]], dominance, [SILENCE[3]]])
     distance = np.maximum(0, np.maximum(starts[None] - times[:, None], times[:, None] - ends[None]))
-    weights = dominance[None] * np.exp(-distance / SPREAD_S)
+    weights = dominance[None] * np.exp(-distance / _spread(dominance, targets[:, 0])[None])
     return ((weights @ targets) / weights.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -1,0 +1,57 @@
+"""Stage 5 pieces: the thin-plate warp, the paste, the mouth closing, on real pixels."""
+import numpy as np
+import torch
+
+from announcer.face import layout, load_avatar
+from announcer.generate.composite import CropBox, feather_mask, paste
+from announcer.generate.preclose import close_open_mouths
+from announcer.generate.warp import border_anchors, warp_crops
+
+from .conftest import MEDIA
+
+
+def portrait_tensor():
+    frame = load_avatar(MEDIA / "portraits" / "woman_white_top.png", None, 720, 1).frames[0]
+    return frame, torch.from_numpy(frame).permute(2, 0, 1)[None].float()
+
+
+def test_identity_warp_returns_the_image():
+    _, image = portrait_tensor()
+    points = torch.cat([torch.tensor([[[200.0, 200.0], [260.0, 300.0], [150.0, 310.0]]]), border_anchors(474, 474)[None]], 1)
+    warped = warp_crops(image, points, points)
+    assert (warped - image).abs().max() < 1.0
+
+
+def test_warp_moves_content_from_source_to_target():
+    frame, image = portrait_tensor()
+    anchors = border_anchors(474, 474)[None]
+    source = torch.cat([torch.tensor([[[237.0, 300.0]]]), anchors], 1)
+    target = torch.cat([torch.tensor([[[237.0, 320.0]]]), anchors], 1)
+    warped = warp_crops(image, source, target)[0].permute(1, 2, 0).numpy()
+    assert np.abs(warped[320, 237] - frame[300, 237]).max() < 2
+    assert np.abs(warped[5, 5] - frame[5, 5]).max() < 1  # the border does not move
+
+
+def test_paste_leaves_everything_outside_the_box_untouched():
+    frame, _ = portrait_tensor()
+    frames = torch.from_numpy(frame)[None]
+    box = CropBox(100, 120, 300, 330)
+    crops = torch.zeros(1, box.height, box.width, 3)
+    out = paste(frames, crops, box, feather_mask(box, (474, 474))).numpy()[0]
+    outside = np.ones(frame.shape[:2], bool)
+    outside[box.y0:box.y1, box.x0:box.x1] = False
+    assert np.array_equal(out[outside], frame[outside])
+    assert out[box.y0 + 50, box.x0 + 50].max() == 0  # inside, fully replaced
+    assert 0 < out[box.y0, box.x0 + 50].mean() < frame[box.y0, box.x0 + 50].mean() + 1  # feathered edge
+
+
+def test_open_mouth_is_closed_without_folding(face_stage):
+    avatar = load_avatar(MEDIA / "portraits" / "man_open_mouth.jpg", None, 720, 1)
+    track = face_stage(avatar)
+    frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, np.array([0]))
+    assert layout.mouth_opening(landmarks[0]) < 0.02
+    redetected = face_stage.landmarker.landmarks(frames, 0)
+    assert layout.mouth_opening(redetected[0]) < 0.5 * layout.mouth_opening(track.landmarks[0])
+    # The eyes and everything above them keep their exact pixels.
+    below_eyes = int(track.landmarks[0][36:48, 1].max()) + 2
+    assert np.array_equal(frames[0][:below_eyes], avatar.frames[0][:below_eyes])

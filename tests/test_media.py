@@ -1,0 +1,61 @@
+"""Stage 7 pieces: the ffmpeg command as data, subtitles, atomic delivery."""
+from pathlib import Path
+
+import pytest
+
+from announcer.config import EncodeConfig
+from announcer.deliver import OutputSet, StagedOutputs
+from announcer.errors import InputError
+from announcer.media.encode import encode_command
+from announcer.media.subtitles import to_srt, to_vtt
+from announcer.voice.types import TimedUnit
+
+
+def test_encode_command_is_an_argument_list_with_broadcast_settings(tmp_path):
+    args = encode_command(tmp_path / "out.mp4", tmp_path / "voice.wav", (1280, 720), 25, 250, EncodeConfig(crf=18))
+    assert isinstance(args, list) and args[0].endswith("ffmpeg")
+    joined = " ".join(args)
+    for expected in ("-f rawvideo", "-pix_fmt rgb24", "-s 1280x720", "-framerate 25", "-vcodec libx264",
+                     "-pix_fmt yuv420p", "-crf 18", "-acodec aac", "-ar 48000", "-movflags +faststart", "-t 10.000000"):
+        assert expected in joined
+    assert str(tmp_path / "out.mp4") in args and "pipe:" in args and "-y" in args
+
+
+def test_subtitles_split_long_lines_and_keep_times():
+    captions = [TimedUnit("Short one.", 0.4, 1.2),
+                TimedUnit("This is a much longer sentence that will not fit on two subtitle lines of forty-two "
+                          "characters each, so it has to become two cues.", 1.5, 9.5)]
+    srt = to_srt(captions)
+    assert srt.startswith("1\n00:00:00,400 --> 00:00:01,200\nShort one.\n")
+    blocks = srt.strip().split("\n\n")
+    assert len(blocks) == 3
+    for block in blocks:
+        for line in block.split("\n")[2:]:
+            assert len(line) <= 42
+    assert "00:00:09,500" in blocks[-1]
+    vtt = to_vtt(captions)
+    assert vtt.startswith("WEBVTT\n\n00:00:00.400 --> 00:00:01.200\nShort one.")
+
+
+def test_staged_outputs_appear_together_or_not_at_all(tmp_path):
+    outputs = OutputSet.for_path(tmp_path / "clip.mp4")
+    staged = StagedOutputs(outputs)
+    staged.write_text(outputs.subtitles_srt, "1\n")
+    staged.write_text(outputs.manifest, "{}")
+    assert not outputs.subtitles_srt.exists() and len(list(tmp_path.iterdir())) == 2
+    staged.discard()
+    assert list(tmp_path.iterdir()) == []
+    staged.write_text(outputs.subtitles_srt, "1\n")
+    staged.commit()
+    assert outputs.subtitles_srt.read_text() == "1\n" and list(tmp_path.iterdir()) == [outputs.subtitles_srt]
+
+
+def test_output_names_from_scripts_stay_inside_the_output_folder(tmp_path):
+    assert OutputSet.inside(tmp_path, "bulletin").video == (tmp_path / "bulletin.mp4").resolve()
+    for bad in ("../escape", "/etc/passwd", "a/../../b"):
+        with pytest.raises(InputError, match="outside"):
+            OutputSet.inside(tmp_path, bad)
+    with pytest.raises(InputError, match=".mp4"):
+        OutputSet.for_path(tmp_path / "clip.mov")
+    with pytest.raises(InputError, match="does not exist"):
+        OutputSet.for_path(Path("/no/such/folder/clip.mp4"))
