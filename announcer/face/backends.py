@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +53,24 @@ class Landmarker:
         """Free native resources; the landmarker is unusable afterwards."""
 
 
+@contextmanager
+def native_logs_hidden():
+    """MediaPipe's C++ core writes INFO and WARNING lines straight to file descriptor 2, with no switch that
+    works for every version; hide them (errors still raise in Python) unless debug logging is on."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 class MediaPipeLandmarker(Landmarker):
     """MediaPipe Face Landmarker (478 points), in IMAGE mode for photos and VIDEO mode for footage."""
 
@@ -62,8 +83,9 @@ class MediaPipeLandmarker(Landmarker):
         self._options = dict(base_options=BaseOptions(model_asset_path=str(model_path)), num_faces=1,
                              min_face_detection_confidence=min_confidence, min_face_presence_confidence=min_confidence,
                              min_tracking_confidence=min_confidence)
-        self._image = vision.FaceLandmarker.create_from_options(
-            vision.FaceLandmarkerOptions(running_mode=vision.RunningMode.IMAGE, **self._options))
+        with native_logs_hidden():
+            self._image = vision.FaceLandmarker.create_from_options(
+                vision.FaceLandmarkerOptions(running_mode=vision.RunningMode.IMAGE, **self._options))
 
     def close(self) -> None:
         """Release the graph now: MediaPipe's own __del__ fails if left to interpreter shutdown."""
@@ -72,6 +94,10 @@ class MediaPipeLandmarker(Landmarker):
     def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
         import mediapipe as mp
 
+        with native_logs_hidden():
+            return self._landmarks(frames, fps, mp)
+
+    def _landmarks(self, frames: np.ndarray, fps: float, mp) -> np.ndarray:
         out = np.full((len(frames), 68, 2), np.nan, np.float32)
         video = None
         if len(frames) > 1:

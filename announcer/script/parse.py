@@ -137,8 +137,9 @@ def normalize(text: str, language: str) -> str:
 
 def _segments_from_body(path: Path | None, body: str, first_line: int, language: str) -> tuple[Segment, ...]:
     segments: list[Segment] = []
+    body_lines = body.splitlines()
     for paragraph, line in _paragraphs(body, first_line):
-        _check_markers(path, paragraph, line)
+        _check_markers(path, paragraph, body_lines[line - first_line:], line)
         parts = _PAUSE.split(paragraph)
         # _PAUSE.split yields [text, amount, unit, text, amount, unit, ..., text]
         for index in range(0, len(parts), 3):
@@ -173,10 +174,11 @@ def _paragraphs(body: str, first_line: int):
         yield " ".join(block), block_line
 
 
-def _check_markers(path: Path | None, paragraph: str, line: int) -> None:
+def _check_markers(path: Path | None, paragraph: str, lines_from_here: list[str], line: int) -> None:
     for marker in _ANY_MARKER.findall(paragraph):
         if not _PAUSE.fullmatch(marker):
-            raise InputError(f"unknown marker '{marker}'", path=path, line=line,
+            offset = next((k for k, text in enumerate(lines_from_here) if marker in text), 0)
+            raise InputError(f"unknown marker '{marker}'", path=path, line=line + offset,
                              fix="the only marker is [pause 800ms] or [pause 1.5s]")
 
 
