@@ -1,0 +1,91 @@
+"""Render a 30-second script on a photo avatar and on a video avatar at 720p; print time per stage,
+real-time factor and peak memory, on the CPU and on CUDA when present.
+
+    .venv/bin/python benchmarks/render.py [--height 720] [--devices cpu cuda]
+
+Each case runs in its own process (cold start, empty work dir), so peak memory is the case's own.
+Target on a 2-core CPU: a 30-second 720p clip in under 60 s (real-time factor under 2).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MEDIA = REPO.parent / "shared" / "media"
+MODELS = REPO.parent / "shared" / "models"
+SCRIPT = """---
+title: Benchmark bulletin
+voice: piper
+---
+Good evening, and welcome to the late edition. City officials approved a new plan today to expand the riverside park,
+adding twelve hectares of green space. [pause 600ms] In business news, markets closed slightly higher after a quiet session, with technology shares
+leading the gains. [pause 600ms]
+And finally, the weather: a clear and cold night, with temperatures falling close to freezing before a bright, dry
+morning. That is all for now. Thank you for watching, and good night.
+"""
+CASES = {"photo": MEDIA / "portraits" / "woman_brown_hair.jpg", "video": MEDIA / "videos" / "talk_face2.mp4"}
+
+
+def run_case(case: str, device: str, height: int) -> dict:
+    from announcer import Pipeline, RenderConfig, RenderRequest
+    from announcer.config import EncodeConfig, FaceConfig
+
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "bulletin.md"
+        script.write_text(SCRIPT)
+        config = RenderConfig(face=FaceConfig(models_dir=MODELS), encode=EncodeConfig(height=height), device=device,
+                              home=Path(folder) / "home", progress=False)
+        started = time.perf_counter()
+        with Pipeline(config) as pipeline:
+            result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script))
+        total = time.perf_counter() - started
+    figures = {"case": case, "device": device, "video_s": result.manifest["video"]["duration_s"],
+               "size": f'{result.manifest["video"]["width"]}x{result.manifest["video"]["height"]}',
+               "stages_s": {k: round(v, 2) for k, v in result.timings.items()},
+               "total_s": round(total, 2), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    figures["real_time_factor"] = round(total / figures["video_s"], 2)
+    if device.startswith("cuda"):
+        import torch
+
+        figures["peak_cuda_mb"] = torch.cuda.max_memory_allocated() // (1 << 20)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--devices", nargs="*", default=None)
+    parser.add_argument("--one", nargs=2, metavar=("CASE", "DEVICE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_case(args.one[0], args.one[1], args.height)))
+        return
+    import torch
+
+    devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    print(f"announcer render benchmark: 30-second script, {args.height}p, {os.cpu_count()} CPU cores, "
+          f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
+    print(f"{'case':6} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
+          f"{'total s':>8} {'RTF':>5} {'peak MB':>8}")
+    for device in devices:
+        for case in CASES:
+            done = subprocess.run([sys.executable, __file__, "--one", case, device, "--height", str(args.height)],
+                                  capture_output=True, text=True, check=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            stages = row["stages_s"]
+            print(f"{row['case']:6} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
+                  f"{stages['voice']:>6.1f} {stages['face']:>6.1f} {stages['generate+encode']:>7.1f} {row['total_s']:>8.1f} "
+                  f"{row['real_time_factor']:>5.2f} {row.get('peak_cuda_mb', row['peak_rss_mb']):>8}")
+            print("       stages:", json.dumps(stages))
+
+
+if __name__ == "__main__":
+    main()
