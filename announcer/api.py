@@ -100,7 +100,7 @@ class Pipeline:
     @property
     def face_stage(self) -> FaceStage:
         if self._face_stage is None:
-            self._face_stage = FaceStage(self.config.face, self.registry, str(self.device))
+            self._face_stage = FaceStage(self.config.face, self.registry, str(self.device), progress=self.config.progress)
         return self._face_stage
 
     def render(self, request: RenderRequest) -> RenderResult:
@@ -190,7 +190,7 @@ class Pipeline:
         cached = self.cache.load("voice", key)
         if cached is not None:
             return _speech_from_cache(*cached)
-        speech = synthesize(script, voice, self._engine(voice), self.registry)
+        speech = synthesize(script, voice, self._engine(voice), self.registry, progress=self.config.progress)
         self.cache.save("voice", key, *_speech_to_cache(speech))
         return speech
 

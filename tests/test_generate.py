@@ -1,5 +1,6 @@
 """Stage 5 pieces: the thin-plate warp, the paste, the mouth closing, on real pixels."""
 import numpy as np
+import pytest
 import torch
 
 from announcer.face import layout, load_avatar
@@ -55,3 +56,21 @@ def test_open_mouth_is_closed_without_folding(face_stage):
     # The eyes and everything above them keep their exact pixels.
     below_eyes = int(track.landmarks[0][36:48, 1].max()) + 2
     assert np.array_equal(frames[0][:below_eyes], avatar.frames[0][:below_eyes])
+
+
+@pytest.mark.cuda
+def test_warp_renderer_on_cuda_matches_the_cpu(face_stage):
+    from announcer.config import GenerateConfig, MotionConfig, VoiceConfig
+    from announcer.generate import WarpRenderer
+    from announcer.motion import plan_motion
+    from announcer.script import parse_text
+    from announcer.voice import synthesize
+
+    avatar = load_avatar(MEDIA / "videos" / "talk_480.mp4", None, 720, 2)
+    track = face_stage(avatar)
+    plan = plan_motion(synthesize(parse_text("Hello, this runs on the GPU."), VoiceConfig(engine="espeak")), MotionConfig(),
+                       len(avatar.frames), avatar.fps)
+    on_cpu = np.concatenate(list(WarpRenderer(GenerateConfig(), torch.device("cpu"))(avatar, track, plan)))
+    on_gpu = np.concatenate(list(WarpRenderer(GenerateConfig(), torch.device("cuda"))(avatar, track, plan)))
+    assert on_gpu.shape == on_cpu.shape
+    assert np.abs(on_gpu.astype(int) - on_cpu.astype(int)).mean() < 0.5

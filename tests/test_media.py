@@ -59,3 +59,24 @@ def test_output_names_from_scripts_stay_inside_the_output_folder(tmp_path):
         OutputSet.for_path(tmp_path / "clip.mov")
     with pytest.raises(InputError, match="does not exist"):
         OutputSet.for_path(Path("/no/such/folder/clip.mp4"))
+
+
+@pytest.mark.parametrize("video", ["talk_480.mp4", "talk_vertical_hevc_1080x1920.mp4"])
+def test_probe_without_ffprobe_reads_the_same_facts(video, monkeypatch):
+    """Where only ffmpeg exists (imageio-ffmpeg's binary), the banner gives what ffprobe would."""
+    from announcer.media import ffmpeg as media_ffmpeg
+
+    from .conftest import MEDIA
+
+    path = MEDIA / "videos" / video
+    real = media_ffmpeg.probe(path)
+    monkeypatch.setattr(media_ffmpeg, "ffprobe_binary", lambda: None)
+    parsed = media_ffmpeg.probe(path)
+    real_video = next(s for s in real["streams"] if s["codec_type"] == "video")
+    parsed_video = next(s for s in parsed["streams"] if s["codec_type"] == "video")
+    assert (parsed_video["width"], parsed_video["height"]) == (real_video["width"], real_video["height"])
+    assert parsed_video["codec_name"] == real_video["codec_name"]
+    assert float(parsed_video["avg_frame_rate"]) == pytest.approx(25)
+    assert [s["codec_type"] for s in parsed["streams"]] == [s["codec_type"] for s in real["streams"]]
+    with pytest.raises(InputError, match="cannot read media"):
+        media_ffmpeg.probe(MEDIA / "audio" / "jfk.txt")

@@ -19,34 +19,29 @@ pytestmark = pytest.mark.slow
 FPS = 25
 
 
+def render_clip(pipeline, folder, avatar, script_name, script_text, audio=None):
+    script = write_script(folder, script_name, script_text)
+    output = folder / f"{script.stem}.mp4"
+    return pipeline.render(RenderRequest(avatar=avatar, output=output, script=script, audio=audio)), avatar
+
+
 @pytest.fixture(scope="module")
 def photo_clip(pipeline, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photo")
-    script = write_script(folder, "news.md", "---\ntitle: Evening news\nvoice: piper\n---\n"
-                          "Good evening. [pause 1200ms] Tonight, mayors from twelve cities met in Seoul.\n")
-    avatar = MEDIA / "portraits" / "woman_brown_hair.jpg"
-    result = pipeline.render(RenderRequest(avatar=avatar, output=folder / "news.mp4", script=script))
-    return result, avatar
+    return render_clip(pipeline, tmp_path_factory.mktemp("photo"), MEDIA / "portraits" / "woman_brown_hair.jpg", "news.md",
+                       "---\ntitle: Evening news\nvoice: piper\n---\n"
+                       "Good evening. [pause 1200ms] Tonight, mayors from twelve cities met in Seoul.\n")
 
 
 @pytest.fixture(scope="module")
 def video_clip(pipeline, tmp_path_factory):
-    from dataclasses import replace
-
-    folder = tmp_path_factory.mktemp("video")
-    script = write_script(folder, "ko.md", "---\nvoice: espeak\nlanguage: ko\n---\n안녕하세요. 오늘의 뉴스입니다. [pause 1s] 감사합니다.\n")
-    avatar = MEDIA / "videos" / "talk_480.mp4"
-    result = pipeline.render(RenderRequest(avatar=avatar, output=folder / "ko.mp4", script=script))
-    return result, avatar
+    return render_clip(pipeline, tmp_path_factory.mktemp("video"), MEDIA / "videos" / "talk_480.mp4", "ko.md",
+                       "---\nvoice: espeak\nlanguage: ko\n---\n안녕하세요. 오늘의 뉴스입니다. [pause 1s] 감사합니다.\n")
 
 
 @pytest.fixture(scope="module")
 def narration_clip(pipeline, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("narration")
-    script = write_script(folder, "jfk.txt", (MEDIA / "audio" / "jfk.txt").read_text())
-    result = pipeline.render(RenderRequest(avatar=MEDIA / "portraits" / "woman_white_top.png", output=folder / "jfk.mp4",
-                                           script=script, audio=MEDIA / "audio" / "jfk.wav"))
-    return result, MEDIA / "portraits" / "woman_white_top.png"
+    return render_clip(pipeline, tmp_path_factory.mktemp("narration"), MEDIA / "portraits" / "woman_white_top.png", "jfk.txt",
+                       (MEDIA / "audio" / "jfk.txt").read_text(), audio=MEDIA / "audio" / "jfk.wav")
 
 
 def assert_deliverables(result):

@@ -40,8 +40,10 @@ class FaceTrack:
 class FaceStage:
     """Loads the detector and landmarker once; call it on each avatar."""
 
-    def __init__(self, config: FaceConfig, registry: ModelRegistry | None = None, device: str = "cpu"):
+    def __init__(self, config: FaceConfig, registry: ModelRegistry | None = None, device: str = "cpu",
+                 progress: bool = False):
         self.config = config
+        self.progress = progress
         self.registry = registry or ModelRegistry.load(config.models_dir)
         yunet_path, yunet_sha = self.registry.resolve("yunet")
         self.detector = YuNetDetector(yunet_path, config.min_detection_confidence)
@@ -66,7 +68,7 @@ class FaceStage:
 
     def __call__(self, avatar: Avatar) -> FaceTrack:
         self._require_a_human_face(avatar)
-        raw = self.landmarker.landmarks(avatar.frames, avatar.fps)
+        raw = self.landmarker.landmarks(avatar.frames, avatar.fps, progress=self.progress and avatar.is_video)
         detected = ~np.isnan(raw[:, 0, 0])
         if detected.mean() < MIN_DETECTED_FRACTION:
             raise InputError(f"the face was found in only {detected.sum()} of {len(raw)} frames", path=avatar.source,

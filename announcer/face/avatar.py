@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -76,7 +75,7 @@ def _load_video(path: Path, wanted_height: int | None, max_height: int, max_seco
     if _rotation(video) % 180 == 90:  # ffmpeg auto-rotates, so the frames come out turned
         width, height = height, width
     _check_dimensions(path, width, height)
-    fps = float(Fraction(video.get("avg_frame_rate") or video.get("r_frame_rate") or "25/1")) or 25.0
+    fps = _frame_rate(video.get("avg_frame_rate") or video.get("r_frame_rate") or "") or 25.0
     size = output_size(width, height, wanted_height, max_height)
     raw = run_ffmpeg(["-i", str(path), "-t", f"{max_seconds:.3f}", "-an", "-vf", f"scale={size[0]}:{size[1]}:flags=area",
                       "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"], f"decode the avatar video {path}")
@@ -86,6 +85,15 @@ def _load_video(path: Path, wanted_height: int | None, max_height: int, max_seco
         raise InputError("the avatar video has no decodable frames", path=path, fix="re-encode it (e.g. H.264 MP4)")
     frames = np.frombuffer(raw[:count * frame_bytes], np.uint8).reshape(count, size[1], size[0], 3)
     return Avatar(path, frames, fps, True, sha256_of(path))
+
+
+def _frame_rate(text: str) -> float:
+    """'25/1', '30000/1001' or '25' as frames per second; 0 when unknown."""
+    numerator, _, denominator = text.partition("/")
+    try:
+        return float(numerator) / float(denominator or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
 
 
 def _rotation(stream: dict) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from .layout import MEDIAPIPE_TO_IBUG68
 
@@ -46,7 +47,7 @@ class Landmarker:
 
     name = "base"
 
-    def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
+    def landmarks(self, frames: np.ndarray, fps: float, progress: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -91,13 +92,13 @@ class MediaPipeLandmarker(Landmarker):
         """Release the graph now: MediaPipe's own __del__ fails if left to interpreter shutdown."""
         self._image.close()
 
-    def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
+    def landmarks(self, frames: np.ndarray, fps: float, progress: bool = False) -> np.ndarray:
         import mediapipe as mp
 
         with native_logs_hidden():
-            return self._landmarks(frames, fps, mp)
+            return self._landmarks(frames, fps, mp, progress)
 
-    def _landmarks(self, frames: np.ndarray, fps: float, mp) -> np.ndarray:
+    def _landmarks(self, frames: np.ndarray, fps: float, mp, progress: bool) -> np.ndarray:
         out = np.full((len(frames), 68, 2), np.nan, np.float32)
         video = None
         if len(frames) > 1:
@@ -105,7 +106,8 @@ class MediaPipeLandmarker(Landmarker):
             video = self._vision.FaceLandmarker.create_from_options(
                 self._vision.FaceLandmarkerOptions(running_mode=self._vision.RunningMode.VIDEO, **self._options))
         try:
-            for index, frame in enumerate(frames):
+            for index, frame in enumerate(tqdm(frames, desc="face", unit="frame", disable=None if progress else True,
+                                               leave=False)):
                 image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
                 result = video.detect_for_video(image, int(index * 1000 / (fps or 25))) if video else self._image.detect(image)
                 if result.face_landmarks:
@@ -140,7 +142,7 @@ class FanLandmarker(Landmarker):
         self.net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
         self.net.to(device).eval()
 
-    def landmarks(self, frames: np.ndarray, fps: float) -> np.ndarray:
+    def landmarks(self, frames: np.ndarray, fps: float, progress: bool = False) -> np.ndarray:
         from face_alignment.utils import CENTER_Y_OFFSET, crop, get_preds_fromhm
 
         out = np.full((len(frames), 68, 2), np.nan, np.float32)

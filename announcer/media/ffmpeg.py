@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from functools import lru_cache
@@ -42,16 +43,47 @@ def run_ffmpeg(args: list[str], what: str, stdin: bytes | None = None) -> bytes:
 
 
 def probe(path: Path) -> dict:
-    """ffprobe's JSON of streams and format; falls back to ffmpeg's own banner when ffprobe is absent."""
+    """ffprobe's JSON of streams and format; read from ffmpeg's own banner when only ffmpeg is present."""
     binary = ffprobe_binary()
     if binary is None:
-        raise ToolError("ffprobe not found", fix="install ffmpeg (apt-get install ffmpeg)")
+        return _probe_with_ffmpeg(path)
     result = subprocess.run([binary, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
                             capture_output=True, check=False)
     if result.returncode != 0:
         raise InputError(f"cannot read media ({_tail(result.stderr).strip() or 'unknown format'})", path=path,
                          fix="give a valid image, video or audio file")
     return json.loads(result.stdout)
+
+
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)")
+_SIZE = re.compile(r", (\d{2,5})x(\d{2,5})[ ,]")
+_FPS = re.compile(r", ([\d.]+) fps")
+_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
+
+
+def _probe_with_ffmpeg(path: Path) -> dict:
+    """The few ffprobe fields the pipeline reads, parsed from `ffmpeg -i` (imageio-ffmpeg ships no ffprobe)."""
+    result = subprocess.run([ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, check=False)
+    banner = result.stderr.decode("utf-8", "replace")
+    streams: list[dict] = []
+    for line in banner.splitlines():
+        stream = _STREAM.search(line)
+        if stream:
+            kind, codec, details = stream.groups()
+            entry = {"codec_type": kind.lower(), "codec_name": codec}
+            size, fps = _SIZE.search(details), _FPS.search(details)
+            if size:
+                entry.update(width=int(size.group(1)), height=int(size.group(2)))
+            if fps:
+                entry["avg_frame_rate"] = f"{float(fps.group(1)):.6g}"
+            streams.append(entry)
+        rotation = _ROTATION.search(line)
+        if rotation and streams:
+            streams[-1]["side_data_list"] = [{"rotation": int(float(rotation.group(1)))}]
+    if not streams:
+        raise InputError(f"cannot read media ({_tail(result.stderr, 1).strip() or 'unknown format'})", path=path,
+                         fix="give a valid image, video or audio file")
+    return {"streams": streams}
 
 
 def decode_audio(path: Path, sample_rate: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..config import VoiceConfig
 from ..errors import InputError
@@ -34,7 +35,8 @@ def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = Non
         if not config.language.startswith("en") and config.voice is None:
             raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
                              fix="use --voice espeak or coqui for this language, or give a Piper voice .onnx")
-        return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda"), registry=registry)
+        return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
+                           registry=registry)
     if config.engine == "espeak":
         from .espeak_engine import EspeakEngine
 
@@ -46,9 +48,18 @@ def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = Non
     raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, coqui or espeak")
 
 
-def synthesize(script: Script, config: VoiceConfig, engine: VoiceEngine | None = None, registry=None) -> Speech:
+def _onnx_has_cuda() -> bool:
+    """Piper runs on onnxruntime; its CUDA provider exists only in the onnxruntime-gpu build."""
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def synthesize(script: Script, config: VoiceConfig, engine: VoiceEngine | None = None, registry=None,
+               progress: bool = False) -> Speech:
     engine = engine or load_engine(config, registry)
-    sentences = [engine.speak(segment.spoken) for segment in script.segments]
+    segments = tqdm(script.segments, desc="voice", unit="sentence", disable=None if progress else True, leave=False)
+    sentences = [engine.speak(segment.spoken) for segment in segments]
     audio, phonemes, captions = _lay_out(script, sentences, config, engine.sample_rate)
     audio, lufs, peak = normalize_loudness(audio, engine.sample_rate, config.loudness_lufs, config.true_peak_dbtp)
     return Speech(audio, engine.sample_rate, phonemes, captions, engine.name, engine.voice_name, lufs, peak,
