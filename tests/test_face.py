@@ -135,3 +135,23 @@ def test_fan_backend_loads_a_state_dict_without_pickle(tmp_path):
     torch.save({"state": FAN(1).state_dict(), "code": object()}, pickled)
     with pytest.raises(Exception):
         FanLandmarker(pickled, detector, num_modules=1)
+
+
+def test_frames_without_a_face_are_interpolated_and_jitter_filtered(face_stage):
+    from announcer.face.track import fill_gaps, smooth
+
+    avatar = load_avatar(MEDIA / "videos" / "talk_face3.mp4", None, 720, 3)
+    covered = avatar.frames.copy()
+    covered[20:26] = 0  # six black frames: nothing to detect
+    result = face_stage(type(avatar)(avatar.source, covered, avatar.fps, True, avatar.sha256))
+    assert not result.detected[20:26].any() and result.detected[:20].all()
+    assert not np.isnan(result.landmarks).any()
+    # Filled frames lie between their neighbours, not at zero or at a jump.
+    before, after = result.landmarks[19, layout.UPPER_FACE], result.landmarks[26, layout.UPPER_FACE]
+    middle = result.landmarks[23, layout.UPPER_FACE]
+    assert np.abs(middle - (before + after) / 2).max() < 0.1 * result.inter_ocular
+    raw = np.cumsum(np.random.default_rng(0).normal(0, 1, (100, 68, 2)), axis=0).astype(np.float32)
+    assert np.abs(np.diff(smooth(raw, 25, 4.0), n=2, axis=0)).mean() < 0.5 * np.abs(np.diff(raw, n=2, axis=0)).mean()
+    gappy = raw.copy()
+    gappy[40:45] = np.nan
+    assert np.allclose(fill_gaps(gappy)[42], raw[39] + (raw[45] - raw[39]) * 3 / 6, atol=1e-3)

@@ -225,3 +225,15 @@ def test_json_errors_for_schedulers(tmp_path, home):
     assert done.returncode == 2
     error = json.loads(done.stderr.strip().splitlines()[-1])
     assert error["level"] == "error" and error["exit_code"] == 2 and error["path"].endswith("missing.md")
+
+
+def test_doctor_and_voices(tmp_path, home):
+    doctor = run_cli("doctor", cwd=tmp_path, home=home)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    report = doctor.stdout
+    for line in ("ok       ffmpeg", "ok       model face_landmarker", "ok       model yunet", "ok       voice espeak"):
+        assert line in report
+    assert "cuda" in report
+    voices = run_cli("voices", "--json", cwd=tmp_path, home=home)
+    listed = {entry["engine"]: entry["voices"] for entry in map(json.loads, voices.stdout.strip().splitlines())}
+    assert "en_US-joe-medium (installed)" in listed["piper"] and "ko" in listed["espeak"] and len(listed["coqui"]) >= 4
