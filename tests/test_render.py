@@ -128,6 +128,8 @@ def test_photo_avatar_clip(photo_clip, face_stage):
     reference = face_stage(avatar).landmarks[0]
     assert frames.shape[1:3] == avatar.frames.shape[1:3]
     eyes_open = layout.eye_opening(landmarks) > 0.8 * layout.eye_opening(reference)
+    blinking = layout.eye_opening(landmarks) < 0.6 * layout.eye_opening(reference)  # MediaPipe reads a shut lid as ~0.45
+    assert 0 < blinking.sum() < 0.1 * len(frames)  # the photo blinks, briefly
     scores = [upper_face_ssim(frames[k], landmarks[k], avatar.frames[0], reference) for k in np.flatnonzero(eyes_open)[::4]]
     assert np.median(scores) > 0.85
     # The far background never moves: the warp is confined to the face region.

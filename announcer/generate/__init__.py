@@ -18,6 +18,7 @@ from ..config import GenerateConfig
 from ..face import Avatar, FaceTrack, layout
 from ..motion import MotionPlan
 from .composite import CropBox, crop_margin, feather_mask, paste
+from .eyes import EYES, LidPalette, paint_lid
 from .mouth import MouthPalette, paint_interior
 from .preclose import close_open_mouths
 from .targets import closed_mouth, target_landmarks
@@ -50,14 +51,15 @@ class WarpRenderer:
         # The palette comes from the untouched avatar: an open mouth shows its real teeth.
         original_reference = int(np.argmax(layout.mouth_opening(track.landmarks)))
         palette = MouthPalette.from_avatar(track_frames[original_reference], track.landmarks[original_reference])
+        lids = LidPalette.from_avatar(track_frames[reference], track.landmarks[reference]) if plan.blink.any() else None
         anchors = border_anchors(box.width, box.height).to(self.device)
         for start in range(0, plan.n_frames, self.config.batch_size):
             batch = slice(start, min(start + self.config.batch_size, plan.n_frames))
             yield self._render_batch(avatar, plan.source_frame[batch], sources[batch] - box.offset,
-                                     targets[batch] - box.offset, box, mask, palette, anchors)
+                                     targets[batch] - box.offset, plan.blink[batch], box, mask, palette, lids, anchors)
 
     @torch.no_grad()
-    def _render_batch(self, avatar, frame_indices, sources, targets, box, mask, palette, anchors) -> np.ndarray:
+    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, lids, anchors) -> np.ndarray:
         unique, inverse = np.unique(frame_indices, return_inverse=True)
         originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
         crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
@@ -69,10 +71,14 @@ class WarpRenderer:
             iod = float(np.median(layout.inter_ocular(targets)))
             for k in range(count):
                 self._add_interior(warped[k], paint_interior(targets[k, layout.INNER_LIPS], iod, palette))
+        if lids is not None:
+            for k in np.flatnonzero(blink > 0.05):
+                for eye, skin in zip(EYES, lids.skin):
+                    self._add_interior(warped[k], paint_lid(targets[k, eye], float(blink[k]), skin, lids.lash))
         return paste(originals, warped, box, mask.to(self.device)).cpu().numpy()
 
     def _add_interior(self, crop: torch.Tensor, patch) -> None:
-        """Blend a painted interior into one warped crop (h, w, 3), in place."""
+        """Blend a painted patch (mouth interior, closed lid) into one warped crop (h, w, 3), in place."""
         if patch is None:
             return
         height, width = patch.alpha.shape

@@ -67,9 +67,12 @@ def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray,
 
 
 def _close_eyes(points: np.ndarray, closure: np.ndarray) -> np.ndarray:
+    """Lower the upper lids part of the way; the painted lid (generate.eyes) does the rest."""
+    from .eyes import LID_TRAVEL
+
     for upper, lower in layout.UPPER_LID_PAIRS:
         gap = points[:, lower] - points[:, upper]
-        points[:, upper] += gap * (0.9 * closure[:, None])
+        points[:, upper] += gap * (LID_TRAVEL * closure[:, None])
     return points
 
 
