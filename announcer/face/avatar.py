@@ -75,9 +75,13 @@ def _load_video(path: Path, wanted_height: int | None, max_height: int, max_seco
     if _rotation(video) % 180 == 90:  # ffmpeg auto-rotates, so the frames come out turned
         width, height = height, width
     _check_dimensions(path, width, height)
-    fps = _frame_rate(video.get("avg_frame_rate") or video.get("r_frame_rate") or "") or 25.0
+    # Decode at a constant rate (the stream's base rate), so frame k is at k / fps even for variable-rate files.
+    rate = video.get("r_frame_rate") or video.get("avg_frame_rate") or "25/1"
+    fps = _frame_rate(rate) or 25.0
+    if not 5 <= fps <= 120:
+        rate, fps = "25/1", 25.0
     size = output_size(width, height, wanted_height, max_height)
-    raw = run_ffmpeg(["-i", str(path), "-t", f"{max_seconds:.3f}", "-an", "-vf", f"scale={size[0]}:{size[1]}:flags=area",
+    raw = run_ffmpeg(["-i", str(path), "-t", f"{max_seconds:.3f}", "-an", "-vf", f"fps={rate},scale={size[0]}:{size[1]}:flags=area",
                       "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"], f"decode the avatar video {path}")
     frame_bytes = size[0] * size[1] * 3
     count = len(raw) // frame_bytes
