@@ -63,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", type=Path, help="OUT.mp4 (default: front matter output, else the script's name)")
     render.set_defaults(handler=_render)
 
+    evaluate = commands.add_parser("eval", parents=[common], help="measure lip sync on a real talking video")
+    evaluate.add_argument("video", type=Path, help="a talking-head video with its own speech")
+    evaluate.add_argument("-o", "--output", type=Path, required=True, help="folder for report.json, mouth.png, side_by_side.mp4")
+    evaluate.add_argument("--max-seconds", type=float, default=30.0, help="evaluate at most this much of the video")
+    evaluate.set_defaults(handler=_evaluate)
+
+    train = commands.add_parser("train-mouth", parents=[common], help="train the speech-to-mouth model")
+    train.add_argument("-o", "--output", type=Path, help="weights file (default: models/mouth_net.safetensors in the repo)")
+    train.add_argument("--videos", type=Path, help="folder of talking videos (default: ../shared/media/videos)")
+    train.add_argument("--steps", type=int, default=1500)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quick", action="store_true", help="a tiny run: few sentences, few steps (for tests)")
+    train.set_defaults(handler=_train_mouth)
+
     doctor = commands.add_parser("doctor", parents=[common], help="check ffmpeg, CUDA, models and voices")
     doctor.set_defaults(handler=_doctor)
     voices = commands.add_parser("voices", parents=[common], help="list voices")
@@ -130,6 +144,50 @@ def _default_output(script: Path | None, audio: Path | None) -> Path:
 
             return OutputSet.inside(Path.cwd(), str(name)).video
     return Path((script or audio).stem).with_suffix(".mp4").resolve()
+
+
+def _evaluate(args) -> int:
+    from .api import Pipeline
+    from .eval import evaluate
+
+    with Pipeline(_config(args)) as pipeline:
+        report = evaluate(args.video, args.output, pipeline, args.max_seconds)
+    if args.json:
+        print(json.dumps(report))
+    elif not args.quiet:
+        keys = ("mouth_open_r", "lip_landmark_distance", "offset_frames", "silence_close_ms", "above_mouth_psnr_db")
+        print(f"{'':22} {'announcer':>10} {'baseline':>10}")
+        for key in keys:
+            print(f"{key:22} {report[key]:>10} {report['baseline'][key]:>10}")
+        print(f"wrote {args.output / 'report.json'}, mouth.png, side_by_side.mp4")
+    return 0
+
+
+def _train_mouth(args) -> int:
+    from .api import Pipeline, resolve_device
+    from .motion.model import DEFAULT_WEIGHTS, MouthNetSettings
+    from .motion.train import VALIDATION_VIDEOS, synthetic_clips, train, video_clips
+
+    settings = MouthNetSettings()
+    folder = args.videos or Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "videos"
+    videos = sorted(folder.glob("*.mp4"))
+    if not videos:
+        raise InputError("no talking videos found", path=folder, fix="pass --videos DIR with .mp4 files")
+    if args.quick:
+        videos = [v for v in videos if v.name in ("talk_face5.mp4", "talk_face2.mp4")]
+    with Pipeline(_config(args)) as pipeline:
+        real, offsets = video_clips(videos, pipeline.face_stage, settings)
+    held_out = [clip for clip in real if clip.name in VALIDATION_VIDEOS]
+    training = synthetic_clips(settings, args.quick) + [clip for clip in real if clip.name not in VALIDATION_VIDEOS]
+    steps = min(args.steps, 40) if args.quick else args.steps
+    model, report = train(training, held_out, settings, steps, str(resolve_device(args.device)), args.seed)
+    output = args.output or DEFAULT_WEIGHTS
+    model.save(output, {"validation_r": report.validation, "video_offsets": offsets, "steps": steps, "seed": args.seed,
+                        "quick": args.quick, "held_out": list(VALIDATION_VIDEOS)})
+    summary = {"weights": str(output), "loss_first": round(report.losses[0], 4), "loss_last": round(sum(report.losses[-20:]) / min(20, len(report.losses)), 4),
+               "validation_r": report.validation, "video_offsets": offsets}
+    print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    return 0
 
 
 def _doctor(args) -> int:

@@ -66,6 +66,9 @@ class MotionConfig:
     """Gentle head sway on photo avatars; 0 disables."""
     seed: int = 0
     """Blink and sway timing are random but reproducible."""
+    mouth_model: str = "auto"
+    """Recorded narration: 'auto' uses the trained speech-to-mouth weights when present, else the mel heuristic;
+    a path picks weights; 'heuristic' forces the heuristic."""
 
 
 @dataclass
@@ -74,6 +77,9 @@ class GenerateConfig:
     """Frames warped per batch on the device."""
     mouth_interior: bool = True
     """Paint a mouth cavity and teeth where the mouth opens beyond the avatar's own."""
+    close_mouths_above: float = 0.04
+    """Avatar frames whose inner-lip gap (inter-ocular units) exceeds this are closed before rendering;
+    0 closes every frame (evaluation does, so none of the real mouth leaks into the result)."""
 
 
 @dataclass

@@ -49,7 +49,7 @@ def test_paste_leaves_everything_outside_the_box_untouched():
 def test_open_mouth_is_closed_without_folding(face_stage):
     avatar = load_avatar(MEDIA / "portraits" / "man_open_mouth.jpg", None, 720, 1)
     track = face_stage(avatar)
-    frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, np.array([0]))
+    frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, np.array([0]), 0.04)
     assert layout.mouth_opening(landmarks[0]) < 0.02
     redetected = face_stage.landmarker.landmarks(frames, 0)
     assert layout.mouth_opening(redetected[0]) < 0.5 * layout.mouth_opening(track.landmarks[0])

@@ -39,7 +39,8 @@ class WarpRenderer:
     def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
         """Yield batches of finished frames, (B, H, W, 3) uint8 RGB, in order."""
         track_frames = avatar.frames
-        frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame)
+        frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame,
+                                              self.config.close_mouths_above)
         avatar = replace(avatar, frames=frames)
         reference = int(np.argmin(layout.mouth_opening(landmarks)))
         reference_points = landmarks[reference]

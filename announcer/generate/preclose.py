@@ -13,16 +13,15 @@ from scipy.spatial import Delaunay
 from ..face import layout
 from .targets import closed_mouth
 
-OPEN_ABOVE = 0.04
-"""Inner-lip gap (inter-ocular units) above which a frame is closed first."""
 MESH_POINTS = np.concatenate([np.arange(2, 15), np.arange(29, 36), layout.LIPS])
 """Lower face: jaw, nose base and lips. Points outside move nothing."""
 
 
-def close_open_mouths(frames: np.ndarray, landmarks: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Copies of frames and landmarks where every frame in `indices` with an open mouth is closed."""
+def close_open_mouths(frames: np.ndarray, landmarks: np.ndarray, indices: np.ndarray,
+                      open_above: float) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of frames and landmarks where every frame in `indices` with a mouth open wider than `open_above` is closed."""
     openings = layout.mouth_opening(landmarks)
-    to_close = [i for i in np.unique(indices) if openings[i] > OPEN_ABOVE]
+    to_close = [i for i in np.unique(indices) if openings[i] > open_above]
     if not to_close:
         return frames, landmarks
     frames, landmarks = frames.copy(), landmarks.copy()
@@ -37,12 +36,22 @@ def _close_one(frame: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     source = _with_anchors(points[MESH_POINTS], points, frame.shape)
     target = _with_anchors(closed[MESH_POINTS], points, frame.shape)
     out = frame.copy()
+    # Under the mesh, the open mouth becomes lip: anti-aliased triangle edges then blend into lip, not a dark seam.
+    inner = np.round(points[layout.INNER_LIPS]).astype(np.int32)
+    lips = frame[_polygon_mask(frame.shape, points[layout.OUTER_LIPS]) & ~_polygon_mask(frame.shape, points[layout.INNER_LIPS])]
+    cv2.fillPoly(out, [inner], (lips.mean(axis=0) if len(lips) else frame.reshape(-1, 3).mean(axis=0)).tolist())
     for triangle in Delaunay(source).simplices:
         if np.abs(source[triangle] - target[triangle]).max() > 0.01:  # still triangles keep their exact pixels
             _warp_triangle(frame, out, source[triangle], target[triangle])
     result = points.copy()
     result[MESH_POINTS] = closed[MESH_POINTS]
     return out, result
+
+
+def _polygon_mask(shape, polygon: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
+    return mask.astype(bool)
 
 
 def _with_anchors(mesh: np.ndarray, points: np.ndarray, shape) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar
     if speech.phonemes:
         mouth, driver = blend(expand(speech.phonemes), times), "phonemes"
     else:
-        mouth, driver = mouth_from_audio(speech.audio, speech.sample_rate, config.fps, n_frames), "audio"
+        mouth, driver = _mouth_from_recording(speech, config, n_frames)
     mouth[:, 0] = np.clip(mouth[:, 0] * config.mouth_scale, 0, 1)
     mouth[mouth[:, 0] < CLOSED_BELOW] = 0
     rng = np.random.default_rng(config.seed)
@@ -58,6 +59,37 @@ def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar
     head = head_sway(n_frames, config.fps, rng, config.head_motion) if is_photo else np.zeros((n_frames, 3), np.float32)
     source = ping_pong(n_frames, config.fps, avatar_frames, avatar_fps)
     return MotionPlan(config.fps, mouth.astype(np.float32), blink, head, source, driver)
+
+
+def _mouth_from_recording(speech: Speech, config: MotionConfig, n_frames: int) -> tuple[np.ndarray, str]:
+    weights = _mouth_weights(config.mouth_model)
+    if weights is None:
+        return mouth_from_audio(speech.audio, speech.sample_rate, config.fps, n_frames), "audio"
+    from .audio import close_in_silence
+    from .model import predict_mouth
+
+    shapes = predict_mouth(_load_model(str(weights)), speech.audio, speech.sample_rate, config.fps, n_frames)
+    return close_in_silence(shapes, speech.audio, speech.sample_rate, config.fps), "audio-model"
+
+
+def _mouth_weights(choice: str):
+    from pathlib import Path
+
+    from .model import DEFAULT_WEIGHTS
+
+    if choice == "heuristic":
+        return None
+    if choice == "auto":
+        return DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else None
+    return Path(choice)
+
+
+@lru_cache(maxsize=4)
+def _load_model(path: str):
+    """Loaded once per process and weights file, not once per clip."""
+    from .model import MouthNet
+
+    return MouthNet.load(path)
 
 
 __all__ = ["MotionPlan", "plan_motion", "frame_count"]

@@ -7,7 +7,7 @@ voice-activity gate with hysteresis keeps the mouth shut in silence.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import binary_closing, binary_opening
+from scipy.ndimage import binary_closing, binary_dilation, binary_opening
 from scipy.signal import butter, filtfilt
 
 ANALYSIS_RATE = 16000
@@ -28,7 +28,7 @@ def mouth_from_audio(audio: np.ndarray, sample_rate: int, fps: int, n_frames: in
     freqs = librosa.mel_frequencies(n_mels=N_MELS, fmin=80, fmax=7600)
     db = 10 * np.log10(mel + 1e-10)
     speech_db = 10 * np.log10(mel[(freqs > 250) & (freqs < 4000)].sum(axis=0) + 1e-10)
-    voiced = _voice_activity(speech_db, fps)
+    voiced = voice_activity(speech_db, fps)
     jaw_band = mel[(freqs > 300) & (freqs < 1000)].sum(axis=0)
     lip_band = mel[(freqs > 1200) & (freqs < 3000)].sum(axis=0)
     level = np.clip((speech_db - np.percentile(speech_db[voiced], 10) if voiced.any() else speech_db) / 25, 0, 1)
@@ -46,7 +46,8 @@ def _fit_length(features: np.ndarray, n_frames: int) -> np.ndarray:
     return np.pad(features, ((0, 0), (0, n_frames - features.shape[1])), mode="edge")
 
 
-def _voice_activity(speech_db: np.ndarray, fps: int) -> np.ndarray:
+def voice_activity(speech_db: np.ndarray, fps: int) -> np.ndarray:
+    """Speech frames: level well above the recording's floor, short gaps bridged, single blips dropped."""
     floor = np.percentile(speech_db, 5)
     voiced = speech_db > floor + GATE_ABOVE_FLOOR_DB
     gap = max(1, int(MIN_GAP_S * fps))
@@ -64,3 +65,28 @@ def _smooth(shapes: np.ndarray, fps: int) -> np.ndarray:
         return shapes
     b, a = butter(2, MOTION_CUTOFF_HZ / (fps / 2))
     return np.clip(filtfilt(b, a, shapes, axis=0), [0, -1, 0], [1, 1, 1]).astype(np.float32)
+
+
+def frame_levels_db(audio: np.ndarray, sample_rate: int, fps: float, n_frames: int) -> np.ndarray:
+    """RMS level of the audio under each video frame, in dB."""
+    hop = sample_rate / fps
+    levels = np.array([np.sqrt(np.mean(audio[int(k * hop):int((k + 1) * hop)] ** 2)) if int(k * hop) < len(audio) else 0.0
+                       for k in range(n_frames)])
+    return 20 * np.log10(levels + 1e-6)
+
+
+def mouth_from_loudness(audio: np.ndarray, sample_rate: int, fps: int, n_frames: int) -> np.ndarray:
+    """The naive baseline: the mouth opens with loudness (dB above the floor), nothing else."""
+    db = frame_levels_db(audio, sample_rate, fps, n_frames)
+    floor = np.percentile(db, 5)
+    opening = np.clip((db - floor - 10) / 30, 0, 1)
+    return np.stack([opening, np.zeros_like(opening), np.zeros_like(opening)], axis=1).astype(np.float32)
+
+
+def close_in_silence(shapes: np.ndarray, audio: np.ndarray, sample_rate: int, fps: int) -> np.ndarray:
+    """Shut the mouth where nobody speaks: open up to two frames before sound (mouths lead speech),
+    and close over a few frames after it, so silence is still and closed."""
+    speaking = voice_activity(frame_levels_db(audio, sample_rate, fps, len(shapes)), fps)
+    reach = binary_dilation(speaking, np.ones(5, bool))
+    ramp = np.convolve(reach.astype(np.float32), np.ones(3, np.float32) / 3, mode="same")
+    return (shapes * ramp[:, None]).astype(np.float32)

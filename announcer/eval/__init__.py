@@ -1,0 +1,117 @@
+"""`announcer eval`: lip sync measured on real footage by self-reenactment.
+
+The talking video is its own avatar. Every source mouth is closed first (so none of the real
+mouth leaks into the result), the video's own audio drives the recorded-narration path, and the
+mouth re-detected on each generated frame is compared with the real one on the same frame.
+The same run with a mouth that only follows loudness gives the baseline.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..config import MotionConfig
+from ..errors import InputError
+from ..face import layout, load_avatar
+from ..generate import WarpRenderer
+from ..motion import plan_motion
+from ..motion.audio import frame_levels_db, mouth_from_loudness, voice_activity
+from ..voice import load_narration
+from . import metrics
+from .report import write_plot, write_side_by_side
+
+log = logging.getLogger(__name__)
+CLOSED_BELOW = 0.05
+"""Inner-lip gap (inter-ocular units) under which a re-detected mouth counts as closed."""
+SILENCE_MIN_FRAMES = 3
+
+
+@dataclass
+class MouthRun:
+    """One rendering of the video's speech, measured against the real mouth."""
+    frames: np.ndarray
+    landmarks: np.ndarray
+    opening: np.ndarray
+    figures: dict
+
+
+def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) -> dict:
+    """Write report.json, mouth.png and side_by_side.mp4 to `out_dir`; return the report."""
+    video = Path(video)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    avatar = load_avatar(video, None, 720, max_seconds)
+    if not avatar.is_video:
+        raise InputError("eval needs a talking video with its own speech", path=video, fix="give an .mp4 of a presenter talking")
+    real_track = pipeline.face_stage(avatar)
+    speech = load_narration(video, pipeline.config.voice)
+    fps = int(round(avatar.fps))
+    motion = replace(pipeline.config.motion, fps=fps)
+    renderer = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
+    plan = plan_motion(speech, motion, len(avatar.frames), avatar.fps)
+    n = min(plan.n_frames, len(avatar.frames))
+    real = real_track.landmarks[:n]
+    real_opening = layout.mouth_opening(real)
+    speaking = _speaking(speech, fps, n)
+    pipeline_run = _measure(pipeline, renderer, avatar, real_track, plan, n, real, real_opening, speaking)
+    baseline_plan = replace(plan, mouth=mouth_from_loudness(speech.audio, speech.sample_rate, fps, plan.n_frames))
+    baseline_run = _measure(pipeline, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
+    report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
+              **pipeline_run.figures, "baseline": baseline_run.figures}
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_plot(out_dir / "mouth.png", fps, real_opening, pipeline_run.opening, baseline_run.opening, speaking, video.name)
+    write_side_by_side(out_dir / "side_by_side.mp4", avatar.frames[:n], pipeline_run.frames, speech, fps, pipeline.config.encode)
+    return report
+
+
+def _speaking(speech, fps: int, n: int) -> np.ndarray:
+    return voice_activity(frame_levels_db(speech.audio, speech.sample_rate, fps, n), fps)
+
+
+def _measure(pipeline, renderer, avatar, real_track, plan, n, real, real_opening, speaking) -> MouthRun:
+    frames = np.concatenate(list(renderer(avatar, real_track, plan)))[:n]
+    landmarks = pipeline.face_stage.landmarker.landmarks(frames, plan.fps)
+    found = ~np.isnan(landmarks[:, 0, 0])
+    landmarks[~found] = real[~found]  # an undetected frame counts as the real mouth: no credit is lost or gained
+    opening = layout.mouth_opening(landmarks)
+    silent = ~speaking
+    offset = metrics.best_offset(opening, real_opening)
+    figures = {
+        "mouth_open_r": round(metrics.pearson(opening, real_opening), 4),
+        "lip_landmark_distance": round(metrics.lip_landmark_distance(landmarks, real), 4),
+        "offset_frames": offset,
+        "mouth_open_r_at_offset": round(metrics.lagged_pearson(opening, real_opening, offset), 4),
+        "silence_close_ms": round(metrics.silence_close_ms(opening, speaking, plan.fps, CLOSED_BELOW), 1),
+        "silence_jitter": round(metrics.silence_jitter(opening, silent), 5),
+        "above_mouth_psnr_db": round(_region_score(frames, avatar.frames, real, metrics.psnr), 2),
+        "above_mouth_ssim": round(_region_score(frames, avatar.frames, real, metrics.ssim), 4),
+        "background_psnr_db": round(_background_psnr(frames, avatar.frames[:n], real), 2),
+        "frames_detected": round(float(found.mean()), 4),
+    }
+    return MouthRun(frames, landmarks, opening, figures)
+
+
+def _region_score(frames, sources, real, score) -> float:
+    values = []
+    for k in range(0, len(frames), 2):
+        rows, cols = metrics.above_mouth_box(real[k], frames[k].shape)
+        values.append(score(frames[k][rows, cols], sources[k][rows, cols]))
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("inf")
+
+
+def _background_psnr(frames, sources, real) -> float:
+    outside = np.ones(frames.shape[1:3], bool)
+    iod = float(np.median(layout.inter_ocular(real)))
+    x0, y0 = np.maximum(real.reshape(-1, 2).min(axis=0) - iod, 0).astype(int)
+    x1, y1 = (real.reshape(-1, 2).max(axis=0) + iod).astype(int)
+    outside[y0:y1, x0:x1] = False
+    if not outside.any():
+        return float("inf")
+    return metrics.psnr(frames[:, outside], sources[:, outside])
+
+
+__all__ = ["evaluate"]

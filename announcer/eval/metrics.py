@@ -1,0 +1,71 @@
+"""Lip-sync and preservation metrics on per-frame arrays. Pure functions, so they can be tested on known inputs."""
+from __future__ import annotations
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from ..face import layout
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def lagged_pearson(generated: np.ndarray, real: np.ndarray, lag: int) -> float:
+    """Pearson r of generated[t + lag] against real[t]."""
+    n = min(len(generated), len(real))
+    if lag >= 0:
+        return pearson(generated[lag:n], real[:n - lag])
+    return pearson(generated[:n + lag], real[-lag:n])
+
+
+def best_offset(generated: np.ndarray, real: np.ndarray, max_lag: int = 8) -> int:
+    """The lag (frames) at which the correlation peaks; positive when the generated mouth comes late."""
+    scores = {lag: lagged_pearson(generated, real, lag) for lag in range(-max_lag, max_lag + 1)}
+    return max(scores, key=lambda lag: (scores[lag], -abs(lag)))
+
+
+def lip_landmark_distance(generated: np.ndarray, real: np.ndarray) -> float:
+    """Mean distance of the 20 lip points, in inter-ocular distances of the real face."""
+    distances = np.linalg.norm(generated[:, layout.LIPS] - real[:, layout.LIPS], axis=-1)
+    return float((distances / layout.inter_ocular(real)[:, None]).mean())
+
+
+def silence_close_ms(opening: np.ndarray, speaking: np.ndarray, fps: float, closed_below: float) -> float:
+    """Mean time from the end of each speech stretch until the mouth is closed (ms)."""
+    ends = np.flatnonzero(speaking[:-1] & ~speaking[1:]) + 1
+    delays = []
+    for end in ends:
+        after = opening[end:]
+        closed = np.flatnonzero(after < closed_below)
+        if len(closed):
+            delays.append(closed[0] / fps * 1000)
+    return float(np.mean(delays)) if delays else 0.0
+
+
+def silence_jitter(opening: np.ndarray, silent: np.ndarray) -> float:
+    """Frame-to-frame change of the mouth opening inside silence (inter-ocular units)."""
+    steps = np.abs(np.diff(opening))[silent[1:] & silent[:-1]]
+    return float(steps.mean()) if len(steps) else 0.0
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    return float(structural_similarity(a, b, channel_axis=-1, data_range=255))
+
+
+def above_mouth_box(points: np.ndarray, frame_shape) -> tuple[slice, slice]:
+    """Rows from above the brows down to the nose tip, columns across the face: what lip sync must not touch."""
+    iod = float(layout.inter_ocular(points))
+    top = int(max(0, points[layout.BROWS, 1].min() - 0.3 * iod))
+    bottom = int(points[33, 1] - 0.05 * iod)
+    left = int(max(0, points[layout.JAW, 0].min()))
+    right = int(min(frame_shape[1], points[layout.JAW, 0].max()))
+    return slice(top, bottom), slice(left, right)

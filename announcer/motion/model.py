@@ -1,0 +1,103 @@
+"""A learned speech-to-mouth model: log-mel frames in, mouth shape per frame out.
+
+Dilated 1-D convolutions see about ±260 ms of audio around each 10 ms step, so the mouth can open
+before a vowel sounds, as real mouths do. Weights are safetensors; the settings they were trained
+with travel in the file's metadata.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent.parent / "models" / "mouth_net.safetensors"
+
+
+@dataclass(frozen=True)
+class MouthNetSettings:
+    sample_rate: int = 16000
+    hop: int = 160
+    """10 ms steps."""
+    n_mels: int = 80
+    hidden: int = 96
+    max_gap: float = 0.5
+    """The opening output's ceiling, in inter-ocular units."""
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.sample_rate / self.hop
+
+
+class MouthNet(nn.Module):
+    """(batch, n_mels, steps) normalised log-mel -> (batch, 3, steps): gap (IOD units), spread (-1..1), rounding (0..1)."""
+
+    def __init__(self, settings: MouthNetSettings = MouthNetSettings()):
+        super().__init__()
+        self.settings = settings
+        width = settings.hidden
+        layers: list[nn.Module] = [nn.Conv1d(settings.n_mels, width, 3, padding=1), nn.GELU()]
+        for dilation in (1, 2, 4, 8, 1):
+            layers += [nn.Conv1d(width, width, 5, padding=2 * dilation, dilation=dilation), nn.GELU()]
+        layers.append(nn.Conv1d(width, 3, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        raw = self.net(mel)
+        return torch.cat([torch.sigmoid(raw[:, :1]) * self.settings.max_gap, torch.tanh(raw[:, 1:2]),
+                          torch.sigmoid(raw[:, 2:3])], dim=1)
+
+    def save(self, path: Path, extra: dict | None = None) -> None:
+        from safetensors.torch import save_file
+
+        metadata = {"settings": json.dumps(asdict(self.settings)), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
+        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(path), metadata=metadata)
+
+    @staticmethod
+    def load(path: Path, device: torch.device | str = "cpu") -> "MouthNet":
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        if not Path(path).is_file():
+            raise InputError("speech-to-mouth weights not found", path=path, fix="train them with `announcer train-mouth`")
+        with safe_open(str(path), framework="pt") as handle:
+            settings = MouthNetSettings(**json.loads(handle.metadata()["settings"]))
+        model = MouthNet(settings)
+        model.load_state_dict(load_file(str(path)))
+        return model.to(device).eval()
+
+
+def log_mel(audio: np.ndarray, sample_rate: int, settings: MouthNetSettings, device="cpu") -> torch.Tensor:
+    """(n_mels, steps) log-mel, normalised per utterance so microphone level and gain do not matter."""
+    import torchaudio
+
+    signal = torch.as_tensor(audio, dtype=torch.float32, device=device)
+    if sample_rate != settings.sample_rate:
+        signal = torchaudio.functional.resample(signal, sample_rate, settings.sample_rate)
+    transform = torchaudio.transforms.MelSpectrogram(settings.sample_rate, n_fft=512, win_length=400, hop_length=settings.hop,
+                                                     n_mels=settings.n_mels, f_min=60, f_max=7600).to(device)
+    power = transform(signal)
+    # A floor relative to the clip's own energy: a gain on the audio then shifts every log value
+    # equally, and the normalisation below removes it exactly.
+    mel = torch.log(power + 1e-4 * power.mean() + 1e-12)
+    return (mel - mel.mean(dim=1, keepdim=True)) / (mel.std(dim=1, keepdim=True) + 1e-5)
+
+
+@torch.no_grad()
+def predict_mouth(model: MouthNet, audio: np.ndarray, sample_rate: int, fps: int, n_frames: int) -> np.ndarray:
+    """(n_frames, 3) mouth shapes at the video's frame centres, in the renderer's units (open 0..1)."""
+    from ..generate.targets import MAX_GAP
+
+    device = next(model.parameters()).device
+    mel = log_mel(audio, sample_rate, model.settings, device)
+    steps = model(mel[None])[0].cpu().numpy()
+    step_times = (np.arange(steps.shape[1]) + 0.5) / model.settings.steps_per_second
+    frame_times = (np.arange(n_frames) + 0.5) / fps
+    shapes = np.stack([np.interp(frame_times, step_times, channel) for channel in steps], axis=1)
+    shapes[:, 0] = np.clip(shapes[:, 0] / MAX_GAP, 0, 1)
+    return shapes.astype(np.float32)

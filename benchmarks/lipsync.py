@@ -1,0 +1,42 @@
+"""Lip-sync figures on every talking video in ../shared/media/videos (self-reenactment, `announcer eval`).
+
+    .venv/bin/python benchmarks/lipsync.py [--out eval-results]
+
+Prints one row per video for the pipeline and for the loudness baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VIDEOS = sorted((REPO.parent / "shared" / "media" / "videos").glob("*.mp4"))
+MODELS = REPO.parent / "shared" / "models"
+COLUMNS = ("mouth_open_r", "offset_frames", "mouth_open_r_at_offset", "lip_landmark_distance", "silence_close_ms",
+           "above_mouth_psnr_db")
+
+
+def main() -> None:
+    from announcer import Pipeline, RenderConfig
+    from announcer.config import FaceConfig
+    from announcer.eval import evaluate
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, help="keep each video's report, plot and side-by-side here")
+    parser.add_argument("--videos", nargs="*", help="only these file names (default: all)")
+    args = parser.parse_args()
+    videos = [v for v in VIDEOS if not args.videos or v.name in args.videos]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out or Path(scratch)
+        config = RenderConfig(face=FaceConfig(models_dir=MODELS), home=Path(scratch) / "home", progress=False)
+        print(f"{'video':34} {'run':9} " + " ".join(f"{c:>22}" for c in COLUMNS))
+        with Pipeline(config) as pipeline:
+            for video in videos:
+                report = evaluate(video, out / video.stem, pipeline)
+                for name, figures in (("announcer", report), ("baseline", report["baseline"])):
+                    print(f"{video.name:34} {name:9} " + " ".join(f"{figures[c]:>22}" for c in COLUMNS), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""`announcer eval`: the metrics on known inputs, and the command's report, plot and video."""
+import json
+
+import numpy as np
+import pytest
+
+from announcer.eval import evaluate, metrics
+from announcer.face import layout, load_avatar
+
+from .conftest import MEDIA, probe
+
+
+@pytest.fixture(scope="module")
+def real_mouth(face_stage):
+    avatar = load_avatar(MEDIA / "videos" / "talk_face3.mp4", None, 720, 10)
+    track = face_stage(avatar)
+    return avatar, track.landmarks
+
+
+def test_a_video_compared_with_itself_is_perfect(real_mouth):
+    avatar, landmarks = real_mouth
+    opening = layout.mouth_opening(landmarks)
+    assert metrics.pearson(opening, opening) == pytest.approx(1.0)
+    assert metrics.best_offset(opening, opening) == 0
+    assert metrics.lip_landmark_distance(landmarks, landmarks) == 0
+    assert metrics.psnr(avatar.frames[0], avatar.frames[0]) == float("inf")
+    assert metrics.ssim(avatar.frames[0], avatar.frames[0]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("shift", [-4, -1, 2, 5])
+def test_a_shifted_copy_gives_the_shift(real_mouth, shift):
+    opening = layout.mouth_opening(real_mouth[1])
+    late = np.roll(opening, shift)  # generated[t] = real[t - shift]: late by `shift` frames
+    assert metrics.best_offset(late, opening) == shift
+    assert metrics.pearson(late, opening) < 0.999
+
+
+def test_silence_metrics_on_a_known_sequence():
+    opening = np.array([0.2, 0.3, 0.25, 0.2, 0.12, 0.06, 0.02, 0.02, 0.02, 0.02])
+    speaking = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], bool)
+    assert metrics.silence_close_ms(opening, speaking, 25, 0.05) == pytest.approx(2 / 25 * 1000)
+    assert metrics.silence_jitter(opening, ~speaking) == pytest.approx((0.06 + 0.04) / 5)
+
+
+def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
+    report = evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline, max_seconds=3)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    for key in ("mouth_open_r", "lip_landmark_distance", "offset_frames", "silence_close_ms", "above_mouth_psnr_db"):
+        assert key in saved and key in saved["baseline"]
+    assert saved == json.loads(json.dumps(report))
+    assert -1 <= saved["mouth_open_r"] <= 1 and saved["frames"] == 75
+    # The face above the mouth and the background are the avatar's own pixels.
+    assert saved["above_mouth_psnr_db"] > 35 and saved["background_psnr_db"] > 40
+    assert (tmp_path / "mouth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    streams = probe(tmp_path / "side_by_side.mp4")["streams"]
+    video = next(s for s in streams if s["codec_type"] == "video")
+    avatar = load_avatar(MEDIA / "videos" / "talk_face5.mp4", None, 720, 3)
+    assert (video["width"], video["height"]) == (2 * avatar.size[0], avatar.size[1])
+    assert any(s["codec_type"] == "audio" for s in streams)
+
+
+def test_eval_refuses_a_photo(pipeline, tmp_path):
+    from announcer.errors import InputError
+
+    with pytest.raises(InputError, match="talking video"):
+        evaluate(MEDIA / "portraits" / "woman_smile.png", tmp_path, pipeline)

@@ -1,0 +1,80 @@
+"""The learned speech-to-mouth model: weights round trip, a tiny real training run, use in the narration path."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from announcer.config import MotionConfig, VoiceConfig
+from announcer.motion import plan_motion
+from announcer.motion.model import MouthNet, MouthNetSettings, log_mel, predict_mouth
+from announcer.motion.train import synthetic_clips, train
+from announcer.script import parse_text
+from announcer.voice import synthesize
+from announcer.voice.types import Speech
+
+from .conftest import MEDIA, MODELS
+
+
+@pytest.fixture(scope="module")
+def tiny_settings():
+    return MouthNetSettings(hidden=16)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_settings):
+    torch.manual_seed(0)
+    clips = synthetic_clips(tiny_settings, quick=True)
+    return train(clips[2:], clips[:2], tiny_settings, steps=60, batch_size=8, crop_steps=150)
+
+
+def test_weights_round_trip_through_safetensors(tmp_path, trained):
+    model, _ = trained
+    path = tmp_path / "mouth.safetensors"
+    model.save(path, {"note": "tiny"})
+    loaded = MouthNet.load(path)
+    assert loaded.settings == model.settings
+    mel = torch.randn(1, model.settings.n_mels, 120)
+    assert torch.allclose(loaded(mel), model(mel), atol=1e-6)
+    assert path.read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
+
+
+def test_training_makes_the_loss_fall(trained):
+    _, report = trained
+    assert np.mean(report.losses[-10:]) < 0.7 * np.mean(report.losses[:10])
+    assert all(-1 <= r <= 1 for r in report.validation.values())
+
+
+def test_model_output_is_per_frame_and_in_range(trained):
+    model, _ = trained
+    speech = synthesize(parse_text("Good evening. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
+    shapes = predict_mouth(model, speech.audio, speech.sample_rate, 25, 90)
+    assert shapes.shape == (90, 3) and (shapes[:, 0] >= 0).all() and (shapes[:, 0] <= 1).all()
+    assert (np.abs(shapes[:, 1]) <= 1).all()
+
+
+def test_log_mel_ignores_recording_level():
+    audio = np.sin(np.linspace(0, 2000, 16000)).astype(np.float32) * np.linspace(0, 1, 16000, dtype=np.float32)
+    settings = MouthNetSettings()
+    assert torch.allclose(log_mel(audio, 16000, settings), log_mel(audio * 0.1, 16000, settings), atol=1e-3)
+
+
+def test_narration_uses_trained_weights_when_given(tmp_path, trained):
+    model, _ = trained
+    path = tmp_path / "mouth.safetensors"
+    model.save(path)
+    speech = synthesize(parse_text("Hello there."), VoiceConfig(engine="espeak"))
+    narration = Speech(speech.audio, speech.sample_rate, [], speech.captions, "narration", "x")
+    assert plan_motion(narration, MotionConfig(mouth_model=str(path)), 1, 0).driver == "audio-model"
+    assert plan_motion(narration, MotionConfig(mouth_model="heuristic"), 1, 0).driver == "audio"
+
+
+def test_train_mouth_command_quick(tmp_path, home):
+    from .test_render import run_cli
+
+    out = tmp_path / "quick.safetensors"
+    done = run_cli("train-mouth", "--quick", "--json", "-o", out, "--videos", MEDIA / "videos", cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["loss_last"] < summary["loss_first"] and "talk_face5.mp4" in summary["validation_r"]
+    assert MouthNet.load(out).settings == MouthNetSettings()
