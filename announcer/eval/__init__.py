@@ -42,7 +42,6 @@ class MouthRun:
 def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) -> dict:
     """Write report.json, mouth.png and side_by_side.mp4 to `out_dir`; return the report."""
     video = Path(video)
-    out_dir.mkdir(parents=True, exist_ok=True)
     avatar = load_avatar(video, None, 720, max_seconds)
     if not avatar.is_video:
         raise InputError("eval needs a talking video with its own speech", path=video, fix="give an .mp4 of a presenter talking")
@@ -59,6 +58,7 @@ def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) ->
     pipeline_run = _measure(pipeline, renderer, avatar, real_track, plan, n, real, real_opening, speaking)
     baseline_plan = replace(plan, mouth=mouth_from_loudness(speech.audio, speech.sample_rate, fps, plan.n_frames))
     baseline_run = _measure(pipeline, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
+    out_dir.mkdir(parents=True, exist_ok=True)
     report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
               **pipeline_run.figures, "baseline": baseline_run.figures}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -28,6 +28,7 @@ class MouthNetSettings:
     hidden: int = 96
     max_gap: float = 0.5
     """The opening output's ceiling, in inter-ocular units."""
+    dropout: float = 0.15
 
     @property
     def steps_per_second(self) -> float:
@@ -43,7 +44,8 @@ class MouthNet(nn.Module):
         width = settings.hidden
         layers: list[nn.Module] = [nn.Conv1d(settings.n_mels, width, 3, padding=1), nn.GELU()]
         for dilation in (1, 2, 4, 8, 1):
-            layers += [nn.Conv1d(width, width, 5, padding=2 * dilation, dilation=dilation), nn.GELU()]
+            layers += [nn.Conv1d(width, width, 5, padding=2 * dilation, dilation=dilation), nn.GELU(),
+                       nn.Dropout(settings.dropout)]
         layers.append(nn.Conv1d(width, 3, 1))
         self.net = nn.Sequential(*layers)
 

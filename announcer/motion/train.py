@@ -128,7 +128,7 @@ def train(clips: list[Clip], validation: list[Clip], settings: MouthNetSettings,
     for _ in tqdm(range(steps), desc="train", unit="step", disable=None):
         batch = [_crop(random.choices(clips, weights)[0], crop_steps) for _ in range(batch_size)]
         mel, target, mask = (torch.stack(parts).to(device) for parts in zip(*batch))
-        prediction = model(mel)
+        prediction = model(_augment(mel))
         loss = ((prediction - target).abs() * mask * torch.tensor([4.0, 1.0, 1.0], device=device)[None, :, None]).sum() / mask.sum()
         optimiser.zero_grad()
         loss.backward()
@@ -147,6 +147,16 @@ def validation_r(model: MouthNet, clip: Clip) -> float:
     prediction = model(clip.mel[None].to(next(model.parameters()).device))[0, 0].cpu().numpy()
     known = clip.mask[0].numpy() > 0
     return round(pearson(prediction[known], clip.target[0].numpy()[known]), 4)
+
+
+def _augment(mel: torch.Tensor, noise: float = 0.15, max_masked_bands: int = 10) -> torch.Tensor:
+    """Noise and a masked band of mel bins (SpecAugment): TTS voices and real rooms sound different."""
+    mel = mel + noise * torch.randn_like(mel)
+    for row in mel:
+        width = random.randrange(0, max_masked_bands + 1)
+        start = random.randrange(0, mel.shape[1] - width + 1)
+        row[start:start + width] = 0.0
+    return mel
 
 
 def _crop(clip: Clip, length: int):
