@@ -47,6 +47,8 @@ class RenderRequest:
     script: str | Path | None = None
     audio: str | Path | None = None
     """Recorded narration instead of TTS (the script, if any, then only gives subtitles)."""
+    voice_overrides: dict = field(default_factory=dict)
+    """VoiceConfig fields set explicitly for this clip (the CLI's flags); they win over the script's front matter."""
 
 
 @dataclass
@@ -109,9 +111,9 @@ class Pipeline:
         if request.script is None and request.audio is None:
             raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
         with _timed(timings, "script"):
-            script = read_script(request.script, self.config.voice.language if self._language_forced() else None) \
-                if request.script else None
-            voice_config = self._voice_config(script)
+            language = request.voice_overrides.get("language") or self.config.voice.language
+            script = read_script(request.script, language) if request.script else None
+            voice_config = self._voice_config(script, request.voice_overrides)
         avatar_path = self._avatar_path(request.avatar, script)
         with _timed(timings, "avatar"):
             avatar = load_avatar(avatar_path, self.config.encode.height, self.config.encode.max_height,
@@ -139,26 +141,12 @@ class Pipeline:
         log.debug("delivered %s (%.1fs of video in %.1fs)", outputs.video, plan.n_frames / plan.fps, sum(timings.values()))
         return RenderResult(outputs, manifest, timings)
 
-    def _language_forced(self) -> bool:
-        return self.config.voice.language != VoiceConfig().language
-
-    def _voice_config(self, script: Script | None) -> VoiceConfig:
-        """Per-script settings from front matter, over the run's config."""
+    def _voice_config(self, script: Script | None, overrides: dict) -> VoiceConfig:
+        """The run's config, then the script's front matter, then this clip's explicit overrides."""
         voice = replace(self.config.voice, device=str(self.device))
-        if script is None:
-            return voice
-        options = script.options
-        if "voice" in options:
-            engine, name = parse_voice(str(options["voice"]))
-            voice = replace(voice, engine=engine, voice=name)
-        if "speed" in options:
-            voice = replace(voice, speed=float(options["speed"]))
-        loudness = options.get("loudness")
-        if isinstance(loudness, str) and loudness in LOUDNESS_PRESETS:
-            voice = voice.with_loudness_preset(loudness)
-        elif loudness is not None:
-            voice = replace(voice, loudness_lufs=float(loudness))
-        voice = replace(voice, language=script.language)
+        if script is not None:
+            voice = replace(_with_front_matter(voice, script.options), language=script.language)
+        voice = replace(voice, **overrides)
         replace(self.config, voice=voice).validate()
         return voice
 
@@ -255,6 +243,20 @@ class Pipeline:
                             "ffmpeg": ffmpeg_binary()},
             "config": as_dict(self.config),
         }
+
+
+def _with_front_matter(voice: VoiceConfig, options: dict) -> VoiceConfig:
+    if "voice" in options:
+        engine, name = parse_voice(str(options["voice"]))
+        voice = replace(voice, engine=engine, voice=name)
+    if "speed" in options:
+        voice = replace(voice, speed=float(options["speed"]))
+    loudness = options.get("loudness")
+    if isinstance(loudness, str) and loudness in LOUDNESS_PRESETS:
+        voice = voice.with_loudness_preset(loudness)
+    elif loudness is not None:
+        voice = replace(voice, loudness_lufs=float(loudness))
+    return voice
 
 
 def render(script: str | Path | None = None, avatar: str | Path | None = None, output: str | Path = "clip.mp4",

@@ -93,28 +93,20 @@ def _config(args):
 
 
 def _render(args) -> int:
-    from .api import Pipeline, RenderRequest, parse_voice
+    from .api import Pipeline, RenderRequest
 
     config = _config(args)
-    voice = config.voice
-    if args.voice:
-        engine, name = parse_voice(args.voice)
-        voice = replace(voice, engine=engine, voice=name)
-    if args.language:
-        voice = replace(voice, language=args.language)
-    if args.speed:
-        voice = replace(voice, speed=args.speed)
-    if args.loudness:
-        voice = _with_loudness(voice, args.loudness)
+    overrides = _voice_overrides(args)
     motion = replace(config.motion, fps=args.fps) if args.fps else config.motion
     encode = replace(config.encode, height=args.height) if args.height else config.encode
-    config = replace(config, voice=voice, motion=motion, encode=encode, use_cache=not args.no_cache)
+    config = replace(config, motion=motion, encode=encode, use_cache=not args.no_cache)
     if args.script is None and args.audio is None:
         raise InputError("nothing to read", fix="give a SCRIPT, or --audio NARRATION.wav")
     output = args.output or _default_output(args.script, args.audio)
     started = time.perf_counter()
     with Pipeline(config) as pipeline:
-        result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio))
+        result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
+                                               voice_overrides=overrides))
     log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
              extra={"outputs": [str(p) for p in result.outputs.all()]})
     if not args.quiet and not args.json:
@@ -122,16 +114,27 @@ def _render(args) -> int:
     return 0
 
 
-def _with_loudness(voice, value: str):
+def _voice_overrides(args) -> dict:
+    """VoiceConfig fields the user set with flags: they win over the script's front matter."""
+    from .api import parse_voice
     from .config import LOUDNESS_PRESETS
 
-    if value in LOUDNESS_PRESETS:
-        return voice.with_loudness_preset(value)
-    try:
-        return replace(voice, loudness_lufs=float(value))
-    except ValueError:
-        raise InputError(f"--loudness '{value}' is neither a number nor a preset",
-                         fix=f"use e.g. -16 or one of {', '.join(LOUDNESS_PRESETS)}") from None
+    overrides: dict = {}
+    if args.voice:
+        overrides["engine"], overrides["voice"] = parse_voice(args.voice)
+    if args.language:
+        overrides["language"] = args.language
+    if args.speed:
+        overrides["speed"] = args.speed
+    if args.loudness in LOUDNESS_PRESETS:
+        overrides["loudness_lufs"], overrides["true_peak_dbtp"] = LOUDNESS_PRESETS[args.loudness]
+    elif args.loudness:
+        try:
+            overrides["loudness_lufs"] = float(args.loudness)
+        except ValueError:
+            raise InputError(f"--loudness '{args.loudness}' is neither a number nor a preset",
+                             fix=f"use e.g. -16 or one of {', '.join(LOUDNESS_PRESETS)}") from None
+    return overrides
 
 
 def _default_output(script: Path | None, audio: Path | None) -> Path:

@@ -19,8 +19,8 @@ class VoiceConfig:
     """piper (offline default) | coqui (TTS library) | espeak (espeak-ng, always available)."""
     voice: str | None = None
     """Engine-specific voice: a Piper .onnx path, a Coqui model name or checkpoint dir, an espeak voice."""
-    language: str = "en"
-    """Language of the script: en, ko, or any code the engine knows."""
+    language: str | None = None
+    """Language of the script (en, ko, or any code the engine knows); None: front matter, else detected."""
     speed: float = 1.0
     """Speaking rate: 1.0 normal, 1.2 is 20% faster."""
     loudness_lufs: float = -16.0

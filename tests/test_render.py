@@ -179,11 +179,15 @@ def run_cli(*args, cwd, home):
                           env=env, timeout=300)
 
 
-def test_cli_renders_with_front_matter_avatar(tmp_path, home):
+def test_cli_renders_with_front_matter_avatar_and_flags_win(tmp_path, home):
     avatar = MEDIA / "portraits" / "woman_smile.png"
-    write_script(tmp_path, "short.md", f"---\navatar: {avatar}\nvoice: espeak\noutput: bulletin\n---\nHello and welcome.\n")
-    done = run_cli("render", "short.md", "--quiet", cwd=tmp_path, home=home)
+    write_script(tmp_path, "short.md", f"---\navatar: {avatar}\nvoice: piper\nlanguage: en\noutput: bulletin\n---\n"
+                 "Hello and welcome.\n")
+    done = run_cli("render", "short.md", "--quiet", "--voice", "espeak:en-us", "--loudness", "broadcast", cwd=tmp_path, home=home)
     assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "bulletin.json").read_text())
+    assert manifest["voice"]["engine"] == "espeak" and manifest["voice"]["voice"] == "en-us"  # the flag beats front matter
+    assert abs(manifest["voice"]["loudness_lufs"] - -23) < 0.5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bulletin.jpg", "bulletin.json", "bulletin.mp4", "bulletin.srt",
                                                           "bulletin.vtt", "short.md"]
 

@@ -47,12 +47,13 @@ class Script:
 
 
 def read_script(path: str | Path, language: str | None = None) -> Script:
+    """`language`, when given, wins over the front matter; with neither, the text decides (Hangul -> ko)."""
     path = Path(path)
     raw = _read_text(path)
     if path.suffix.lower() == ".srt":
         return _parse_srt(path, raw, language)
     options, body, body_line = _split_front_matter(path, raw) if path.suffix.lower() == ".md" else ({}, raw, 1)
-    chosen_language = _language(options.get("language") or language, body)
+    chosen_language = _language(language or options.get("language"), body)
     if path.suffix.lower() == ".md":
         body = _strip_markdown(body)
     segments = _segments_from_body(path, body, body_line, chosen_language)

@@ -32,7 +32,7 @@ def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = Non
     if config.engine == "piper":
         from .piper_engine import PiperEngine
 
-        if not config.language.startswith("en") and config.voice is None:
+        if not (config.language or "en").startswith("en") and config.voice is None:
             raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
                              fix="use --voice espeak or coqui for this language, or give a Piper voice .onnx")
         return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
@@ -40,11 +40,11 @@ def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = Non
     if config.engine == "espeak":
         from .espeak_engine import EspeakEngine
 
-        return EspeakEngine(config.voice, config.language, config.speed)
+        return EspeakEngine(config.voice, config.language or "en", config.speed)
     if config.engine == "coqui":
         from .coqui_engine import CoquiEngine
 
-        return CoquiEngine(config.voice, config.language, config.device, cache_dir)
+        return CoquiEngine(config.voice, config.language or "en", config.device, cache_dir)
     raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, coqui or espeak")
 
 
