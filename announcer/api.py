@@ -285,7 +285,8 @@ def _speech_to_cache(speech: Speech) -> tuple[dict, dict]:
 
 
 def _speech_from_cache(arrays: dict, meta: dict) -> Speech:
-    phonemes = [TimedUnit(label, float(start), float(end)) for label, (start, end) in zip(meta["phonemes"], arrays["phoneme_times"])]
+    phonemes = [TimedUnit(label, float(start), float(end))
+                for label, (start, end) in zip(meta["phonemes"], arrays["phoneme_times"], strict=True)]
     captions = [TimedUnit(label, start, end) for label, start, end in meta["captions"]]
     return Speech(arrays["audio"], meta["sample_rate"], phonemes, captions, meta["engine"], meta["voice"],
                   meta["loudness_lufs"], meta["true_peak_dbtp"], meta["model_files"])

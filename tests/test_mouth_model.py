@@ -13,7 +13,7 @@ from announcer.script import parse_text
 from announcer.voice import synthesize
 from announcer.voice.types import Speech
 
-from .conftest import MEDIA, MODELS
+from .conftest import MEDIA
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import MotionConfig
 from ..errors import InputError
 from ..face import layout, load_avatar
 from ..generate import WarpRenderer

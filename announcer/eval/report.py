@@ -35,7 +35,7 @@ def write_plot(path: Path, fps: int, real, generated, baseline, speaking, title:
 
 def _runs(mask: np.ndarray):
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
-    return zip(edges[::2], edges[1::2])
+    return zip(edges[::2], edges[1::2], strict=True)
 
 
 def write_side_by_side(path: Path, real_frames: np.ndarray, generated: np.ndarray, speech, fps: int, encode_config) -> None:

@@ -74,7 +74,7 @@ class WarpRenderer:
                 self._add_interior(warped[k], paint_interior(targets[k, layout.INNER_LIPS], iod, palette))
         if lids is not None:
             for k in np.flatnonzero(blink > 0.05):
-                for eye, skin in zip(EYES, lids.skin):
+                for eye, skin in zip(EYES, lids.skin, strict=True):
                     self._add_interior(warped[k], paint_lid(targets[k, eye], float(blink[k]), skin, lids.lash))
         return paste(originals, warped, box, mask.to(self.device)).cpu().numpy()
 

@@ -127,7 +127,7 @@ def train(clips: list[Clip], validation: list[Clip], settings: MouthNetSettings,
     weights = [3.0 if clip.mask[1].sum() == 0 else 1.0 for clip in clips]  # real footage counts more
     for _ in tqdm(range(steps), desc="train", unit="step", disable=None):
         batch = [_crop(random.choices(clips, weights)[0], crop_steps) for _ in range(batch_size)]
-        mel, target, mask = (torch.stack(parts).to(device) for parts in zip(*batch))
+        mel, target, mask = (torch.stack(parts).to(device) for parts in zip(*batch, strict=True))
         prediction = model(_augment(mel))
         loss = ((prediction - target).abs() * mask * torch.tensor([4.0, 1.0, 1.0], device=device)[None, :, None]).sum() / mask.sum()
         optimiser.zero_grad()

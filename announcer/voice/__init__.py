@@ -70,7 +70,7 @@ def _lay_out(script: Script, sentences: list[SentenceAudio], config: VoiceConfig
     """Place sentences on one timeline: SRT cues at their start times, others one after another."""
     pieces, phonemes, captions = [], [], []
     cursor = LEAD_IN_S
-    for segment, sentence in zip(script.segments, sentences):
+    for segment, sentence in zip(script.segments, sentences, strict=True):
         if segment.start_s is not None:
             if segment.start_s + 0.05 < cursor:
                 log.warning("line %d starts late: the previous line runs to %.2fs, its cue is at %.2fs",
@@ -117,7 +117,7 @@ def _spread_captions(script: Script, audio: np.ndarray, sample_rate: int) -> lis
     begin, end = voiced[0] / sample_rate, voiced[-1] / sample_rate
     weights = np.array([max(len(s.display), 1) for s in script.segments], dtype=float)
     edges = begin + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (end - begin)
-    return [TimedUnit(s.display, float(a), float(b)) for s, a, b in zip(script.segments, edges[:-1], edges[1:])]
+    return [TimedUnit(s.display, float(a), float(b)) for s, a, b in zip(script.segments, edges[:-1], edges[1:], strict=True)]
 
 
 def available_voices() -> dict[str, list[str]]:
