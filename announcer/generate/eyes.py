@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..face import layout
-from .mouth import InteriorPatch, _polygon_alpha
+from .mouth import PaintedPatch, polygon_alpha
 
 LID_TRAVEL = 0.35
 """How far, as a share of the eye's opening, the warp moves the upper lid at full closure."""
@@ -47,7 +47,7 @@ def _skin_above(frame: np.ndarray, eye: np.ndarray) -> np.ndarray:
     return pixels[luma >= np.percentile(luma, 60)].mean(axis=0)
 
 
-def paint_lid(eye: np.ndarray, closure: float, skin: np.ndarray, lash: np.ndarray) -> InteriorPatch | None:
+def paint_lid(eye: np.ndarray, closure: float, skin: np.ndarray, lash: np.ndarray) -> PaintedPatch | None:
     """The lid over one eye (6 target points, crop pixels), slid down to `closure` (0 open, 1 shut).
 
     Opaque skin from just above the upper lashes down to the lid's edge, which carries the lashes.
@@ -73,9 +73,9 @@ def paint_lid(eye: np.ndarray, closure: float, skin: np.ndarray, lash: np.ndarra
     lash_line = np.round(edge[2:-2] - (x0, y0)).astype(np.int32)  # lashes thin out towards the corners
     cv2.polylines(canvas, [lash_line], False, lash.tolist(), thickness, cv2.LINE_AA)
     canvas = cv2.GaussianBlur(canvas, (3, 3), 0.8)
-    alpha = _polygon_alpha(lid - (x0, y0), height, width)
+    alpha = polygon_alpha(lid - (x0, y0), height, width)
     alpha = np.maximum(alpha, _line_alpha(lash_line, height, width, thickness))
-    return InteriorPatch(int(x0), int(y0), canvas, alpha)
+    return PaintedPatch(int(x0), int(y0), canvas, alpha)
 
 
 def smooth_curve(points: np.ndarray, samples_per_segment: int = 6) -> np.ndarray:

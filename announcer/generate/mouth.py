@@ -57,8 +57,8 @@ def _visible_teeth(frame: np.ndarray, points: np.ndarray) -> np.ndarray | None:
 
 
 @dataclass(frozen=True)
-class InteriorPatch:
-    """A painted mouth interior: colours and coverage for a small box at (x0, y0) of the crop."""
+class PaintedPatch:
+    """Painted pixels (a mouth interior, a closed lid): colours and coverage for a small box at (x0, y0) of the crop."""
     x0: int
     y0: int
     colour: np.ndarray
@@ -67,7 +67,7 @@ class InteriorPatch:
     """(h, w) float32 coverage, anti-aliased at the lip line."""
 
 
-def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) -> InteriorPatch | None:
+def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) -> PaintedPatch | None:
     """The interior inside one frame's target inner-lip polygon (crop pixels), or None when closed."""
     gap = float(np.mean([inner_lips[8 - k, 1] - inner_lips[k, 1] for k in (1, 2, 3)]))
     if gap < 1.0:
@@ -93,11 +93,11 @@ def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) ->
         cv2.ellipse(canvas, (int(middle_x), int(lower_y - lower_teeth)), (int(mouth_width * 0.28), int(0.22 * gap)), 0,
                     180, 360, palette.tongue.tolist(), -1, cv2.LINE_AA)
     canvas = cv2.GaussianBlur(canvas, (3, 3), 0.7)
-    alpha = _polygon_alpha(local, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))
-    return InteriorPatch(int(x0), int(y0), canvas, alpha)
+    alpha = polygon_alpha(local, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))
+    return PaintedPatch(int(x0), int(y0), canvas, alpha)
 
 
-def _polygon_alpha(polygon: np.ndarray, height: int, width: int) -> np.ndarray:
+def polygon_alpha(polygon: np.ndarray, height: int, width: int) -> np.ndarray:
     """Anti-aliased mask of a polygon, with a one-pixel soft edge."""
     big = np.zeros((height * SUPERSAMPLE, width * SUPERSAMPLE), np.uint8)
     cv2.fillPoly(big, [np.round(polygon * SUPERSAMPLE).astype(np.int32)], 255, cv2.LINE_AA)
