@@ -78,3 +78,20 @@ def test_train_mouth_command_quick(tmp_path, home):
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["loss_last"] < summary["loss_first"] and "talk_face5.mp4" in summary["validation_r"]
     assert MouthNet.load(out).settings == MouthNetSettings()
+
+
+def test_training_finds_a_clip_s_audio_video_offset(face_stage):
+    """talk_face5 is in sync; delaying its audio by 15 frames (0.6 s) must move the estimate by 15."""
+    from announcer.face import layout, load_avatar
+    from announcer.media.ffmpeg import decode_audio
+    from announcer.motion.train import estimate_offset
+
+    video = MEDIA / "videos" / "talk_face5.mp4"
+    avatar = load_avatar(video, 360, 1080, 10)
+    opening = layout.mouth_opening(face_stage(avatar).landmarks)
+    audio = decode_audio(video, 16000)
+    in_sync = estimate_offset(audio, 16000, opening, avatar.fps)
+    delayed = np.concatenate([np.zeros(int(15 / avatar.fps * 16000), np.float32), audio])
+    assert abs(in_sync) <= 1
+    # Beyond the old ±10-frame search, and within a frame: the correlation peak is about three frames wide.
+    assert abs(estimate_offset(delayed, 16000, opening, avatar.fps) - (in_sync + 15)) <= 1
