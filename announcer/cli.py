@@ -162,6 +162,10 @@ def _evaluate(args) -> int:
         print(f"{'':22} {'announcer':>10} {'baseline':>10}")
         for key in keys:
             print(f"{key:22} {report[key]:>10} {report['baseline'][key]:>10}")
+        offset = report["source_av_offset_frames"]
+        if abs(offset) > 2:
+            print(f"note: the video itself looks {abs(offset)} frames out of sync (audio {'late' if offset > 0 else 'early'}); "
+                  "lag-0 figures are limited by that")
         print(f"wrote {args.output / 'report.json'}, mouth.png, side_by_side.mp4")
     return 0
 

@@ -49,6 +49,7 @@ def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
         assert key in saved and key in saved["baseline"]
     assert saved == json.loads(json.dumps(report))
     assert -1 <= saved["mouth_open_r"] <= 1 and saved["frames"] == 75
+    assert abs(saved["source_av_offset_frames"]) <= 2  # talk_face5 is in sync
     # The face above the mouth and the background are the avatar's own pixels.
     assert saved["above_mouth_psnr_db"] > 35 and saved["background_psnr_db"] > 40
     assert (tmp_path / "mouth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,6 +19,7 @@ from ..face import layout, load_avatar
 from ..generate import WarpRenderer
 from ..motion import plan_motion
 from ..motion.audio import frame_levels_db, mouth_from_loudness, voice_activity
+from ..motion.train import estimate_offset
 from ..voice import load_narration
 from . import metrics
 from .report import write_plot, write_side_by_side
@@ -59,6 +60,7 @@ def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) ->
     baseline_run = _measure(pipeline, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
+              "source_av_offset_frames": estimate_offset(speech.audio, speech.sample_rate, real_opening, avatar.fps),
               **pipeline_run.figures, "baseline": baseline_run.figures}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     write_plot(out_dir / "mouth.png", fps, real_opening, pipeline_run.opening, baseline_run.opening, speaking, video.name)
