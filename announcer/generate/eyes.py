@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..face import layout
-from .mouth import PaintedPatch, polygon_alpha
+from .mouth import PaintedPatch, polygon_alpha, polygon_mask
 
 LID_TRAVEL = 0.35
 """How far, as a share of the eye's opening, the warp moves the upper lid at full closure."""
@@ -37,9 +37,7 @@ def _skin_above(frame: np.ndarray, eye: np.ndarray) -> np.ndarray:
     height = max(2.0, float(np.ptp(eye[:, 1])))
     upper = eye[[0, 1, 2, 3]].copy()
     band = np.concatenate([upper - (0, 0.6 * height), (upper - (0, 1.4 * height))[::-1]])
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(band).astype(np.int32)], 1)
-    pixels = frame[mask.astype(bool)].astype(np.float32)
+    pixels = frame[polygon_mask(frame.shape, band)].astype(np.float32)
     if len(pixels) == 0:
         return frame.reshape(-1, 3).mean(axis=0).astype(np.float32)
     # The band holds crease shadow, make-up and stray lashes; the lid is the brighter skin among them.

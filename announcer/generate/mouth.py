@@ -34,21 +34,17 @@ class MouthPalette:
 
 
 def _mean_colour(frame: np.ndarray, polygon: np.ndarray, convex: bool = False) -> np.ndarray:
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    shape = cv2.convexHull(polygon.astype(np.int32)) if convex else polygon.astype(np.int32)
-    cv2.fillPoly(mask, [shape], 1)
-    if mask.sum() == 0:
+    mask = polygon_mask(frame.shape, cv2.convexHull(polygon.astype(np.float32))[:, 0] if convex else polygon)
+    if not mask.any():
         return frame.reshape(-1, 3).mean(axis=0).astype(np.float32)
-    return frame[mask.astype(bool)].mean(axis=0).astype(np.float32)
+    return frame[mask].mean(axis=0).astype(np.float32)
 
 
 def _visible_teeth(frame: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     """The avatar's own teeth colour, if its mouth is open and shows bright pixels."""
     if layout.mouth_opening(points) < 0.05:
         return None
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [points[layout.INNER_LIPS].astype(np.int32)], 1)
-    inside = frame[mask.astype(bool)].astype(np.float32)
+    inside = frame[polygon_mask(frame.shape, points[layout.INNER_LIPS])].astype(np.float32)
     if len(inside) < 20:
         return None
     luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -95,6 +91,13 @@ def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) ->
     canvas = cv2.GaussianBlur(canvas, (3, 3), 0.7)
     alpha = polygon_alpha(local, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))
     return PaintedPatch(int(x0), int(y0), canvas, alpha)
+
+
+def polygon_mask(shape, polygon: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels inside a polygon given in (x, y) pixels."""
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
+    return mask.astype(bool)
 
 
 def polygon_alpha(polygon: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from ..face import layout
+from .mouth import polygon_mask
 from .targets import closed_mouth
 
 MESH_POINTS = np.concatenate([np.arange(2, 15), np.arange(29, 36), layout.LIPS])
@@ -38,7 +39,7 @@ def _close_one(frame: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     out = frame.copy()
     # Under the mesh, the open mouth becomes lip: anti-aliased triangle edges then blend into lip, not a dark seam.
     inner = np.round(points[layout.INNER_LIPS]).astype(np.int32)
-    lips = frame[_polygon_mask(frame.shape, points[layout.OUTER_LIPS]) & ~_polygon_mask(frame.shape, points[layout.INNER_LIPS])]
+    lips = frame[polygon_mask(frame.shape, points[layout.OUTER_LIPS]) & ~polygon_mask(frame.shape, points[layout.INNER_LIPS])]
     cv2.fillPoly(out, [inner], (lips.mean(axis=0) if len(lips) else frame.reshape(-1, 3).mean(axis=0)).tolist())
     for triangle in Delaunay(source).simplices:
         if np.abs(source[triangle] - target[triangle]).max() > 0.01:  # still triangles keep their exact pixels
@@ -46,12 +47,6 @@ def _close_one(frame: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     result = points.copy()
     result[MESH_POINTS] = closed[MESH_POINTS]
     return out, result
-
-
-def _polygon_mask(shape, polygon: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
-    return mask.astype(bool)
 
 
 def _with_anchors(mesh: np.ndarray, points: np.ndarray, shape) -> np.ndarray:

@@ -17,7 +17,7 @@ from ..config import VoiceConfig
 from ..errors import InputError
 from ..media.ffmpeg import decode_audio, probe
 from ..script import Script
-from .loudness import normalize_loudness
+from .loudness import normalize_loudness, voiced_span
 from .types import SentenceAudio, Speech, TimedUnit, VoiceEngine
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def _spread_captions(script: Script, audio: np.ndarray, sample_rate: int) -> lis
     """Without a transcript alignment, share the voiced span between sentences by their length."""
     if all(s.start_s is not None for s in script.segments):
         return [TimedUnit(s.display, s.start_s, s.end_s) for s in script.segments]
-    voiced = np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max())
-    begin, end = voiced[0] / sample_rate, voiced[-1] / sample_rate
+    begin, end = voiced_span(audio, sample_rate)  # load_narration has refused silent audio
     weights = np.array([max(len(s.display), 1) for s in script.segments], dtype=float)
     edges = begin + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (end - begin)
     return [TimedUnit(s.display, float(a), float(b)) for s, a, b in zip(script.segments, edges[:-1], edges[1:], strict=True)]

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..assets import sha256_of
 from ..errors import InputError
+from .loudness import voiced_span
 from .types import SentenceAudio, TimedUnit, VoiceEngine
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,10 @@ def _stretch_espeak_timings(text: str, language: str, audio: np.ndarray, sample_
     from .espeak_engine import EspeakEngine
 
     reference = EspeakEngine(language=language).speak(text).phonemes
-    voiced = np.flatnonzero(np.abs(audio) > SILENCE_THRESHOLD * max(np.abs(audio).max(), 1e-6))
-    if not reference or len(voiced) == 0:
+    span = voiced_span(audio, sample_rate, SILENCE_THRESHOLD)
+    if not reference or span is None:
         return []
-    begin, end = voiced[0] / sample_rate, voiced[-1] / sample_rate
+    begin, end = span
     ref_begin, ref_end = reference[0].start, reference[-1].end
     scale = (end - begin) / max(ref_end - ref_begin, 1e-6)
     return [TimedUnit(p.label, begin + (p.start - ref_begin) * scale, begin + (p.end - ref_begin) * scale)

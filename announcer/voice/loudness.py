@@ -55,3 +55,11 @@ def _limit_true_peak(audio: np.ndarray, sample_rate: int, ceiling_dbtp: float) -
         gain = uniform_filter1d(minimum_filter1d(needed, size=2 * window + 1), size=window)
         audio = audio * np.minimum(gain, needed)
     return audio
+
+
+def voiced_span(audio: np.ndarray, sample_rate: int, threshold: float = 0.02) -> tuple[float, float] | None:
+    """(first, last) second where the signal rises above `threshold` of its peak; None for silence."""
+    voiced = np.flatnonzero(np.abs(audio) > threshold * max(float(np.abs(audio).max(initial=0.0)), 1e-6))
+    if len(voiced) == 0:
+        return None
+    return voiced[0] / sample_rate, voiced[-1] / sample_rate
