@@ -11,7 +11,7 @@ import platform
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -23,7 +23,7 @@ from tqdm import tqdm
 from . import __version__
 from .assets import ModelRegistry, sha256_of
 from .cache import ArtifactCache, cache_key
-from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig, as_dict
+from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .face import Avatar, FaceStage, FaceTrack, load_avatar
@@ -174,7 +174,7 @@ class Pipeline:
         if audio is not None:
             return load_narration(Path(audio), voice, script)
         key = cache_key("voice", [(s.spoken, s.display, s.pause_after_ms, s.start_s) for s in script.segments],
-                        as_dict(voice))
+                        asdict(voice))
         cached = self.cache.load("voice", key)
         if cached is not None:
             return _speech_from_cache(*cached)
@@ -196,21 +196,17 @@ class Pipeline:
         padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
         soundfile.write(audio_path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
         video_temp = staged.temp_for(staged.outputs.video)
-        encoder = VideoEncoder(encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames,
-                                              self.config.encode))
+        command = encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames, self.config.encode)
         thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
         thumbnail = None
         try:
-            with tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
+            with VideoEncoder(command) as encoder, \
+                    tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
                 for batch in self.renderer(avatar, track, plan):
                     if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
                         thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
                     encoder.write(batch)
                     bar.update(len(batch))
-            encoder.finish()
-        except BaseException:
-            encoder.abort()
-            raise
         finally:
             audio_path.unlink(missing_ok=True)
         return thumbnail
@@ -241,7 +237,7 @@ class Pipeline:
             "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
             "environment": {"device": str(self.device), "torch": torch.__version__, "python": platform.python_version(),
                             "ffmpeg": ffmpeg_binary()},
-            "config": as_dict(self.config),
+            "config": asdict(self.config),
         }
 
 
@@ -310,4 +306,4 @@ def _jpeg(rgb: np.ndarray) -> bytes:
 def _json(manifest: dict) -> str:
     import json
 
-    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"  # Paths as strings

@@ -1,7 +1,7 @@
 """Typed configs, one per stage, combined into `RenderConfig`. Validated once, up front."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
@@ -130,15 +130,3 @@ class RenderConfig:
             raise InputError(f"unknown device '{self.device}'", fix="use auto, cpu, cuda or cuda:N")
         return self
 
-
-def as_dict(config) -> dict:
-    """A JSON-ready view of a config, for manifests and cache keys."""
-    out = {}
-    for item in fields(config):
-        value = getattr(config, item.name)
-        if hasattr(value, "__dataclass_fields__"):
-            value = as_dict(value)
-        elif isinstance(value, Path):
-            value = str(value)
-        out[item.name] = value
-    return out

@@ -45,11 +45,6 @@ def write_side_by_side(path: Path, real_frames: np.ndarray, generated: np.ndarra
         audio = Path(scratch) / "speech.wav"
         soundfile.write(audio, speech.audio, speech.sample_rate, subtype="PCM_16")
         height, width = pairs.shape[1:3]
-        encoder = VideoEncoder(encode_command(path, audio, (width, height), fps, len(pairs), encode_config))
-        try:
+        with VideoEncoder(encode_command(path, audio, (width, height), fps, len(pairs), encode_config)) as encoder:
             for start in range(0, len(pairs), 32):
                 encoder.write(pairs[start:start + 32])
-            encoder.finish()
-        except BaseException:
-            encoder.abort()
-            raise

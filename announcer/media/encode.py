@@ -29,7 +29,10 @@ def encode_command(output: Path, audio: Path, size: tuple[int, int], fps: int, n
 
 
 class VideoEncoder:
-    """Feed frame batches in order; `finish()` waits for ffmpeg and raises with its stderr on failure."""
+    """Feed frame batches in order; `finish()` waits for ffmpeg and raises with its stderr on failure.
+
+    As a context manager it finishes when the block ends and kills ffmpeg if the block raises.
+    """
 
     def __init__(self, command: list[str]):
         self._log = tempfile.TemporaryFile()
@@ -49,6 +52,15 @@ class VideoEncoder:
         if self._process.wait() != 0:
             raise ToolError("ffmpeg failed to encode the clip", detail=self._stderr())
         self._log.close()
+
+    def __enter__(self) -> "VideoEncoder":
+        return self
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        if error_type is None:
+            self.finish()
+        else:
+            self.abort()
 
     def abort(self) -> None:
         if self._process.poll() is None:
