@@ -58,6 +58,14 @@ class RenderResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _RendererChoice:
+    renderer: object
+    avatar_video: Path | None
+    """A prepared avatar's own video (None: the avatar path itself)."""
+    bundle_name: str | None
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -87,6 +95,7 @@ class Pipeline:
         self.renderer = WarpRenderer(self.config.generate, self.device)
         self._face_stage: FaceStage | None = None
         self._engines: dict[tuple, object] = {}
+        self._neural_renderers: dict[str, object] = {}
 
     def __enter__(self) -> "Pipeline":
         return self
@@ -115,11 +124,12 @@ class Pipeline:
             script = read_script(request.script, language) if request.script else None
             voice_config = self._voice_config(script, request.voice_overrides)
         avatar_path = self._avatar_path(request.avatar, script)
+        renderer = self._renderer_for(avatar_path)
         with _timed(timings, "avatar"):
-            avatar = load_avatar(avatar_path, self.config.encode.height, self.config.encode.max_height,
+            avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
                                  self.config.face.max_avatar_seconds)
         with _timed(timings, "face"):
-            track = self._face_track(avatar)
+            track = self.face_track(avatar)
         with _timed(timings, "voice"):
             speech = self._speech(script, request.audio, voice_config)
         with _timed(timings, "motion"):
@@ -127,12 +137,12 @@ class Pipeline:
         staged = StagedOutputs(outputs)
         try:
             with _timed(timings, "generate+encode"):
-                thumbnail = self._generate_and_encode(avatar, track, plan, speech, staged)
+                thumbnail = self._generate_and_encode(renderer.renderer, avatar, track, plan, speech, staged)
             with _timed(timings, "deliver"):
                 staged.write_text(outputs.subtitles_srt, to_srt(speech.captions))
                 staged.write_text(outputs.subtitles_vtt, to_vtt(speech.captions))
                 staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
-            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings)
+            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer)
             staged.write_text(outputs.manifest, _json(manifest))
             staged.commit()
         except BaseException:
@@ -157,7 +167,22 @@ class Pipeline:
             return (script.path.parent / str(script.options["avatar"])).expanduser()
         raise InputError("no avatar given", fix="pass --avatar PHOTO_OR_VIDEO or set avatar: in the script's front matter")
 
-    def _face_track(self, avatar: Avatar) -> FaceTrack:
+    def _renderer_for(self, avatar: Path) -> "_RendererChoice":
+        """A prepared avatar's name picks its neural renderer and its own video; anything else is a file for the warp renderer."""
+        from .avatar import find_bundle, load_renderer
+
+        if avatar.exists() or len(avatar.parts) != 1:
+            return _RendererChoice(self.renderer, None, None)
+        name = avatar.name
+        bundle = find_bundle(self.home.avatars_dir, name)
+        if bundle is None:
+            return _RendererChoice(self.renderer, None, None)
+        if name not in self._neural_renderers:
+            self._neural_renderers[name] = load_renderer(bundle, self.device, self.config.generate.batch_size)
+        return _RendererChoice(self._neural_renderers[name], bundle.video, name)
+
+    def face_track(self, avatar: Avatar) -> FaceTrack:
+        """The avatar's landmark track, from the work dir when this avatar was tracked before."""
         face = self.config.face
         key = cache_key("face", avatar.sha256, avatar.frames.shape, face.backend, face.smoothing_cutoff_hz,
                         face.max_avatar_seconds)
@@ -188,7 +213,7 @@ class Pipeline:
             self._engines[engine_key] = load_engine(voice, self.registry, self.home.models_dir / "coqui")
         return self._engines[engine_key]
 
-    def _generate_and_encode(self, avatar, track, plan, speech, staged: StagedOutputs) -> np.ndarray:
+    def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs) -> np.ndarray:
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         audio_path = Path(tempfile.mkstemp(dir=scratch, suffix=".wav")[1])
@@ -202,7 +227,7 @@ class Pipeline:
         try:
             with VideoEncoder(command) as encoder, \
                     tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
-                for batch in self.renderer(avatar, track, plan):
+                for batch in renderer(avatar, track, plan):
                     if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
                         thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
                     encoder.write(batch)
@@ -211,7 +236,7 @@ class Pipeline:
             audio_path.unlink(missing_ok=True)
         return thumbnail
 
-    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings) -> dict:
+    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer) -> dict:
         models = {**track.model_files, **speech.model_files}
         return {
             "announcer": __version__,
@@ -219,7 +244,7 @@ class Pipeline:
             "inputs": {
                 "script": _file_entry(request.script),
                 "avatar": {"path": str(avatar.source.resolve()), "sha256": avatar.sha256, "kind": "video" if avatar.is_video else "photo",
-                           "frames": int(len(avatar.frames))},
+                           "frames": int(len(avatar.frames)), "prepared": renderer.bundle_name},
                 "audio": _file_entry(request.audio),
                 "language": script.language if script else None,
                 "title": script.title if script else None,
@@ -229,7 +254,7 @@ class Pipeline:
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
             "video": {"width": avatar.size[0], "height": avatar.size[1], "fps": plan.fps, "frames": plan.n_frames,
                       "duration_s": round(plan.n_frames / plan.fps, 3), "motion_driver": plan.driver,
-                      "renderer": self.renderer.name},
+                      "renderer": renderer.renderer.name},
             "audio_duration_s": round(speech.duration, 3),
             "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in speech.captions],
             "outputs": {"video": outputs.video.name, "srt": outputs.subtitles_srt.name, "vtt": outputs.subtitles_vtt.name,

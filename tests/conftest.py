@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +76,10 @@ def write_script(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def run_cli(*args, cwd, home, timeout=300):
+    """`announcer ARGS` in a child process, with the shared models and its own home dir."""
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "announcer", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=timeout)

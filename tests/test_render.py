@@ -1,8 +1,6 @@
 """End to end on the real media: script in, clip out; probed, re-detected and compared with the avatar."""
 import json
-import os
 import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,7 +11,7 @@ from announcer import RenderRequest
 from announcer.face import layout, load_avatar
 from announcer.motion.idle import ping_pong
 
-from .conftest import MEDIA, MODELS, decode_frames, probe, write_script
+from .conftest import MEDIA, decode_frames, probe, run_cli, write_script
 
 pytestmark = pytest.mark.slow
 FPS = 25
@@ -171,12 +169,6 @@ def test_second_render_reuses_cached_stages(photo_clip, pipeline, tmp_path):
     first = subprocess.run(["ffmpeg", "-v", "error", "-i", str(result.outputs.video), "-f", "s16le", "-"], capture_output=True).stdout
     second = subprocess.run(["ffmpeg", "-v", "error", "-i", str(again.outputs.video), "-f", "s16le", "-"], capture_output=True).stdout
     assert first == second
-
-
-def run_cli(*args, cwd, home):
-    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "announcer", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
 
 
 def test_cli_renders_with_front_matter_avatar_and_flags_win(tmp_path, home):

@@ -21,7 +21,7 @@ from .composite import CropBox, crop_margin, feather_mask, paste
 from .eyes import EYES, LidPalette, paint_lid
 from .mouth import MouthPalette, paint_interior
 from .preclose import close_open_mouths
-from .targets import closed_mouth, target_landmarks
+from .targets import plan_targets
 from .warp import border_anchors, warp_crops
 
 log = logging.getLogger(__name__)
@@ -38,26 +38,35 @@ class WarpRenderer:
 
     def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
         """Yield batches of finished frames, (B, H, W, 3) uint8 RGB, in order."""
-        track_frames = avatar.frames
-        frames, landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame,
-                                              self.config.close_mouths_above)
-        avatar = replace(avatar, frames=frames)
-        reference = int(np.argmin(layout.mouth_opening(landmarks)))
-        reference_points = landmarks[reference]
-        neutral = closed_mouth(layout.to_face_coords(reference_points[None], layout.face_frame(reference_points[None]))[0])
-        sources = landmarks[plan.source_frame]
-        targets = target_landmarks(sources, neutral, plan.mouth, plan.blink, plan.head)
+        closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame,
+                                                            self.config.close_mouths_above)
+        targets = plan_targets(closed_landmarks, plan)
+        yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks,
+                                plan.source_frame, targets, plan.blink)
+
+    def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
+                         targets: np.ndarray) -> Iterator[np.ndarray]:
+        """Frames whose landmarks are moved to explicit `targets` (T, 68, 2): evaluation drives real mouths this way."""
+        closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, source_frames,
+                                                            self.config.close_mouths_above)
+        yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks, source_frames,
+                                targets, np.zeros(len(source_frames), np.float32))
+
+    def _render(self, original: Avatar, track: FaceTrack, avatar: Avatar, landmarks: np.ndarray, source_frame: np.ndarray,
+                targets: np.ndarray, blink: np.ndarray) -> Iterator[np.ndarray]:
+        sources = landmarks[source_frame]
         box = CropBox.around([sources, targets], avatar.size, crop_margin(landmarks))
         mask = feather_mask(box, avatar.size)
         # The palette comes from the untouched avatar: an open mouth shows its real teeth.
         original_reference = int(np.argmax(layout.mouth_opening(track.landmarks)))
-        palette = MouthPalette.from_avatar(track_frames[original_reference], track.landmarks[original_reference])
-        lids = LidPalette.from_avatar(track_frames[reference], track.landmarks[reference]) if plan.blink.any() else None
+        palette = MouthPalette.from_avatar(original.frames[original_reference], track.landmarks[original_reference])
+        reference = int(np.argmin(layout.mouth_opening(landmarks)))
+        lids = LidPalette.from_avatar(avatar.frames[reference], landmarks[reference]) if blink.any() else None
         anchors = border_anchors(box.width, box.height).to(self.device)
-        for start in range(0, plan.n_frames, self.config.batch_size):
-            batch = slice(start, min(start + self.config.batch_size, plan.n_frames))
-            yield self._render_batch(avatar, plan.source_frame[batch], sources[batch] - box.offset,
-                                     targets[batch] - box.offset, plan.blink[batch], box, mask, palette, lids, anchors)
+        for start in range(0, len(source_frame), self.config.batch_size):
+            batch = slice(start, min(start + self.config.batch_size, len(source_frame)))
+            yield self._render_batch(avatar, source_frame[batch], sources[batch] - box.offset,
+                                     targets[batch] - box.offset, blink[batch], box, mask, palette, lids, anchors)
 
     @torch.no_grad()
     def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, lids, anchors) -> np.ndarray:

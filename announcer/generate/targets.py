@@ -53,6 +53,17 @@ def shaped_mouth(neutral: np.ndarray, shape: np.ndarray) -> np.ndarray:
     return points
 
 
+def plan_targets(landmarks: np.ndarray, plan) -> np.ndarray:
+    """(T, 68, 2) pixel targets for a motion plan, on the avatar track `landmarks` (N, 68, 2).
+
+    The neutral mouth is the avatar's most closed frame, shut completely; every mouth shape of the
+    plan is applied to it.
+    """
+    reference = landmarks[int(np.argmin(layout.mouth_opening(landmarks)))]
+    neutral = closed_mouth(layout.to_face_coords(reference[None], layout.face_frame(reference[None]))[0])
+    return target_landmarks(landmarks[plan.source_frame], neutral, plan.mouth, plan.blink, plan.head)
+
+
 def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray, blink: np.ndarray,
                      head: np.ndarray) -> np.ndarray:
     """(T, 68, 2) pixel targets. `source` is each output frame's avatar landmarks (T, 68, 2)."""

@@ -6,15 +6,14 @@ with travel in the file's metadata.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError
+from ..weights import load_weights, save_weights
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent.parent / "models" / "mouth_net.safetensors"
 
@@ -55,22 +54,13 @@ class MouthNet(nn.Module):
                           torch.sigmoid(raw[:, 2:3])], dim=1)
 
     def save(self, path: Path, extra: dict | None = None) -> None:
-        from safetensors.torch import save_file
-
-        metadata = {"settings": json.dumps(asdict(self.settings)), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
-        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(path), metadata=metadata)
+        save_weights(path, self.state_dict(), self.settings, extra)
 
     @staticmethod
     def load(path: Path, device: torch.device | str = "cpu") -> "MouthNet":
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        if not Path(path).is_file():
-            raise InputError("speech-to-mouth weights not found", path=path, fix="train them with `announcer train-mouth`")
-        with safe_open(str(path), framework="pt") as handle:
-            settings = MouthNetSettings(**json.loads(handle.metadata()["settings"]))
-        model = MouthNet(settings)
-        model.load_state_dict(load_file(str(path)))
+        tensors, metadata = load_weights(path, "speech-to-mouth weights", "train them with `announcer train-mouth`")
+        model = MouthNet(MouthNetSettings(**metadata["settings"]))
+        model.load_state_dict(tensors)
         return model.to(device).eval()
 
 

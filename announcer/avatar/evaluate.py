@@ -1,0 +1,111 @@
+"""How a prepared avatar's models do on the frames they never saw.
+
+Generation: each held-out frame's real landmarks drive both renderers from that same frame with
+its mouth removed (the warp renderer closes it first; the generator masks it), and the lower face
+is compared with the real one (PSNR, SSIM over the generator's mask region).
+Cleanup: held-out crops are corrupted with a fixed seed, then restored by the presenter's
+autoencoder and by OpenCV's non-local means; PSNR gained and time per crop for each.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import torch
+from skimage.metrics import structural_similarity
+
+from ..cleanup import corrupt
+from ..face import load_avatar
+from ..generate import WarpRenderer
+from ..eval.metrics import psnr as _psnr
+from .bundle import AvatarBundle
+
+NLMEANS_STRENGTHS = (3, 6, 10)
+"""fastNlMeansDenoisingColored h values tried; the best is reported, so the comparison is fair to OpenCV."""
+
+
+def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dict:
+    from . import load_renderer
+
+    meta = bundle.read_meta()
+    avatar = load_avatar(bundle.video, None, pipeline.config.encode.max_height, pipeline.config.face.max_avatar_seconds)
+    track = pipeline.face_track(avatar)
+    start, end = meta["held_out"]
+    frames = np.arange(start, end)[:max_frames]
+    truth = track.landmarks[frames]
+    neural = load_renderer(bundle, pipeline.device, pipeline.config.generate.batch_size)
+    geometry = neural.geometry
+    real = geometry.cut(torch.from_numpy(avatar.frames[frames]), truth)
+    warp = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
+    runs = {"warp": _render(warp, avatar, track, frames, truth)}
+    cleanup = neural.cleanup
+    neural.cleanup = None
+    runs["generator"] = _render(neural, avatar, track, frames, truth)
+    neural.cleanup = cleanup
+    if cleanup is not None:
+        runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth)
+    mask = geometry.mask()[0, 0].numpy() > 0.5
+    generation = {name: _region_scores(geometry.cut(torch.from_numpy(rendered), truth), real, mask)
+                  for name, rendered in runs.items()}
+    report = {"held_out_frames": [int(frames[0]), int(frames[-1]) + 1], "crop_size": geometry.size, "generation": generation,
+              "cleanup": _cleanup_scores(cleanup, real, pipeline.device) if cleanup is not None else None}
+    _write_preview(bundle, real, {name: geometry.cut(torch.from_numpy(r), truth) for name, r in runs.items()})
+    bundle.write_meta({**bundle.read_meta(), "evaluation": report})
+    return report
+
+
+def _render(renderer, avatar, track, frames, targets) -> np.ndarray:
+    return np.concatenate(list(renderer.render_landmarks(avatar, track, frames, targets)))
+
+
+def _region_scores(rendered: torch.Tensor, real: torch.Tensor, mask: np.ndarray) -> dict:
+    psnrs, ssims = [], []
+    for a, b in zip(_images(rendered), _images(real), strict=True):
+        psnrs.append(_psnr(a[mask], b[mask]))
+        _, ssim_map = structural_similarity(a, b, channel_axis=-1, data_range=255, full=True)
+        ssims.append(float(ssim_map.mean(axis=-1)[mask].mean()))
+    return {"psnr_db": round(float(np.mean(psnrs)), 2), "ssim": round(float(np.mean(ssims)), 4)}
+
+
+def _cleanup_scores(cleanup, real: torch.Tensor, device: torch.device) -> dict:
+    clean = real.to(device)
+    noisy = corrupt(clean, torch.Generator(device).manual_seed(1234))
+    began = time.perf_counter()
+    with torch.no_grad():
+        restored = torch.cat([cleanup(part) for part in noisy.split(16)])
+    _synchronise(device)
+    cleanup_seconds = (time.perf_counter() - began) / len(clean)
+    noisy_images, clean_images = _images(noisy), _images(clean)
+    best = None
+    for strength in NLMEANS_STRENGTHS:
+        began = time.perf_counter()
+        denoised = [cv2.fastNlMeansDenoisingColored(image, None, strength, strength, 7, 21) for image in noisy_images]
+        seconds = (time.perf_counter() - began) / len(clean)
+        score = float(np.mean([_psnr(d, c) for d, c in zip(denoised, clean_images, strict=True)]))
+        if best is None or score > best["psnr_db"]:
+            best = {"psnr_db": round(score, 2), "seconds_per_crop": round(seconds, 5), "h": strength}
+    return {"corrupted_psnr_db": round(float(np.mean([_psnr(n, c) for n, c in zip(noisy_images, clean_images, strict=True)])), 2),
+            "autoencoder": {"psnr_db": round(float(np.mean([_psnr(r, c) for r, c in zip(_images(restored), clean_images, strict=True)])), 2),
+                            "seconds_per_crop": round(cleanup_seconds, 5), "device": str(device)},
+            "fast_nl_means": best}
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _images(crops: torch.Tensor) -> list[np.ndarray]:
+    return list((crops.detach().float().cpu().permute(0, 2, 3, 1).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8))
+
+
+def _write_preview(bundle: AvatarBundle, real: torch.Tensor, runs: dict[str, torch.Tensor], count: int = 4) -> None:
+    picks = np.linspace(0, len(real) - 1, min(count, len(real))).astype(int)
+    rows = [np.concatenate([_images(real[picks])[k]] + [_images(crops[picks])[k] for crops in runs.values()], axis=1)
+            for k in range(len(picks))]
+    cv2.imwrite(str(bundle.preview_path), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+
+
+__all__ = ["evaluate_bundle"]

@@ -1,0 +1,182 @@
+"""Prepared avatars: crop geometry, the generator and cleanup models, their training and checkpoints,
+`announcer avatar prepare` and rendering with a prepared avatar, all on real footage at a tiny size."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from announcer.avatar.prepare import presenter_crops
+from announcer.avatar.train import masked_ssim, train_cleanup, train_generator
+from announcer.cleanup import CleanupSettings, DenoisingAutoencoder, corrupt, load_cleanup, save_cleanup
+from announcer.eval.metrics import psnr
+from announcer.face import layout, load_avatar
+from announcer.generate.crops import CropGeometry
+from announcer.generate.neural import NeuralRenderer
+from announcer.generate.unet import GeneratorSettings, MouthGenerator
+from announcer.weights import load_weights, save_weights
+
+from .conftest import MEDIA, decode_frames, probe, run_cli, write_script
+
+VIDEO = MEDIA / "videos" / "talk_face5.mp4"
+
+
+@pytest.fixture(scope="module")
+def presenter(face_stage):
+    avatar = load_avatar(VIDEO, 256, 1080, 3.0)
+    return avatar, face_stage(avatar)
+
+
+@pytest.fixture(scope="module")
+def crops64(presenter):
+    avatar, track = presenter
+    return presenter_crops(avatar.frames, track.landmarks, CropGeometry(64), 0.2, torch.device("cpu"))
+
+
+def test_crop_cut_then_paste_changes_only_the_masked_lower_face(presenter):
+    avatar, track = presenter
+    geometry = CropGeometry(128)
+    frames = torch.from_numpy(avatar.frames[:4].copy())
+    points = track.landmarks[:4]
+    crops = geometry.cut(frames, points)
+    assert crops.shape == (4, 3, 128, 128)
+    # Pasting the crop back unchanged: the frame comes back (resampling costs little).
+    same = geometry.paste(frames, crops, points).numpy()
+    assert psnr(same, avatar.frames[:4]) > 38
+    # Pasting black: only the region below the nose darkens; the eyes and everything outside stay identical.
+    black = geometry.paste(frames, torch.zeros_like(crops), points).numpy()
+    changed = np.abs(black.astype(int) - avatar.frames[:4]).sum(-1) > 0
+    for k in range(4):
+        rows = np.flatnonzero(changed[k].any(axis=1))
+        assert rows.min() > points[k, 30, 1] - 0.1 * layout.inter_ocular(points[k])  # nothing above the nose tip
+        mouth = points[k, layout.INNER_LIPS].mean(axis=0).astype(int)
+        assert black[k, mouth[1], mouth[0]].max() < 10
+        eyes = points[k, layout.RIGHT_EYE].mean(axis=0).astype(int)
+        assert not changed[k, eyes[1], eyes[0]]
+
+
+def test_landmark_maps_draw_the_mouth_inside_the_generators_region(presenter):
+    avatar, track = presenter
+    geometry = CropGeometry(64)
+    points = track.landmarks[:2]
+    crop_points = geometry.landmarks_in_crop(points, points)
+    maps = geometry.landmark_maps(crop_points)
+    assert maps.shape == (2, 3, 64, 64) and maps.max() == 1.0
+    lips = crop_points[0, layout.LIPS].astype(int)
+    assert (geometry.mask()[0, 0].numpy()[lips[:, 1], lips[:, 0]] > 0.9).all()
+    assert maps[0, 0].sum() > 0 and maps[0, 2].sum() > 0
+
+
+def test_generator_shapes_and_weights_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = MouthGenerator(GeneratorSettings(size=64, width=8)).eval()
+    inputs = [torch.rand(2, 3, 64, 64) for _ in range(3)]
+    out = model(*inputs)
+    assert out.shape == (2, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
+    save_weights(tmp_path / "g.safetensors", model.state_dict(), model.settings)
+    tensors, metadata = load_weights(tmp_path / "g.safetensors", "generator", "")
+    loaded = MouthGenerator(GeneratorSettings(**metadata["settings"])).eval()
+    loaded.load_state_dict(tensors)
+    assert torch.equal(loaded(*inputs), out)
+    with pytest.raises(ValueError):
+        MouthGenerator(GeneratorSettings(size=100))
+
+
+def test_generator_training_loss_falls_and_resumes_from_its_checkpoint(crops64, tmp_path):
+    checkpoint = tmp_path / "generator.safetensors"
+    model = MouthGenerator(GeneratorSettings(size=64, width=8))
+    first = train_generator(model, crops64, 40, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
+    assert np.mean(first.losses[-8:]) < np.mean(first.losses[:8])
+    assert checkpoint.is_file()
+    resumed_model = MouthGenerator(GeneratorSettings(size=64, width=8))
+    resumed = train_generator(resumed_model, crops64, 50, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
+    assert resumed.start_step == 40 and len(resumed.losses) == 10
+    # Resuming continued from the trained weights, not from scratch.
+    assert resumed.losses[0] < first.losses[0] * 0.8
+
+
+def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_path):
+    clean = crops64.images(crops64.train[:8])
+    noisy = corrupt(clean, torch.Generator().manual_seed(0))
+    assert noisy.shape == clean.shape
+    assert psnr(noisy.numpy() * 255, clean.numpy() * 255) < 40
+    assert masked_ssim(noisy, clean, torch.ones(1, 1, 64, 64)) < 0.99
+    model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    log = train_cleanup(model, crops64, 60, 4, 2e-3, tmp_path / "cleanup-checkpoint.safetensors", 30, seed=0, progress=False)
+    assert np.mean(log.losses[-10:]) < np.mean(log.losses[:10])
+    save_cleanup(model, tmp_path / "cleanup.safetensors")
+    loaded = load_cleanup(tmp_path / "cleanup.safetensors")
+    with torch.no_grad():
+        assert torch.allclose(loaded(noisy), model(noisy))
+
+
+def test_neural_renderer_redraws_the_mouth_to_the_target_landmarks_only(presenter, crops64):
+    avatar, track = presenter
+    torch.manual_seed(0)
+    renderer = NeuralRenderer(MouthGenerator(GeneratorSettings(size=64, width=8)), None, crops64.images(torch.tensor([0]))[0],
+                              torch.device("cpu"), batch_size=3)
+    sources = np.array([0, 1, 2, 3, 4])
+    frames = np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources])))
+    assert frames.shape == (5, *avatar.frames.shape[1:]) and frames.dtype == np.uint8
+    top = int(track.landmarks[:5, layout.BROWS, 1].min())
+    bottom = int(track.landmarks[:5, 30, 1].min() - 0.1 * track.inter_ocular)
+    assert np.array_equal(frames[:, top:bottom], avatar.frames[sources][:, top:bottom])
+    assert not np.array_equal(frames, avatar.frames[sources])
+
+
+def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
+    home = tmp_path / "home"
+    done = run_cli("avatar", "prepare", VIDEO, "--name", "anchor", "--quick", "--json", cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report["generation"]) == {"warp", "generator", "generator+cleanup"}
+    assert report["cleanup"]["corrupted_psnr_db"] > 0
+    bundle = home / "avatars" / "anchor"
+    for name in ("bundle.json", "video.mp4", "reference.png", "generator.safetensors", "cleanup.safetensors", "preview.jpg",
+                 "checkpoints/generator.safetensors", "checkpoints/cleanup.safetensors"):
+        assert (bundle / name).is_file(), name
+    meta = json.loads((bundle / "bundle.json").read_text())
+    assert meta["generator"]["steps_run"] == 30 and meta["held_out"][1] == meta["frames"]
+
+    listed = run_cli("avatar", "list", "--json", cwd=tmp_path, home=home)
+    assert json.loads(listed.stdout.splitlines()[0])["name"] == "anchor"
+
+    write_script(tmp_path, "news.txt", "Good evening. Here is the news.")
+    rendered = run_cli("render", "news.txt", "--avatar", "anchor", "-o", "news.mp4", "--quiet", cwd=tmp_path, home=home)
+    assert rendered.returncode == 0, rendered.stderr
+    manifest = json.loads((tmp_path / "news.json").read_text())
+    assert manifest["video"]["renderer"] == "neural" and manifest["inputs"]["avatar"]["prepared"] == "anchor"
+    streams = {s["codec_type"]: s for s in probe(tmp_path / "news.mp4")["streams"]}
+    assert streams["video"]["codec_name"] == "h264" and "audio" in streams
+    assert decode_frames(tmp_path / "news.mp4").shape[0] == manifest["video"]["frames"]
+
+
+def test_prepare_refuses_bad_names_and_a_name_taken_by_another_video(tmp_path):
+    home = tmp_path / "home"
+    bad = run_cli("avatar", "prepare", VIDEO, "--name", "../escape", "--quick", cwd=tmp_path, home=home)
+    assert bad.returncode == 2 and "avatar name" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "escape").exists()
+    photo = run_cli("avatar", "prepare", MEDIA / "portraits" / "woman_smile.png", "--name", "still", "--quick", cwd=tmp_path,
+                    home=home)
+    assert photo.returncode == 2 and "video" in photo.stderr
+    (home / "avatars" / "taken").mkdir(parents=True)
+    (home / "avatars" / "taken" / "bundle.json").write_text(json.dumps({"source_sha256": "0" * 64}))
+    taken = run_cli("avatar", "prepare", VIDEO, "--name", "taken", "--quick", cwd=tmp_path, home=home)
+    assert taken.returncode == 2 and "another video" in taken.stderr
+
+
+@pytest.mark.cuda
+def test_neural_renderer_on_cuda_matches_the_cpu(presenter, crops64):
+    avatar, track = presenter
+    torch.manual_seed(0)
+    generator = MouthGenerator(GeneratorSettings(size=64, width=8))
+    cleanup = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    reference = crops64.images(torch.tensor([0]))[0]
+    sources = np.arange(4)
+    results = []
+    for device in ("cpu", "cuda"):
+        renderer = NeuralRenderer(generator, cleanup, reference, torch.device(device))
+        results.append(np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources]))))
+    assert psnr(results[0], results[1]) > 35  # bf16 on the GPU, float32 on the CPU
