@@ -1,0 +1,129 @@
+"""Neural face generation speed: frames per second of generator + cleanup at 256 and 512, and training speed.
+
+    .venv/bin/python benchmarks/generate.py [--device cuda] [--sizes 256 512] [--batch 32]
+
+Prints, for each crop size: model-only frames/s (generator + cleanup on crops already on the
+device), end-to-end frames/s of `NeuralRenderer.render_batch` on 1080p frames (cut, target maps,
+models, paste), peak GPU memory, and training steps/s with the time the default
+`announcer avatar prepare` steps would take. Weights are freshly initialised: speed does not
+depend on their values.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from announcer.avatar.prepare import PrepareConfig
+from announcer.avatar.train import PresenterCrops, train_cleanup, train_generator
+from announcer.cleanup import CleanupSettings, DenoisingAutoencoder
+from announcer.generate.crops import CropGeometry
+from announcer.generate.neural import NeuralRenderer
+from announcer.generate.unet import GeneratorSettings, MouthGenerator
+
+
+def synthetic_face(count: int, width: int = 1920, height: int = 1080) -> tuple[np.ndarray, np.ndarray]:
+    """Frames and a plausible 68-point layout (a face 300 px between the eyes), for timing only."""
+    from announcer.face import layout
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (count, height, width, 3), dtype=np.uint8)
+    iod = 300.0
+    base = np.zeros((68, 2), np.float32)
+    base[layout.RIGHT_EYE] = [-0.5, 0]
+    base[layout.LEFT_EYE] = [0.5, 0]
+    sweep = np.linspace(0, np.pi, 17)
+    base[layout.JAW] = np.stack([-1.1 * np.cos(sweep), 0.1 + 1.8 * np.sin(sweep)], 1)
+    base[layout.NOSE] = [0, 0.5]
+    outer, inner = np.linspace(0, 2 * np.pi, 12, endpoint=False), np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    base[layout.OUTER_LIPS] = np.stack([0.45 * np.cos(outer), 1.15 + 0.18 * np.sin(outer)], 1)
+    base[layout.INNER_LIPS] = np.stack([0.3 * np.cos(inner), 1.15 + 0.06 * np.sin(inner)], 1)
+    points = base * iod + [width / 2, height / 3]
+    return frames, np.repeat(points[None], count, 0).astype(np.float32)
+
+
+def measure(size: int, device: torch.device, batch: int, repeats: int, train_steps: int) -> dict:
+    generator = MouthGenerator(GeneratorSettings(size=size)).to(device)
+    cleanup = DenoisingAutoencoder(CleanupSettings()).to(device)
+    renderer = NeuralRenderer(generator, cleanup, torch.rand(3, size, size), device, batch)
+    crops = torch.rand(batch, 3, size, size, device=device)
+    maps = torch.rand(batch, 3, size, size, device=device)
+    frames, points = synthetic_face(batch)
+    frames_on_device = torch.from_numpy(frames).to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    def run_models():
+        with torch.no_grad(), renderer._autocast():
+            renderer.generate(crops, maps)
+
+    def run_end_to_end():
+        renderer.render_batch(frames_on_device, points, points)
+
+    figures = {"size": size, "batch": batch, "device": str(device)}
+    for label, step in (("models", run_models), ("end_to_end", run_end_to_end)):
+        step()  # warm-up (kernels, allocator)
+        _sync(device)
+        began = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        _sync(device)
+        figures[f"{label}_fps"] = round(batch * repeats / (time.perf_counter() - began), 1)
+    if device.type == "cuda":
+        figures["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(device) / 2 ** 20)
+    if train_steps:
+        figures.update(_training_speed(size, device, train_steps))
+    return figures
+
+
+def _training_speed(size: int, device: torch.device, steps: int) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    geometry = CropGeometry(size)
+    count = 64
+    data = PresenterCrops(torch.randint(0, 255, (count, 3, size, size), dtype=torch.uint8, device=device),
+                          torch.randint(0, 255, (count, 3, size, size), dtype=torch.uint8, device=device),
+                          geometry.mask(device), torch.arange(count), 0)
+    defaults = PrepareConfig()
+    with tempfile.TemporaryDirectory() as scratch:
+        generator_log = train_generator(MouthGenerator(GeneratorSettings(size=size)), data, steps, defaults.batch_size,
+                                        defaults.learning_rate, Path(scratch) / "g.safetensors", 10 ** 9, 0, False)
+        cleanup_log = train_cleanup(DenoisingAutoencoder(), data, steps, defaults.batch_size, defaults.learning_rate,
+                                    Path(scratch) / "c.safetensors", 10 ** 9, 0, False)
+    generator_rate = steps / generator_log.seconds
+    cleanup_rate = steps / cleanup_log.seconds
+    projected = defaults.generator_steps / generator_rate + defaults.cleanup_steps / cleanup_rate
+    return {"generator_train_steps_per_s": round(generator_rate, 2), "cleanup_train_steps_per_s": round(cleanup_rate, 2),
+            "default_prepare_training_minutes": round(projected / 60, 1)}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--batch", type=int, default=None, help="frames per batch (default 32 on CUDA, 4 on the CPU)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--train-steps", type=int, default=None, help="training steps timed (0 skips; default 50 on CUDA, 3 on CPU)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    on_gpu = device.type == "cuda"
+    batch = args.batch or (32 if on_gpu else 4)
+    repeats = args.repeats or (20 if on_gpu else 2)
+    train_steps = args.train_steps if args.train_steps is not None else (50 if on_gpu else 3)
+    name = torch.cuda.get_device_name(device) if on_gpu else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"# {name}, torch {torch.__version__}")
+    for size in args.sizes:
+        print(json.dumps(measure(size, device, batch, repeats, train_steps)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
