@@ -117,21 +117,7 @@ class Pipeline:
     def render(self, request: RenderRequest) -> RenderResult:
         timings: dict[str, float] = {}
         outputs = OutputSet.for_path(request.output)
-        if request.script is None and request.audio is None:
-            raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
-        with _timed(timings, "script"):
-            language = request.voice_overrides.get("language") or self.config.voice.language
-            script = read_script(request.script, language) if request.script else None
-            voice_config = self._voice_config(script, request.voice_overrides)
-        avatar_path = self._avatar_path(request.avatar, script)
-        renderer = self._renderer_for(avatar_path)
-        with _timed(timings, "avatar"):
-            avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
-                                 self.config.face.max_avatar_seconds)
-        with _timed(timings, "face"):
-            track = self.face_track(avatar)
-        with _timed(timings, "voice"):
-            speech = self._speech(script, request.audio, voice_config)
+        script, renderer, avatar, track, speech = self._inputs(request, timings)
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps)
         staged = StagedOutputs(outputs)
@@ -150,6 +136,34 @@ class Pipeline:
             raise
         log.debug("delivered %s (%.1fs of video in %.1fs)", outputs.video, plan.n_frames / plan.fps, sum(timings.values()))
         return RenderResult(outputs, manifest, timings)
+
+    def prepare(self, request: RenderRequest) -> dict[str, float]:
+        """Run the stages before generation (script, avatar, face, voice) so their artifacts are cached; their timings.
+
+        A cluster runs this as a CPU task, then the render itself (which finds these artifacts) as a GPU task.
+        """
+        timings: dict[str, float] = {}
+        OutputSet.for_path(request.output)
+        self._inputs(request, timings)
+        return timings
+
+    def _inputs(self, request: RenderRequest, timings: dict[str, float]):
+        if request.script is None and request.audio is None:
+            raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
+        with _timed(timings, "script"):
+            language = request.voice_overrides.get("language") or self.config.voice.language
+            script = read_script(request.script, language) if request.script else None
+            voice_config = self._voice_config(script, request.voice_overrides)
+        avatar_path = self._avatar_path(request.avatar, script)
+        renderer = self._renderer_for(avatar_path)
+        with _timed(timings, "avatar"):
+            avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
+                                 self.config.face.max_avatar_seconds)
+        with _timed(timings, "face"):
+            track = self.face_track(avatar)
+        with _timed(timings, "voice"):
+            speech = self._speech(script, request.audio, voice_config)
+        return script, renderer, avatar, track, speech
 
     def _voice_config(self, script: Script | None, overrides: dict) -> VoiceConfig:
         """The run's config, then the script's front matter, then this clip's explicit overrides."""

@@ -1,0 +1,113 @@
+"""Batch jobs and workers: many clips, resumable, one failure never stopping the rest.
+
+>>> result = run_batch("scripts/", "anchor.jpg", Path("out"), RenderConfig())  # doctest: +SKIP
+>>> result.failed  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import RenderConfig
+from ..home import Home
+from .batch import batch_jobs, find_scripts
+from .index import write_index
+from .runner import LocalEngine, RunnerConfig, work
+from .store import Job, JobSpec, JobStore, worker_name
+
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class BatchResult:
+    jobs: list[Job]
+    index: Path
+    skipped: list[int] = field(default_factory=list)
+    """Jobs already done by an earlier run (their outputs are all there), not rendered again."""
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[Job]:
+        return [job for job in self.jobs if job.state != "done"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+
+def open_store(config: RenderConfig) -> JobStore:
+    return JobStore(Home.resolve(config.home).work_dir / "jobs.sqlite")
+
+
+def enqueue_batch(store: JobStore, specs: list[JobSpec]) -> tuple[list[Job], list[int]]:
+    """Record the batch's jobs. Done jobs with every output in place are kept; the rest are (re)queued."""
+    jobs, skipped = [], []
+    for spec in specs:
+        job = store.enqueue(spec)
+        if job.state == "done" and _outputs_present(job):
+            skipped.append(job.id)
+        elif job.state in ("done", "failed"):
+            store.requeue(job.id)  # running the command again is asking again
+        jobs.append(job)
+    return jobs, skipped
+
+
+def _outputs_present(job: Job) -> bool:
+    return bool(job.outputs) and all(Path(path).is_file() for path in job.outputs.values())
+
+
+def make_engine(name: str, config: RenderConfig, address: str | None = None):
+    if name == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine(config, address)
+    return LocalEngine(_LazyPipeline(config))
+
+
+class _LazyPipeline:
+    """Models load on the first clip that needs rendering: a batch with nothing left to do loads none."""
+
+    def __init__(self, config: RenderConfig):
+        self.config = config
+        self._pipeline = None
+
+    def render(self, request):
+        if self._pipeline is None:
+            from ..api import Pipeline
+
+            self._pipeline = Pipeline(self.config)
+        return self._pipeline.render(request)
+
+    def close(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
+
+
+def run_batch(source: str | Path, avatar: str | None, out_dir: Path, config: RenderConfig, *, engine: str = "local",
+              address: str | None = None, stop: threading.Event | None = None,
+              runner: RunnerConfig | None = None) -> BatchResult:
+    store = open_store(config)
+    specs = batch_jobs(find_scripts(source), avatar, out_dir)
+    jobs, skipped = enqueue_batch(store, specs)
+    batch = specs[0].batch
+    keys = {spec.key for spec in specs}
+    runner_engine = make_engine(engine, config, address)
+    try:
+        summary = work(store, runner_engine, worker_name(), batch=batch, stop=stop, config=runner)
+    finally:
+        close_engine(runner_engine)
+    finished = [job for job in store.jobs(batch=batch) if job.key in keys]
+    index = write_index(Path(batch), finished)
+    return BatchResult(finished, index, skipped, summary.interrupted)
+
+
+def close_engine(engine) -> None:
+    engine.close()
+    pipeline = getattr(engine, "pipeline", None)
+    if pipeline is not None:
+        pipeline.close()
+
+
+__all__ = ["run_batch", "BatchResult", "JobStore", "JobSpec", "Job", "open_store", "enqueue_batch", "make_engine",
+           "close_engine", "work", "worker_name", "RunnerConfig", "ENGINES", "find_scripts", "batch_jobs", "write_index"]

@@ -1,0 +1,93 @@
+"""The Ray engine: the same jobs, spread over a Ray cluster.
+
+Each clip is two Ray tasks: the CPU stages (script, voice, face tracking) with `num_cpus`, then
+generation, cleanup and encoding with `num_gpus` when the cluster has GPUs. The second task finds
+the first one's artifacts in the work dir, which every node must see (a shared filesystem at the
+same path: `--home` / ANNOUNCER_HOME); the job store stays with the driver on the head node.
+A Ray worker process keeps its loaded pipeline between tasks, so models load once per process.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, replace
+
+from ..config import RenderConfig
+from ..home import Home
+from .store import Job
+
+log = logging.getLogger(__name__)
+GPU_SHARE_PER_CLIP = 0.5
+"""Two clips share a GPU: the warp and the generator leave room, and CPU-bound encoding overlaps."""
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, config: RenderConfig, address: str | None = None, num_cpus: int | None = None):
+        import ray
+
+        self._ray = ray
+        self._owns_runtime = not ray.is_initialized()
+        if self._owns_runtime:
+            ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+        resources = ray.cluster_resources()
+        self.slots = max(1, int(resources.get("CPU", 1)))
+        self.gpu_share = GPU_SHARE_PER_CLIP if resources.get("GPU", 0) > 0 else 0.0
+        # Every node must resolve the same home: pass it as an absolute path, not each node's default.
+        self.config = replace(config, home=Home.resolve(config.home).root, progress=False)
+        self._prepare = ray.remote(num_cpus=1)(_prepare_stages)
+        self._render = ray.remote(num_cpus=1)(_render_clip)
+        log.info("ray engine: %s CPUs, %s GPUs", resources.get("CPU", 0), resources.get("GPU", 0))
+
+    def submit(self, job: Job):
+        prepared = self._prepare.remote(self.config, job)
+        rendered = self._render.options(num_gpus=self.gpu_share).remote(self.config, job, prepared)
+        return rendered.future()
+
+    def close(self) -> None:
+        if self._owns_runtime:
+            self._ray.shutdown()
+
+
+_PIPELINES: dict[str, object] = {}
+
+
+def _pipeline(config: RenderConfig):
+    from ..api import Pipeline
+
+    key = json.dumps(asdict(config), default=str, sort_keys=True)
+    if key not in _PIPELINES:
+        _PIPELINES[key] = Pipeline(config)
+    return _PIPELINES[key]
+
+
+def _prepare_stages(config: RenderConfig, job: Job) -> dict:
+    """CPU task: the stages before generation, cached on shared storage. Failures travel as data."""
+    from ..errors import AnnouncerError, InputError
+    from .runner import job_request
+
+    try:
+        return {"stage_seconds": _pipeline(config).prepare(job_request(job))}
+    except InputError as error:
+        return {"error": error.one_line(), "transient": False}
+    except AnnouncerError as error:
+        return {"error": error.one_line(), "transient": True}
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}", "transient": True}
+
+
+def _render_clip(config: RenderConfig, job: Job, prepared: dict) -> dict:
+    """GPU task: generation, cleanup and encoding (earlier stages come from the cache)."""
+    from .runner import render_job
+
+    if "error" in prepared:
+        return prepared
+    outcome = render_job(_pipeline(config), job)
+    if "stage_seconds" in outcome:
+        outcome["stage_seconds"] = {**{f"cpu_task_{k}": v for k, v in prepared["stage_seconds"].items()}, **outcome["stage_seconds"]}
+    return outcome
+
+
+__all__ = ["RayEngine"]

@@ -1,0 +1,140 @@
+"""The worker loop: take jobs from the store, run them on an engine, record what happened.
+
+Engines run a job somewhere (this process, or a Ray cluster) and hand back a future. The loop
+keeps each job's lease alive while it runs, records success or failure, retries transient
+failures with backoff, and stops taking new jobs when asked to (SIGTERM), finishing the ones in
+hand first.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from .store import Job, JobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    lease_seconds: float = 60.0
+    """A job whose worker stops renewing its lease for this long is taken by another worker."""
+    poll_seconds: float = 0.5
+    backoff_seconds: float = 2.0
+    """First retry delay after a transient failure; doubles with each attempt."""
+
+
+@dataclass
+class WorkSummary:
+    done: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def job_request(job: Job):
+    from ..api import RenderRequest
+
+    return RenderRequest(avatar=job.avatar, output=job.output, script=job.script,
+                         voice_overrides=dict(job.options.get("voice", {})))
+
+
+def render_job(pipeline, job: Job) -> dict:
+    """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
+    from ..errors import AnnouncerError, InputError
+
+    try:
+        result = pipeline.render(job_request(job))
+    except InputError as error:
+        return {"error": error.one_line(), "transient": False}
+    except AnnouncerError as error:
+        return {"error": error.one_line(), "transient": True}
+    except Exception as error:  # a crash in one clip fails that job, never the batch
+        log.debug("job %s crashed", job.id, exc_info=True)
+        return {"error": f"{type(error).__name__}: {error}", "transient": True}
+    return {"outputs": {"video": str(result.outputs.video), "manifest": str(result.outputs.manifest),
+                        "thumbnail": str(result.outputs.thumbnail), "srt": str(result.outputs.subtitles_srt),
+                        "vtt": str(result.outputs.subtitles_vtt)},
+            "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+
+
+class LocalEngine:
+    """Jobs run one at a time in this process, on a pipeline whose models stay loaded between clips."""
+
+    name = "local"
+    slots = 1
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+
+    def submit(self, job: Job) -> Future:
+        return self._executor.submit(render_job, self.pipeline, job)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def work(store: JobStore, engine, owner: str, *, batch: str | None = None, until_empty: bool = True,
+         stop: threading.Event | None = None, config: RunnerConfig | None = None,
+         on_recorded: Callable[[Job], None] | None = None) -> WorkSummary:
+    """Run jobs until none are left (`until_empty`) or until `stop` is set; jobs in hand are finished either way.
+
+    `on_recorded` is called with each job after its outcome is stored (the worker rewrites that batch's index).
+    """
+    stop = stop or threading.Event()
+    config = config or RunnerConfig()
+    summary = WorkSummary()
+    in_flight: dict[Future, Job] = {}
+    last_renewal = time.monotonic()
+    while True:
+        while len(in_flight) < engine.slots and not stop.is_set():
+            job = store.claim(owner, config.lease_seconds, batch)
+            if job is None:
+                break
+            log.info("job %s: rendering %s (attempt %s)", job.id, job.script or job.output, job.attempts)
+            in_flight[engine.submit(job)] = job
+        if not in_flight:
+            if stop.is_set() or (until_empty and not _pending(store, batch)):
+                break
+            stop.wait(config.poll_seconds)
+            continue
+        finished, _ = wait(list(in_flight), timeout=min(config.poll_seconds * 4, config.lease_seconds / 3),
+                           return_when=FIRST_COMPLETED)
+        for future in finished:
+            job = in_flight.pop(future)
+            _record(store, job, future, owner, config, summary)
+            if on_recorded is not None:
+                on_recorded(job)
+        if time.monotonic() - last_renewal > config.lease_seconds / 3:
+            for job in in_flight.values():
+                store.renew(job.id, owner, config.lease_seconds)
+            last_renewal = time.monotonic()
+    summary.interrupted = stop.is_set()
+    return summary
+
+
+def _pending(store: JobStore, batch: str | None) -> bool:
+    return any(job.state in ("queued", "running") for job in store.jobs(batch=batch))
+
+
+def _record(store: JobStore, job: Job, future: Future, owner: str, config: RunnerConfig, summary: WorkSummary) -> None:
+    try:
+        outcome = future.result()
+    except Exception as error:  # the engine itself failed (a Ray worker died): worth another try
+        outcome = {"error": f"{type(error).__name__}: {error}", "transient": True}
+    if "error" not in outcome:
+        if store.finish(job.id, owner, outcome["outputs"], outcome["stage_seconds"]):
+            summary.done.append(job.id)
+            log.info("job %s: done, %s", job.id, outcome["outputs"]["video"])
+        return
+    state = store.fail(job.id, owner, outcome["error"], outcome["transient"], config.backoff_seconds)
+    (summary.retried if state == "queued" else summary.failed).append(job.id)
+    log.warning("job %s: %s%s", job.id, outcome["error"], " (will retry)" if state == "queued" else "")
+
+
+__all__ = ["work", "LocalEngine", "RunnerConfig", "WorkSummary", "render_job"]
