@@ -17,5 +17,5 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch and torchaudio first, pinned, so nothing later pulls in a different build.
 .venv/bin/python -m pip install --quiet "torch==2.9.1" "torchaudio==2.9.*"
-.venv/bin/python -m pip install --quiet -e ".[coqui,test]"
+.venv/bin/python -m pip install --quiet -e ".[coqui,ray,test]"
 .venv/bin/announcer --version

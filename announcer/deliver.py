@@ -81,6 +81,16 @@ class StagedOutputs:
             os.replace(self._temps[final], final)
         self._temps.clear()
 
+    @staticmethod
+    def remove_leftovers(outputs: OutputSet) -> int:
+        """Delete temp files a killed render left beside these outputs. Only for a caller that owns the outputs (a job lease)."""
+        removed = 0
+        for final in outputs.all():
+            for temp in final.parent.glob(f".{final.stem}.????????.part{final.suffix}"):  # mkstemp adds 8 characters
+                temp.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def discard(self) -> None:
         for temp in self._temps.values():
             temp.unlink(missing_ok=True)

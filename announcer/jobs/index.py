@@ -12,6 +12,7 @@ from .store import Job
 def write_index(out_dir: Path, jobs: list[Job]) -> Path:
     """One entry per output (the newest job for it), written atomically; returns the index.json path."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     latest: dict[str, Job] = {}
     for job in jobs:
         latest[job.output] = job

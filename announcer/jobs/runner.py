@@ -45,9 +45,11 @@ def job_request(job: Job):
 
 def render_job(pipeline, job: Job) -> dict:
     """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
+    from ..deliver import OutputSet, StagedOutputs
     from ..errors import AnnouncerError, InputError
 
     try:
+        StagedOutputs.remove_leftovers(OutputSet.for_path(job.output))  # this worker holds the job's lease
         result = pipeline.render(job_request(job))
     except InputError as error:
         return {"error": error.one_line(), "transient": False}

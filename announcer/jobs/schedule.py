@@ -17,6 +17,7 @@ job store in the work dir, so a restarted worker knows which runs it missed.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def load_schedule(path: Path) -> Schedule:
     if avatar and (base / str(avatar)).exists():
         avatar = str((base / str(avatar)).resolve())
     schedule = Schedule(**{**raw, "name": str(raw.get("name") or path.stem), "path": path,
-                           "scripts": str(base / str(raw["scripts"])), "out": (base / str(raw["out"])).resolve(),
+                           "scripts": os.path.normpath(base / str(raw["scripts"])), "out": (base / str(raw["out"])).resolve(),
                            "avatar": avatar})
     _check_timezone(schedule)
     if not schedule.triggers():

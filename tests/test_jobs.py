@@ -1,0 +1,216 @@
+"""The job system on real renders of short scripts: batches with bad inputs, kill -9 and resume,
+two workers on one store, a schedule firing, and the Ray engine against the local one."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from announcer.eval.metrics import psnr
+from announcer.jobs.store import JobSpec, JobStore
+
+from .conftest import MEDIA, MODELS, decode_frames, probe, run_cli, write_script
+
+AVATAR = MEDIA / "portraits" / "woman_smile.png"
+LINES = ["Good morning. Markets opened higher.", "Rain is expected this afternoon.", "The council meets on Monday.",
+         "Traffic is light on the ring road.", "The museum opens a new wing.", "Thank you for watching."]
+
+
+def _scripts(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(count):
+        write_script(folder, f"clip{k}.txt", LINES[k % len(LINES)])
+    return folder
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Anything in the output folder that is not a finished deliverable or the index."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def _assert_complete_clip(video: Path) -> None:
+    streams = {s["codec_type"] for s in probe(video)["streams"]}
+    assert streams == {"video", "audio"}
+    for suffix in (".srt", ".vtt", ".jpg", ".json"):
+        assert video.with_suffix(suffix).is_file()
+
+
+def test_store_leases_retries_and_cancel(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    for k in range(3):
+        store.enqueue(JobSpec(batch="b", output=f"/out/{k}.mp4", key=f"k{k}"))
+    assert store.enqueue(JobSpec(batch="b", output="/out/0.mp4", key="k0")).id == 1  # same key, same job
+    first, second = store.claim("host-a:1:x", 60), store.claim("host-b:2:y", 60)
+    assert first.id != second.id and first.state == second.state == "running"
+    # An expired lease is taken over; a live one is not.
+    third = store.claim("host-b:2:y", -1)
+    assert third.id == 3
+    assert store.claim("host-c:3:z", 60).id == 3
+    assert not store.renew(3, "host-b:2:y", 60)  # the old holder lost it
+    # A transient failure is queued again with backoff, then fails for good after max attempts.
+    assert store.fail(first.id, "host-a:1:x", "ffmpeg died", transient=True, backoff_seconds=30) == "queued"
+    assert store.get(first.id).not_before > time.time() + 20
+    assert store.fail(second.id, "host-b:2:y", "bad script", transient=False) == "failed"
+    assert store.retry(second.id).state == "queued"
+    assert store.cancel(second.id).state == "cancelled"
+    assert store.finish(3, "host-c:3:z", {"video": "/out/2.mp4"}, {"voice": 1.0})
+    assert [job.state for job in store.jobs(batch="b")] == ["queued", "cancelled", "done"]
+
+
+def test_a_dead_local_process_loses_its_lease_at_once(tmp_path):
+    import socket
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.enqueue(JobSpec(batch="b", output="/out/a.mp4", key="a"))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    assert store.claim(f"{socket.gethostname()}:{dead}:gone", 3600).id == 1
+    assert store.claim("other:1:x", 60) is not None
+
+
+def test_batch_of_six_with_two_bad_inputs_delivers_four(tmp_path, home):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for k in range(4):  # the avatar comes from each script's front matter
+        write_script(scripts, f"clip{k}.md", f"---\navatar: {AVATAR}\n---\n{LINES[k]}\n")
+    write_script(scripts, "broken.md", "---\ntitle: [unclosed\n---\nHello.\n")
+    write_script(scripts, "no_avatar.md", "---\navatar: missing_person.jpg\n---\nHello there.\n")
+    out = tmp_path / "out"
+    done = run_cli("batch", scripts, "--out", out, "--json", "--quiet", cwd=tmp_path, home=home)
+    assert done.returncode == 1  # not all succeeded
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["done"] == 4 and summary["failed"] == 2
+    for k in range(4):
+        _assert_complete_clip(out / f"clip{k}.mp4")
+    assert not (out / "broken.mp4").exists() and not (out / "no_avatar.mp4").exists()
+    index = json.loads((out / "index.json").read_text())
+    by_script = {Path(e["script"]).name: e for e in index["entries"]}
+    assert by_script["broken.md"]["status"] == "failed" and "broken.md:2" in by_script["broken.md"]["error"]
+    assert by_script["no_avatar.md"]["status"] == "failed" and "missing_person.jpg" in by_script["no_avatar.md"]["error"]
+    assert by_script["broken.md"]["attempts"] == 1  # bad input is not retried
+    assert by_script["clip0.md"]["duration_s"] > 1 and by_script["clip0.md"]["voice"].startswith("piper")
+    page = (out / "index.html").read_text()
+    assert page.count("<tr class=\"done\">") == 4 and 'src="clip0.jpg"' in page
+    assert _leftovers(out) == []
+    listed = [json.loads(line) for line in run_cli("jobs", "list", "--json", cwd=tmp_path, home=home).stdout.splitlines()]
+    assert sum(job["state"] == "failed" for job in listed) >= 2
+
+
+def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
+    home = tmp_path / "home"
+    scripts = _scripts(tmp_path / "scripts", 5)
+    out = tmp_path / "out"
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
+    command = [sys.executable, "-m", "announcer", "batch", str(scripts), "--avatar", str(AVATAR), "--out", str(out), "--quiet"]
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (out / "clip1.json").exists():
+        time.sleep(0.05)
+    time.sleep(0.3)  # now somewhere inside the third clip
+    process.kill()
+    process.wait()
+    first_run = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
+    assert 2 <= len(first_run) < 5
+    for video in first_run:
+        if (out / video).with_suffix(".json").exists():
+            _assert_complete_clip(out / video)
+
+    again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    for k in range(5):
+        _assert_complete_clip(out / f"clip{k}.mp4")
+    for name, mtime in first_run.items():
+        if (out / name).with_suffix(".json").exists():
+            assert (out / name).stat().st_mtime_ns == mtime  # a finished clip was not rendered again
+    assert _leftovers(out) == []  # the killed clip's temp files were cleared
+    store = JobStore(home / "work" / "jobs.sqlite")
+    assert all(job.state == "done" for job in store.jobs())
+
+
+def test_two_workers_on_one_store_run_each_job_once(tmp_path):
+    home = tmp_path / "home"
+    scripts = _scripts(tmp_path / "scripts", 4)
+    out = tmp_path / "out"
+    queued = run_cli("batch", scripts, "--avatar", AVATAR, "--out", out, "--queue-only", cwd=tmp_path, home=home)
+    assert queued.returncode == 0 and "queued 4" in queued.stdout
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
+    workers = [subprocess.Popen([sys.executable, "-m", "announcer", "worker", "--until-empty", "--quiet",
+                                 "--schedules", str(tmp_path / "none")], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for worker in workers:
+        assert worker.wait(timeout=300) == 0, worker.stderr.read()
+    jobs = JobStore(home / "work" / "jobs.sqlite").jobs()
+    assert [job.state for job in jobs] == ["done"] * 4
+    assert [job.attempts for job in jobs] == [1] * 4
+    for k in range(4):
+        _assert_complete_clip(out / f"clip{k}.mp4")
+    assert json.loads((out / "index.json").read_text())["done"] == 4
+
+
+def test_a_schedule_fires_and_the_worker_renders_then_stops_on_sigterm(tmp_path):
+    home = tmp_path / "home"
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    _scripts(tmp_path / "inbox", 1)
+    (workflows / "bulletin.yaml").write_text(f"name: bulletin\nscripts: ../inbox\navatar: {AVATAR}\nout: ../out\n"
+                                             "timezone: Asia/Seoul\nevery_seconds: 2\ncron: \"0 6 * * *\"\n")
+    listed = run_cli("schedule", "list", "--dir", workflows, "--json", cwd=tmp_path, home=home)
+    entry = json.loads(listed.stdout)
+    assert entry["name"] == "bulletin" and len(entry["next"]) == 2
+    assert any(t.endswith("+09:00") and "T06:00:00" in t for t in entry["next"])
+
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
+    worker = subprocess.Popen([sys.executable, "-m", "announcer", "worker", "--schedules", str(workflows), "--quiet"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (tmp_path / "out" / "index.json").exists():
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=120) == 0, worker.stderr.read()
+    _assert_complete_clip(tmp_path / "out" / "clip0.mp4")
+    assert (home / "work" / "schedules.sqlite").is_file()
+    # The same script dropped in again is not queued again: jobs are keyed by content.
+    assert len(JobStore(home / "work" / "jobs.sqlite").jobs()) == 1
+
+
+def test_schedule_errors_name_the_file_and_line(tmp_path, home):
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    (workflows / "bad.yaml").write_text("scripts: inbox\nout: out\ncron: \"61 * * * *\"\n")
+    bad = run_cli("schedule", "list", "--dir", workflows, cwd=tmp_path, home=home)
+    assert bad.returncode == 2 and "bad.yaml" in bad.stderr and "cron" in bad.stderr
+    (workflows / "bad.yaml").write_text("scripts: inbox\nout: out\ntimezone: Mars/Olympus\nwatch: true\n")
+    assert "timezone" in run_cli("schedule", "list", "--dir", workflows, cwd=tmp_path, home=home).stderr
+
+
+def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config):
+    pytest.importorskip("ray")
+    from dataclasses import replace
+
+    from announcer.jobs import run_batch
+
+    scripts = _scripts(tmp_path / "scripts", 2)
+    results = {}
+    for engine in ("local", "ray"):
+        # espeak-ng synthesises bit for bit the same every time (Piper samples noise), so clips can be compared exactly.
+        engine_config = replace(config, home=tmp_path / f"home-{engine}", voice=replace(config.voice, engine="espeak"))
+        results[engine] = run_batch(scripts, str(AVATAR), tmp_path / engine, engine_config, engine=engine)
+        assert results[engine].ok
+    for k in range(2):
+        local, ray = tmp_path / "local" / f"clip{k}.mp4", tmp_path / "ray" / f"clip{k}.mp4"
+        _assert_complete_clip(ray)
+        manifests = [json.loads(p.with_suffix(".json").read_text()) for p in (local, ray)]
+        assert manifests[0]["video"] == manifests[1]["video"]
+        for local_caption, ray_caption in zip(manifests[0]["captions"], manifests[1]["captions"], strict=True):
+            assert local_caption["text"] == ray_caption["text"]
+            assert abs(local_caption["end"] - ray_caption["end"]) < 0.01
+        a, b = decode_frames(local), decode_frames(ray)
+        # The same frames up to float rounding (a Ray task runs torch on one thread) and the encoder: PSNR well above 40 dB.
+        assert a.shape == b.shape and psnr(a, b) > 40
+    ray_job = results["ray"].jobs[0]
+    assert any(name.startswith("cpu_task_") for name in ray_job.stage_seconds)  # the CPU stages ran as their own task
