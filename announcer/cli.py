@@ -278,15 +278,13 @@ def _batch(args) -> int:
 
 @contextmanager
 def _stop_on_signals():
-    """SIGTERM and SIGINT ask the runner to stop after the clip in hand; a second SIGINT interrupts at once."""
+    """SIGTERM and SIGINT ask the runner to stop taking jobs; the clip in hand is finished and delivered first."""
     import signal
     import threading
 
     stop = threading.Event()
 
     def request_stop(signum, frame):
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
         log.warning("stopping after the clip in hand (signal %s)", signum)
         stop.set()
 

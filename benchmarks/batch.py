@@ -4,7 +4,9 @@
 
 Three runs, each in its own empty home (no cached stages): a plain loop over `Pipeline.render`
 (no job system), `run_batch` with the local engine, and `run_batch` with Ray on this machine.
-The job system's overhead is the local batch's time over the plain loop's.
+The job system's overhead is measured two ways: the local batch's wall time against the plain
+loop's (noisy: a few percent either way between runs), and directly, as the local batch's wall
+time spent outside any job (enqueueing, claiming, recording, the index).
 """
 from __future__ import annotations
 
@@ -60,6 +62,11 @@ def batch(folder: Path, avatar: str, out: Path, config: RenderConfig, engine: st
     if not result.ok:
         raise SystemExit(f"{engine} batch failed: {[job.error for job in result.failed]}")
     video_seconds = sum(json.loads(Path(job.outputs["manifest"]).read_text())["video"]["duration_s"] for job in result.jobs)
+    if engine == "local":
+        # Jobs run one after another: wall time not inside any job (claim to finish) is the job system's own.
+        inside_jobs = sum(job.finished - job.started for job in result.jobs)
+        print(json.dumps({"run": "batch, local engine", "seconds_outside_jobs": round(elapsed - inside_jobs, 2),
+                          "percent_of_wall": round((elapsed - inside_jobs) / elapsed * 100, 2)}), flush=True)
     return elapsed, video_seconds
 
 
@@ -88,7 +95,7 @@ def main() -> None:
         plain = figures["plain loop (no job system)"]
         if "batch, local engine" in figures:
             overhead = (figures["batch, local engine"] - plain) / plain * 100
-            print(json.dumps({"job_system_overhead_percent": round(overhead, 2)}))
+            print(json.dumps({"local_batch_vs_plain_loop_percent": round(overhead, 2)}))
 
 
 if __name__ == "__main__":
