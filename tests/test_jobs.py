@@ -99,6 +99,13 @@ def test_batch_of_six_with_two_bad_inputs_delivers_four(tmp_path, home):
     assert _leftovers(out) == []
     listed = [json.loads(line) for line in run_cli("jobs", "list", "--json", cwd=tmp_path, home=home).stdout.splitlines()]
     assert sum(job["state"] == "failed" for job in listed) >= 2
+    broken = by_script["broken.md"]["job"]
+    shown = json.loads(run_cli("jobs", "show", broken, "--json", cwd=tmp_path, home=home).stdout)
+    assert shown["state"] == "failed" and shown["error"] == by_script["broken.md"]["error"]
+    assert json.loads(run_cli("jobs", "retry", broken, "--json", cwd=tmp_path, home=home).stdout)["state"] == "queued"
+    assert json.loads(run_cli("jobs", "cancel", broken, "--json", cwd=tmp_path, home=home).stdout)["state"] == "cancelled"
+    missing = run_cli("jobs", "show", 99999, cwd=tmp_path, home=home)
+    assert missing.returncode == 2 and "no job 99999" in missing.stderr
 
 
 def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
@@ -188,11 +195,14 @@ def test_schedule_errors_name_the_file_and_line(tmp_path, home):
     assert "timezone" in run_cli("schedule", "list", "--dir", workflows, cwd=tmp_path, home=home).stderr
 
 
-def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config):
-    pytest.importorskip("ray")
+def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config, request):
+    ray = pytest.importorskip("ray")
     from dataclasses import replace
 
     from announcer.jobs import run_batch
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # a real local Ray with a small CPU count
+    request.addfinalizer(ray.shutdown)
 
     scripts = _scripts(tmp_path / "scripts", 2)
     results = {}
