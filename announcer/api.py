@@ -10,6 +10,7 @@ import logging
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -114,8 +115,9 @@ class Pipeline:
             self._face_stage = FaceStage(self.config.face, self.registry, str(self.device), progress=self.config.progress)
         return self._face_stage
 
-    def render(self, request: RenderRequest) -> RenderResult:
-        timings: dict[str, float] = {}
+    def render(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> RenderResult:
+        """Render one clip. `on_stage(name, seconds)` hears of each stage as it finishes (the job store records them)."""
+        timings = _StageTimes(on_stage)
         outputs = OutputSet.for_path(request.output)
         script, renderer, avatar, track, speech = self._inputs(request, timings)
         with _timed(timings, "motion"):
@@ -135,19 +137,19 @@ class Pipeline:
             staged.discard()
             raise
         log.debug("delivered %s (%.1fs of video in %.1fs)", outputs.video, plan.n_frames / plan.fps, sum(timings.values()))
-        return RenderResult(outputs, manifest, timings)
+        return RenderResult(outputs, manifest, dict(timings))
 
-    def prepare(self, request: RenderRequest) -> dict[str, float]:
+    def prepare(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> dict[str, float]:
         """Run the stages before generation (script, avatar, face, voice) so their artifacts are cached; their timings.
 
         A cluster runs this as a CPU task, then the render itself (which finds these artifacts) as a GPU task.
         """
-        timings: dict[str, float] = {}
+        timings = _StageTimes(on_stage)
         OutputSet.for_path(request.output)
         self._inputs(request, timings)
-        return timings
+        return dict(timings)
 
-    def _inputs(self, request: RenderRequest, timings: dict[str, float]):
+    def _inputs(self, request: RenderRequest, timings: "_StageTimes"):
         if request.script is None and request.audio is None:
             raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
         with _timed(timings, "script"):
@@ -302,13 +304,24 @@ def render(script: str | Path | None = None, avatar: str | Path | None = None, o
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str):
+def _timed(timings: "_StageTimes", stage: str):
     start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = time.perf_counter() - start
-        log.debug("stage %s took %.2fs", stage, timings[stage])
+    yield
+    timings.finished(stage, time.perf_counter() - start)
+    log.debug("stage %s took %.2fs", stage, timings[stage])
+
+
+class _StageTimes(dict):
+    """Seconds per finished stage; `on_stage` hears of each one as it finishes."""
+
+    def __init__(self, on_stage: Callable[[str, float], None] | None = None):
+        super().__init__()
+        self.on_stage = on_stage
+
+    def finished(self, stage: str, seconds: float) -> None:
+        self[stage] = seconds
+        if self.on_stage is not None:
+            self.on_stage(stage, seconds)
 
 
 def _speech_to_cache(speech: Speech) -> tuple[dict, dict]:

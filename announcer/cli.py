@@ -312,7 +312,7 @@ def _jobs_verb(args) -> int:
 
     store = open_store(_config(args))
     job = {"show": store.get, "retry": store.retry, "cancel": store.cancel}[args.verb](args.id)
-    print(json.dumps(job.as_dict(), indent=None if args.json else 2))
+    print(json.dumps({**job.as_dict(), "stages": store.stages(job.id)}, indent=None if args.json else 2))
     return 0
 
 
@@ -369,7 +369,7 @@ def _work(config, engine_name: str, address: str | None, stop, until_empty: bool
     from .jobs import close_engine, make_engine, open_store, work, worker_name, write_index
 
     store = open_store(config)
-    engine = make_engine(engine_name, config, address)
+    engine = make_engine(engine_name, config, address, store)
 
     def refresh_index(job) -> None:
         write_index(Path(job.batch), store.jobs(batch=job.batch))

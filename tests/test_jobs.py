@@ -104,6 +104,8 @@ def test_batch_of_six_with_two_bad_inputs_delivers_four(tmp_path, home):
     assert shown["state"] == "failed" and shown["error"] == by_script["broken.md"]["error"]
     assert json.loads(run_cli("jobs", "retry", broken, "--json", cwd=tmp_path, home=home).stdout)["state"] == "queued"
     assert json.loads(run_cli("jobs", "cancel", broken, "--json", cwd=tmp_path, home=home).stdout)["state"] == "cancelled"
+    finished = json.loads(run_cli("jobs", "show", by_script["clip0.md"]["job"], "--json", cwd=tmp_path, home=home).stdout)
+    assert {"script", "face", "voice", "generate+encode", "deliver"} <= {row["stage"] for row in finished["stages"]}
     missing = run_cli("jobs", "show", 99999, cwd=tmp_path, home=home)
     assert missing.returncode == 2 and "no job 99999" in missing.stderr
 
@@ -118,7 +120,9 @@ def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
     deadline = time.time() + 240
     while time.time() < deadline and not (out / "clip1.json").exists():
         time.sleep(0.05)
-    time.sleep(0.3)  # now somewhere inside the third clip
+    store = JobStore(home / "work" / "jobs.sqlite")
+    while time.time() < deadline and not any(store.stages(job.id) for job in store.jobs(state="running")):
+        time.sleep(0.02)  # until the third clip is under way
     process.kill()
     process.wait()
     first_run = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
@@ -126,6 +130,11 @@ def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
     for video in first_run:
         if (out / video).with_suffix(".json").exists():
             _assert_complete_clip(out / video)
+
+    killed = [job for job in store.jobs() if job.state == "running"]
+    assert len(killed) == 1  # the clip in hand when the process died
+    recorded = {row["stage"] for row in store.stages(killed[0].id)}
+    assert "script" in recorded and "deliver" not in recorded  # it shows how far it got
 
     again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
@@ -135,7 +144,6 @@ def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
         if (out / name).with_suffix(".json").exists():
             assert (out / name).stat().st_mtime_ns == mtime  # a finished clip was not rendered again
     assert _leftovers(out) == []  # the killed clip's temp files were cleared
-    store = JobStore(home / "work" / "jobs.sqlite")
     assert all(job.state == "done" for job in store.jobs())
 
 

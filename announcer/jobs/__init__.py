@@ -57,12 +57,13 @@ def _outputs_present(job: Job) -> bool:
     return bool(job.outputs) and all(Path(path).is_file() for path in job.outputs.values())
 
 
-def make_engine(name: str, config: RenderConfig, address: str | None = None):
+def make_engine(name: str, config: RenderConfig, address: str | None = None, store: JobStore | None = None):
+    """`store`, when given, hears of each stage as it finishes (the local engine; Ray reports stages at the end)."""
     if name == "ray":
         from .ray_engine import RayEngine
 
         return RayEngine(config, address)
-    return LocalEngine(_LazyPipeline(config))
+    return LocalEngine(_LazyPipeline(config), store)
 
 
 class _LazyPipeline:
@@ -72,12 +73,12 @@ class _LazyPipeline:
         self.config = config
         self._pipeline = None
 
-    def render(self, request):
+    def render(self, request, on_stage=None):
         if self._pipeline is None:
             from ..api import Pipeline
 
             self._pipeline = Pipeline(self.config)
-        return self._pipeline.render(request)
+        return self._pipeline.render(request, on_stage=on_stage)
 
     def close(self) -> None:
         if self._pipeline is not None:
@@ -92,7 +93,7 @@ def run_batch(source: str | Path, avatar: str | None, out_dir: Path, config: Ren
     jobs, skipped = enqueue_batch(store, specs)
     batch = specs[0].batch
     keys = {spec.key for spec in specs}
-    runner_engine = make_engine(engine, config, address)
+    runner_engine = make_engine(engine, config, address, store)
     try:
         summary = work(store, runner_engine, worker_name(), batch=batch, stop=stop, config=runner)
     finally:

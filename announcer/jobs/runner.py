@@ -43,14 +43,14 @@ def job_request(job: Job):
                          voice_overrides=dict(job.options.get("voice", {})))
 
 
-def render_job(pipeline, job: Job) -> dict:
+def render_job(pipeline, job: Job, on_stage=None) -> dict:
     """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
     from ..deliver import OutputSet, StagedOutputs
     from ..errors import AnnouncerError, InputError
 
     try:
         StagedOutputs.remove_leftovers(OutputSet.for_path(job.output))  # this worker holds the job's lease
-        result = pipeline.render(job_request(job))
+        result = pipeline.render(job_request(job), on_stage=on_stage)
     except InputError as error:
         return {"error": error.one_line(), "transient": False}
     except AnnouncerError as error:
@@ -70,12 +70,17 @@ class LocalEngine:
     name = "local"
     slots = 1
 
-    def __init__(self, pipeline):
+    def __init__(self, pipeline, store: JobStore | None = None):
         self.pipeline = pipeline
+        self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
 
     def submit(self, job: Job) -> Future:
-        return self._executor.submit(render_job, self.pipeline, job)
+        def record(stage: str, seconds: float) -> None:
+            if self.store is not None:
+                self.store.record_stage(job.id, job.attempts, stage, round(seconds, 3))
+
+        return self._executor.submit(render_job, self.pipeline, job, record)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     started REAL,
     finished REAL
 );
+CREATE TABLE IF NOT EXISTS stages (
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    attempt INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    finished REAL NOT NULL,
+    PRIMARY KEY (job_id, attempt, stage)
+);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, not_before);
 CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch);
 """
@@ -165,8 +173,24 @@ class JobStore:
                                  (time.time() + lease_seconds, job_id, owner)).rowcount
         return changed == 1
 
+    def record_stage(self, job_id: int, attempt: int, stage: str, seconds: float) -> None:
+        """One finished stage of one attempt, recorded as it finishes (a killed job shows how far it got)."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO stages (job_id, attempt, stage, seconds, finished) VALUES (?, ?, ?, ?, ?)",
+                       (job_id, attempt, stage, seconds, time.time()))
+
+    def stages(self, job_id: int) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute("SELECT attempt, stage, seconds, finished FROM stages WHERE job_id = ? ORDER BY attempt, finished",
+                              (job_id,)).fetchall()
+        return [dict(row) for row in rows]
+
     def finish(self, job_id: int, owner: str, outputs: dict, stage_seconds: dict) -> bool:
         with self._transaction() as db:
+            attempt = db.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()["attempts"]
+            for stage, seconds in stage_seconds.items():  # engines that report only at the end (Ray) fill the rows here
+                db.execute("INSERT OR IGNORE INTO stages (job_id, attempt, stage, seconds, finished) VALUES (?, ?, ?, ?, ?)",
+                           (job_id, attempt, stage, seconds, time.time()))
             changed = db.execute("UPDATE jobs SET state = 'done', outputs = ?, stage_seconds = ?, finished = ?, lease_owner = NULL, "
                                  "lease_expires = NULL, error = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'",
                                  (json.dumps(outputs), json.dumps(stage_seconds), time.time(), job_id, owner)).rowcount
