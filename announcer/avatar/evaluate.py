@@ -19,6 +19,7 @@ from skimage.metrics import structural_similarity
 from ..cleanup import corrupt
 from ..face import load_avatar
 from ..generate import WarpRenderer
+from ..generate.neural import NeuralRenderer
 from ..eval.metrics import psnr as _psnr
 from .bundle import AvatarBundle
 
@@ -41,9 +42,8 @@ def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dic
     warp = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
     runs = {"warp": _render(warp, avatar, track, frames, truth)}
     cleanup = neural.cleanup
-    neural.cleanup = None
-    runs["generator"] = _render(neural, avatar, track, frames, truth)
-    neural.cleanup = cleanup
+    generator_only = NeuralRenderer(neural.generator, None, neural.reference, pipeline.device, neural.batch_size)
+    runs["generator"] = _render(generator_only, avatar, track, frames, truth)
     if cleanup is not None:
         runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth)
     mask = geometry.mask()[0, 0].numpy() > 0.5

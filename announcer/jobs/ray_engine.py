@@ -65,17 +65,12 @@ def _pipeline(config: RenderConfig):
 
 def _prepare_stages(config: RenderConfig, job: Job) -> dict:
     """CPU task: the stages before generation, cached on shared storage. Failures travel as data."""
-    from ..errors import AnnouncerError, InputError
-    from .runner import job_request
+    from .runner import failure, job_request
 
     try:
         return {"stage_seconds": _pipeline(config).prepare(job_request(job))}
-    except InputError as error:
-        return {"error": error.one_line(), "transient": False}
-    except AnnouncerError as error:
-        return {"error": error.one_line(), "transient": True}
     except Exception as error:
-        return {"error": f"{type(error).__name__}: {error}", "transient": True}
+        return failure(error)
 
 
 def _render_clip(config: RenderConfig, job: Job, prepared: dict) -> dict:

@@ -46,22 +46,26 @@ def job_request(job: Job):
 def render_job(pipeline, job: Job, on_stage=None) -> dict:
     """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
     from ..deliver import OutputSet, StagedOutputs
-    from ..errors import AnnouncerError, InputError
 
     try:
         StagedOutputs.remove_leftovers(OutputSet.for_path(job.output))  # this worker holds the job's lease
         result = pipeline.render(job_request(job), on_stage=on_stage)
-    except InputError as error:
-        return {"error": error.one_line(), "transient": False}
-    except AnnouncerError as error:
-        return {"error": error.one_line(), "transient": True}
     except Exception as error:  # a crash in one clip fails that job, never the batch
-        log.debug("job %s crashed", job.id, exc_info=True)
-        return {"error": f"{type(error).__name__}: {error}", "transient": True}
+        log.debug("job %s failed", job.id, exc_info=True)
+        return failure(error)
     return {"outputs": {"video": str(result.outputs.video), "manifest": str(result.outputs.manifest),
                         "thumbnail": str(result.outputs.thumbnail), "srt": str(result.outputs.subtitles_srt),
                         "vtt": str(result.outputs.subtitles_vtt)},
             "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+
+
+def failure(error: Exception) -> dict:
+    """An exception as a job outcome: bad input is final; tool errors and crashes may pass on another try."""
+    from ..errors import AnnouncerError, InputError
+
+    if isinstance(error, AnnouncerError):
+        return {"error": error.one_line(), "transient": not isinstance(error, InputError)}
+    return {"error": f"{type(error).__name__}: {error}", "transient": True}
 
 
 class LocalEngine:
@@ -132,8 +136,8 @@ def _pending(store: JobStore, batch: str | None) -> bool:
 def _record(store: JobStore, job: Job, future: Future, owner: str, config: RunnerConfig, summary: WorkSummary) -> None:
     try:
         outcome = future.result()
-    except Exception as error:  # the engine itself failed (a Ray worker died): worth another try
-        outcome = {"error": f"{type(error).__name__}: {error}", "transient": True}
+    except Exception as error:  # the engine itself failed (a Ray worker died)
+        outcome = failure(error)
     if "error" not in outcome:
         if store.finish(job.id, owner, outcome["outputs"], outcome["stage_seconds"]):
             summary.done.append(job.id)
