@@ -16,6 +16,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AnnouncerError, InputError
+from .jobs import ENGINES
+from .jobs.store import STATES
 
 log = logging.getLogger("announcer")
 
@@ -82,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("scripts", help="a folder of scripts, or a glob such as 'news/*.md' (quote it)")
     batch.add_argument("--avatar", help="presenter photo, video or prepared avatar name (or set avatar: in each script)")
     batch.add_argument("--out", type=Path, required=True, help="folder for the clips and index.json / index.html")
-    batch.add_argument("--engine", choices=("local", "ray"), default="local", help="where clips render (default: this process)")
+    batch.add_argument("--engine", choices=ENGINES, default="local", help="where clips render (default: this process)")
     batch.add_argument("--address", help="Ray cluster address (with --engine ray; default: start a local Ray)")
     batch.add_argument("--queue-only", action="store_true", help="only queue the jobs; `announcer worker` renders them")
     batch.set_defaults(handler=_batch)
@@ -90,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="the job store: list, show, retry, cancel")
     jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     jobs_list = jobs_commands.add_parser("list", parents=[common], help="every job, newest last")
-    jobs_list.add_argument("--state", choices=("queued", "running", "done", "failed", "cancelled"))
+    jobs_list.add_argument("--state", choices=STATES)
     jobs_list.set_defaults(handler=_jobs_list)
     for verb, helptext in (("show", "one job in full"), ("retry", "queue a failed or cancelled job again"),
                            ("cancel", "cancel a queued, running or failed job")):
@@ -110,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", parents=[common], help="run schedules and queued jobs until stopped (SIGTERM)")
     worker.add_argument("--schedules", type=Path, default=Path("workflows"), help="folder of schedule YAML files")
-    worker.add_argument("--engine", choices=("local", "ray"), default="local")
+    worker.add_argument("--engine", choices=ENGINES, default="local")
     worker.add_argument("--address", help="Ray cluster address (with --engine ray)")
     worker.add_argument("--until-empty", action="store_true", help="exit when no job is queued or running")
     worker.set_defaults(handler=_worker)

@@ -47,11 +47,11 @@ def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dic
     if cleanup is not None:
         runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth)
     mask = geometry.mask()[0, 0].numpy() > 0.5
-    generation = {name: _region_scores(geometry.cut(torch.from_numpy(rendered), truth), real, mask)
-                  for name, rendered in runs.items()}
+    rendered_crops = {name: geometry.cut(torch.from_numpy(rendered), truth) for name, rendered in runs.items()}
+    generation = {name: _region_scores(crops, real, mask) for name, crops in rendered_crops.items()}
     report = {"held_out_frames": [int(frames[0]), int(frames[-1]) + 1], "crop_size": geometry.size, "generation": generation,
               "cleanup": _cleanup_scores(cleanup, real, pipeline.device) if cleanup is not None else None}
-    _write_preview(bundle, real, {name: geometry.cut(torch.from_numpy(r), truth) for name, r in runs.items()})
+    _write_preview(bundle, real, rendered_crops)
     bundle.write_meta({**bundle.read_meta(), "evaluation": report})
     return report
 
@@ -103,8 +103,8 @@ def _images(crops: torch.Tensor) -> list[np.ndarray]:
 
 def _write_preview(bundle: AvatarBundle, real: torch.Tensor, runs: dict[str, torch.Tensor], count: int = 4) -> None:
     picks = np.linspace(0, len(real) - 1, min(count, len(real))).astype(int)
-    rows = [np.concatenate([_images(real[picks])[k]] + [_images(crops[picks])[k] for crops in runs.values()], axis=1)
-            for k in range(len(picks))]
+    columns = [_images(real[picks])] + [_images(crops[picks]) for crops in runs.values()]
+    rows = [np.concatenate([column[k] for column in columns], axis=1) for k in range(len(picks))]
     cv2.imwrite(str(bundle.preview_path), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
 
 

@@ -71,10 +71,9 @@ def prepare_avatar(video: Path, name: str, pipeline, config: PrepareConfig) -> A
                                 bundle.checkpoints / "cleanup.safetensors", config.checkpoint_every, config.seed,
                                 pipeline.config.progress)
     save_cleanup(cleanup, bundle.cleanup_path, {"trained": cleanup_log.summary()})
-    held_out = sorted(set(range(len(avatar.frames))) - set(data.train.tolist()))
     bundle.write_meta({**bundle.read_meta(), "name": name, "source": str(Path(video).resolve()), "source_sha256": avatar.sha256,
                        "frames": len(avatar.frames), "fps": avatar.fps, "size": list(avatar.size),
-                       "held_out": [held_out[0], held_out[-1] + 1], "reference_frame": data.reference,
+                       "held_out": [len(data.train), len(avatar.frames)], "reference_frame": data.reference,
                        "prepare": asdict(config), "device": str(pipeline.device),
                        "generator": generator_log.summary(), "cleanup": cleanup_log.summary()})
     return bundle
