@@ -39,6 +39,11 @@ def test_silence_metrics_on_a_known_sequence():
     opening = np.array([0.2, 0.3, 0.25, 0.2, 0.12, 0.06, 0.02, 0.02, 0.02, 0.02])
     speaking = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], bool)
     assert metrics.silence_close_ms(opening, speaking, 25, 0.05) == pytest.approx(2 / 25 * 1000)
+    # A breath between phrases (two frames) does not count; a long pause the mouth never closes in counts whole.
+    breath = np.concatenate([speaking[:6], [True] * 4, speaking[4:]])
+    assert metrics.silence_close_ms(np.concatenate([opening[:6], [0.3] * 4, opening[4:]]), breath, 25, 0.05) \
+        == pytest.approx(2 / 25 * 1000)
+    assert metrics.silence_close_ms(np.full(10, 0.2), speaking, 25, 0.05) == pytest.approx(6 / 25 * 1000)
     assert metrics.silence_jitter(opening, ~speaking) == pytest.approx((0.06 + 0.04) / 5)
 
 

@@ -61,6 +61,7 @@ def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
               "source_av_offset_frames": estimate_offset(speech.audio, speech.sample_rate, real_opening, avatar.fps),
+              "real_silence_close_ms": round(metrics.silence_close_ms(real_opening, speaking, fps, CLOSED_BELOW), 1),
               **pipeline_run.figures, "baseline": baseline_run.figures}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     write_plot(out_dir / "mouth.png", fps, real_opening, pipeline_run.opening, baseline_run.opening, speaking, video.name)

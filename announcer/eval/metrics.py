@@ -14,6 +14,10 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+MIN_PAUSE_S = 0.2
+"""Shorter silences do not count towards silence_close_ms."""
+
+
 def lagged_pearson(generated: np.ndarray, real: np.ndarray, lag: int) -> float:
     """Pearson r of generated[t + lag] against real[t]."""
     n = min(len(generated), len(real))
@@ -34,16 +38,29 @@ def lip_landmark_distance(generated: np.ndarray, real: np.ndarray) -> float:
     return float((distances / layout.inter_ocular(real)[:, None]).mean())
 
 
-def silence_close_ms(opening: np.ndarray, speaking: np.ndarray, fps: float, closed_below: float) -> float:
-    """Mean time from the end of each speech stretch until the mouth is closed (ms)."""
-    ends = np.flatnonzero(speaking[:-1] & ~speaking[1:]) + 1
+def silence_close_ms(opening: np.ndarray, speaking: np.ndarray, fps: float, closed_below: float,
+                     min_pause_s: float = MIN_PAUSE_S) -> float:
+    """Mean time from the end of each speech stretch until the mouth is closed (ms).
+
+    Only pauses of at least `min_pause_s` count (a breath between phrases is too short for any mouth to
+    shut), and a mouth still open when speech resumes counts the whole pause: the wait never runs on
+    into the next phrase.
+    """
     delays = []
-    for end in ends:
-        after = opening[end:]
-        closed = np.flatnonzero(after < closed_below)
-        if len(closed):
-            delays.append(closed[0] / fps * 1000)
+    for start, stop in _silent_stretches(speaking):
+        if (stop - start) / fps < min_pause_s:
+            continue
+        closed = np.flatnonzero(opening[start:stop] < closed_below)
+        delays.append((closed[0] if len(closed) else stop - start) / fps * 1000)
     return float(np.mean(delays)) if delays else 0.0
+
+
+def _silent_stretches(speaking: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of every silence that follows speech."""
+    edges = np.diff(speaking.astype(np.int8))
+    starts = np.flatnonzero(edges == -1) + 1
+    resumes = np.flatnonzero(edges == 1) + 1
+    return [(start, int(resumes[resumes > start][0]) if (resumes > start).any() else len(speaking)) for start in starts]
 
 
 def silence_jitter(opening: np.ndarray, silent: np.ndarray) -> float:
