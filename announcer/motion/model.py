@@ -15,6 +15,7 @@ from torch import nn
 
 from ..weights import load_weights, save_weights
 
+EDGE_CONTEXT_STEPS = 30
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent.parent / "models" / "mouth_net.safetensors"
 
 
@@ -80,6 +81,13 @@ def log_mel(audio: np.ndarray, sample_rate: int, settings: MouthNetSettings, dev
     return (mel - mel.mean(dim=1, keepdim=True)) / (mel.std(dim=1, keepdim=True) + 1e-5)
 
 
+def with_mirrored_edges(mel: torch.Tensor, context: int) -> torch.Tensor:
+    """(n_mels, steps + 2 * context): a recording cut mid-word must not read as silence at its edges,
+    so the model sees each edge's mirror image as context instead of zero padding."""
+    context = min(context, mel.shape[1] - 1)
+    return torch.nn.functional.pad(mel[None], (context, context), mode="reflect")[0] if context > 0 else mel
+
+
 @torch.no_grad()
 def predict_mouth(model: MouthNet, audio: np.ndarray, sample_rate: int, fps: int, n_frames: int) -> np.ndarray:
     """(n_frames, 3) mouth shapes at the video's frame centres, in the renderer's units (open 0..1)."""
@@ -87,7 +95,9 @@ def predict_mouth(model: MouthNet, audio: np.ndarray, sample_rate: int, fps: int
 
     device = next(model.parameters()).device
     mel = log_mel(audio, sample_rate, model.settings, device)
-    steps = model(mel[None])[0].cpu().numpy()
+    steps = model(with_mirrored_edges(mel, EDGE_CONTEXT_STEPS)[None])[0]
+    context = (steps.shape[1] - mel.shape[1]) // 2
+    steps = steps[:, context:context + mel.shape[1]].cpu().numpy()
     step_times = (np.arange(steps.shape[1]) + 0.5) / model.settings.steps_per_second
     frame_times = (np.arange(n_frames) + 0.5) / fps
     shapes = np.stack([np.interp(frame_times, step_times, channel) for channel in steps], axis=1)
