@@ -95,3 +95,43 @@ def test_training_finds_a_clip_s_audio_video_offset(face_stage):
     assert abs(in_sync) <= 1
     # Beyond the old ±10-frame search, and within a frame: the correlation peak is about three frames wide.
     assert abs(estimate_offset(delayed, 16000, opening, avatar.fps) - (in_sync + 15)) <= 1
+
+
+def test_room_simulation_keeps_length_and_peak_and_is_seeded():
+    import soundfile
+
+    from announcer.motion.train import through_a_room
+
+    audio, rate = soundfile.read(MEDIA / "audio" / "ljspeech" / "LJ001-0002.wav", dtype="float32")
+    first = through_a_room(audio, rate, np.random.default_rng(3))
+    again = through_a_room(audio, rate, np.random.default_rng(3))
+    other = through_a_room(audio, rate, np.random.default_rng(4))
+    assert first.shape == audio.shape and first.dtype == np.float32 and np.isfinite(first).all()
+    assert np.isclose(np.abs(first).max(), np.abs(audio).max(), rtol=1e-4)
+    assert np.array_equal(first, again) and not np.allclose(first, other)
+    # Reverb smears the signal: less of the dry speech is left in it, but it is still the same speech.
+    correlation = np.corrcoef(first, audio)[0, 1]
+    assert 0.2 < correlation < 0.99
+
+
+def test_frequency_stretch_moves_formants_within_its_range():
+    from announcer.motion.train import _stretch_frequencies
+
+    mel = torch.zeros(64, 80, 5)
+    mel[:, 40] = 1.0
+    assert torch.equal(_stretch_frequencies(mel, 0.0), mel)
+    peaks = _stretch_frequencies(mel, 0.12).argmax(dim=1)[:, 0].float()
+    assert peaks.min() >= 40 / 1.12 - 1 and peaks.max() <= 40 / 0.88 + 1
+    assert peaks.unique().numel() > 3  # each example gets its own vocal tract
+
+
+def test_mirrored_edges_leave_the_recording_itself_alone():
+    from announcer.motion.model import with_mirrored_edges
+
+    mel = torch.randn(80, 50)
+    padded = with_mirrored_edges(mel, 10)
+    assert padded.shape == (80, 70)
+    assert torch.equal(padded[:, 10:60], mel)
+    assert torch.equal(padded[:, :10], mel[:, 1:11].flip(1)) and torch.equal(padded[:, 60:], mel[:, -11:-1].flip(1))
+    assert torch.equal(with_mirrored_edges(mel[:, :1], 10), mel[:, :1])  # nothing to mirror
+
