@@ -188,9 +188,37 @@ def test_a_schedule_fires_and_the_worker_renders_then_stops_on_sigterm(tmp_path)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=120) == 0, worker.stderr.read()
     _assert_complete_clip(tmp_path / "out" / "clip0.mp4")
-    assert (home / "work" / "schedules.sqlite").is_file()
+    assert JobStore(home / "work" / "jobs.sqlite").last_fired("bulletin:1") is not None  # every_seconds, the second trigger
     # The same script dropped in again is not queued again: jobs are keyed by content.
     assert len(JobStore(home / "work" / "jobs.sqlite").jobs()) == 1
+
+
+@pytest.mark.parametrize(("last_fired_ago_s", "made_up"), [(None, False), (3600 + 600, True), (3 * 3600, False)])
+def test_a_restarted_worker_makes_up_a_missed_run_once_if_recent(tmp_path, last_fired_ago_s, made_up):
+    """An hourly schedule whose last run was 70 minutes ago missed one 10 minutes ago: queued at start.
+    Missed by two hours, or never run: nothing is queued until its next time."""
+    from announcer.config import RenderConfig
+    from announcer.jobs.schedule import ScheduleRunner, load_schedules
+
+    home = tmp_path / "home"
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    _scripts(tmp_path / "inbox", 2)
+    (workflows / "hourly.yaml").write_text(f"scripts: ../inbox\navatar: {AVATAR}\nout: ../out\nevery_seconds: 3600\n")
+    store = JobStore(home / "work" / "jobs.sqlite")
+    if last_fired_ago_s is not None:
+        store.record_fired("hourly:0", time.time() - last_fired_ago_s)
+    runner = ScheduleRunner(load_schedules(workflows), RenderConfig(home=home))
+    runner.start()
+    try:
+        deadline = time.time() + (10 if made_up else 2)
+        while time.time() < deadline and len(store.jobs()) < 2:
+            time.sleep(0.1)
+    finally:
+        runner.shutdown()
+    assert len(store.jobs()) == (2 if made_up else 0)
+    if made_up:
+        assert time.time() - store.last_fired("hourly:0") < 15
 
 
 def test_schedule_errors_name_the_file_and_line(tmp_path, home):

@@ -11,14 +11,18 @@
     every_seconds: 3600          # or a plain interval
 
 Firing a schedule only queues jobs (keyed by script content, so unchanged scripts are not
-queued twice); `announcer worker` renders them. APScheduler keeps the triggers in its SQLite
-job store in the work dir, so a restarted worker knows which runs it missed.
+queued twice); `announcer worker` renders them. APScheduler runs the triggers in memory; each
+firing is recorded in the job store, so a restarted worker queues a run it missed (once, if it
+is less than CATCH_UP_S late). Nothing is pickled: APScheduler's own SQL job store would pickle
+its jobs, so it is not used.
 """
 from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
@@ -27,6 +31,9 @@ from ..config import RenderConfig
 from ..errors import InputError
 
 log = logging.getLogger(__name__)
+CATCH_UP_S = 3600
+"""A run missed while no worker was up is made up at start if it is at most this late (an hour-late
+morning bulletin is still news; yesterday's is not)."""
 
 
 @dataclass
@@ -106,12 +113,11 @@ def load_schedules(folder: Path) -> list[Schedule]:
 
 
 def fire(schedule_path: str, home: str | None) -> int:
-    """Queue the schedule's scripts that are new or changed; the number queued. Runs inside APScheduler."""
-    from . import JobStore, batch_jobs, find_scripts
-    from ..home import Home
+    """Queue the schedule's scripts that are new or changed; the number queued."""
+    from . import batch_jobs, find_scripts
 
     schedule = load_schedule(Path(schedule_path))
-    store = JobStore(Home.resolve(home).work_dir / "jobs.sqlite")
+    store = _job_store(home)
     try:
         scripts = find_scripts(schedule.scripts)
     except InputError:
@@ -125,34 +131,49 @@ def fire(schedule_path: str, home: str | None) -> int:
     return queued
 
 
+def _job_store(home: str | None):
+    from . import JobStore
+    from ..home import Home
+
+    return JobStore(Home.resolve(home).work_dir / "jobs.sqlite")
+
+
 class ScheduleRunner:
-    """APScheduler in a background thread, its triggers kept in SQLite beside the job store."""
+    """APScheduler in a background thread; each trigger's last firing kept in the job store."""
 
     def __init__(self, schedules: list[Schedule], config: RenderConfig):
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from ..home import Home
 
-        home = Home.resolve(config.home)
-        home.work_dir.mkdir(parents=True, exist_ok=True)
         self.schedules = schedules
-        self.home = home
-        self.scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{home.work_dir / 'schedules.sqlite'}")},
-                                             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
+        self.home = Home.resolve(config.home)
+        self.store = _job_store(str(self.home.root))
+        self.scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
 
     def start(self) -> None:
-        self.scheduler.start()
-        wanted = set()
+        now = datetime.now(timezone.utc)
         for schedule in self.schedules:
             for number, trigger in enumerate(schedule.triggers()):
-                job_id = f"{schedule.name}:{number}"
-                wanted.add(job_id)
-                self.scheduler.add_job("announcer.jobs.schedule:fire", trigger, args=[str(schedule.path), str(self.home.root)],
-                                       id=job_id, name=schedule.name, replace_existing=True)
-        for job in self.scheduler.get_jobs():
-            if job.id not in wanted:
-                job.remove()  # its YAML file was deleted or changed
+                trigger_id = f"{schedule.name}:{number}"
+                self.scheduler.add_job(self._fire, trigger, args=[str(schedule.path), trigger_id], id=trigger_id,
+                                       name=schedule.name, next_run_time=self._first_run(trigger, trigger_id, now))
+        self.scheduler.start()
+
+    def _first_run(self, trigger, trigger_id: str, now: datetime) -> datetime | None:
+        """Now, if the trigger was due while no worker ran and not too long ago; else its next time from now."""
+        fired = self.store.last_fired(trigger_id)
+        if fired is not None:
+            last = datetime.fromtimestamp(fired, timezone.utc)
+            due = trigger.get_next_fire_time(last, last + timedelta(microseconds=1))
+            if due is not None and due <= now and (now - due).total_seconds() <= CATCH_UP_S:
+                log.info("schedule %s: making up the run due at %s", trigger_id, due.isoformat(timespec="seconds"))
+                return now
+        return trigger.get_next_fire_time(None, now)
+
+    def _fire(self, schedule_path: str, trigger_id: str) -> None:
+        self.store.record_fired(trigger_id, time.time())
+        fire(schedule_path, str(self.home.root))
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)

@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS stages (
     finished REAL NOT NULL,
     PRIMARY KEY (job_id, attempt, stage)
 );
+CREATE TABLE IF NOT EXISTS schedule_fires (
+    trigger TEXT PRIMARY KEY,
+    fired REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, not_before);
 CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch);
 """
@@ -139,6 +143,17 @@ class JobStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def last_fired(self, trigger: str) -> float | None:
+        """When a schedule's trigger last fired (epoch seconds), on any worker; None if never."""
+        with self._connect() as db:
+            row = db.execute("SELECT fired FROM schedule_fires WHERE trigger = ?", (trigger,)).fetchone()
+        return row["fired"] if row else None
+
+    def record_fired(self, trigger: str, when: float) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT INTO schedule_fires (trigger, fired) VALUES (?, ?) "
+                       "ON CONFLICT (trigger) DO UPDATE SET fired = MAX(fired, excluded.fired)", (trigger, when))
 
     def enqueue(self, spec: JobSpec, max_attempts: int = 3) -> Job:
         """Add a job, or return the one already recorded under the same key."""
