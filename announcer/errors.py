@@ -37,3 +37,7 @@ class ToolError(AnnouncerError):
     def __init__(self, what: str, *, detail: str = "", **kwargs):
         self.detail = detail
         super().__init__(what, **kwargs)
+
+
+class Cancelled(AnnouncerError):
+    """The job was cancelled while it rendered; it stops at the next stage boundary, delivering nothing."""

@@ -193,6 +193,35 @@ def test_a_schedule_fires_and_the_worker_renders_then_stops_on_sigterm(tmp_path)
     assert len(JobStore(home / "work" / "jobs.sqlite").jobs()) == 1
 
 
+def test_cancelling_a_running_job_stops_it_at_the_next_stage_and_delivers_nothing(tmp_path):
+    import threading
+
+    from announcer import Pipeline, RenderConfig
+    from announcer.config import FaceConfig
+    from announcer.jobs import LocalEngine, batch_jobs, find_scripts, work
+
+    home, out = tmp_path / "home", tmp_path / "out"
+    store = JobStore(home / "work" / "jobs.sqlite")
+    (spec,) = batch_jobs(find_scripts(_scripts(tmp_path / "inbox", 1)), str(AVATAR), out)
+    job = store.enqueue(spec)
+    summaries = []
+    with Pipeline(RenderConfig(home=home, face=FaceConfig(models_dir=MODELS), progress=False)) as pipeline:
+        engine = LocalEngine(pipeline, store)
+        worker = threading.Thread(target=lambda: summaries.append(work(store, engine, "test:1:x")))
+        worker.start()
+        deadline = time.time() + 120
+        while time.time() < deadline and not store.stages(job.id):
+            time.sleep(0.05)
+        store.cancel(job.id)
+        worker.join(timeout=300)
+        engine.close()
+    stages = [row["stage"] for row in store.stages(job.id)]
+    assert stages and "deliver" not in stages and "generate+encode" not in stages
+    assert store.get(job.id).state == "cancelled"
+    assert summaries[0].done == [] and summaries[0].failed == [] and summaries[0].retried == []
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 @pytest.mark.parametrize(("last_fired_ago_s", "made_up"), [(None, False), (3600 + 600, True), (3 * 3600, False)])
 def test_a_restarted_worker_makes_up_a_missed_run_once_if_recent(tmp_path, last_fired_ago_s, made_up):
     """An hourly schedule whose last run was 70 minutes ago missed one 10 minutes ago: queued at start.

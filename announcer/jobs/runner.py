@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from ..errors import Cancelled
 from .store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def failure(error: Exception) -> dict:
     from ..errors import AnnouncerError, InputError
 
     if isinstance(error, AnnouncerError):
-        return {"error": error.one_line(), "transient": not isinstance(error, InputError)}
+        return {"error": error.one_line(), "transient": not isinstance(error, (InputError, Cancelled))}
     return {"error": f"{type(error).__name__}: {error}", "transient": True}
 
 
@@ -81,8 +82,11 @@ class LocalEngine:
 
     def submit(self, job: Job) -> Future:
         def record(stage: str, seconds: float) -> None:
-            if self.store is not None:
-                self.store.record_stage(job.id, job.attempts, stage, round(seconds, 3))
+            if self.store is None:
+                return
+            self.store.record_stage(job.id, job.attempts, stage, round(seconds, 3))
+            if self.store.get(job.id).state == "cancelled":
+                raise Cancelled(f"job {job.id} was cancelled; stopped after the {stage} stage, nothing delivered")
 
         return self._executor.submit(render_job, self.pipeline, job, record)
 
@@ -144,6 +148,9 @@ def _record(store: JobStore, job: Job, future: Future, owner: str, config: Runne
             log.info("job %s: done, %s", job.id, outcome["outputs"]["video"])
         return
     state = store.fail(job.id, owner, outcome["error"], outcome["transient"], config.backoff_seconds)
+    if state == "lost":  # cancelled while it ran, or its lease ran out and another worker has it
+        log.info("job %s: no longer this worker's (%s)", job.id, outcome["error"])
+        return
     (summary.retried if state == "queued" else summary.failed).append(job.id)
     log.warning("job %s: %s%s", job.id, outcome["error"], " (will retry)" if state == "queued" else "")
 
