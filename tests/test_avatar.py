@@ -112,6 +112,21 @@ def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_
         assert torch.allclose(loaded(noisy), model(noisy))
 
 
+def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
+    """A correction pushed far out of 0..1 (what one bad step did in a 1500-step run) is trained back,
+    not stuck behind a clamp with no gradient; in use the output is still clamped."""
+    torch.manual_seed(0)
+    model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    with torch.no_grad():
+        model.out.bias.fill_(3.0)
+    log = train_cleanup(model, crops64, 40, 4, 2e-3, tmp_path / "saturated.safetensors", 40, seed=0, progress=False)
+    assert np.mean(log.losses[-5:]) < 0.5 * np.mean(log.losses[:5])
+    clean = crops64.images(crops64.train[:4])
+    with torch.no_grad():
+        restored = model(corrupt(clean, torch.Generator().manual_seed(0)))
+    assert restored.min() >= 0 and restored.max() <= 1
+
+
 def test_neural_renderer_redraws_the_mouth_to_the_target_landmarks_only(presenter, crops64):
     avatar, track = presenter
     torch.manual_seed(0)

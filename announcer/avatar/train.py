@@ -86,6 +86,10 @@ def train_cleanup(model: DenoisingAutoencoder, data: PresenterCrops, steps: int,
                 "cleanup")
 
 
+MAX_GRADIENT_NORM = 1.0
+"""Steps are clipped to this gradient norm: a rare batch with a huge loss must not throw the weights far."""
+
+
 def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoint, checkpoint_every, seed, progress, label) -> LossLog:
     device = data.crops.device
     model.to(device).train()
@@ -100,6 +104,7 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
                 loss = loss_of_batch(data.sample(batch_size, rng), rng)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRADIENT_NORM)
             optimiser.step()
             log.losses.append(loss.item())
             bar.set_postfix(loss=f"{log.losses[-1]:.4f}")

@@ -43,5 +43,7 @@ class DenoisingAutoencoder(nn.Module):
         self.out = nn.Conv2d(w + 3, 3, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        correction = self.out(torch.cat([self.decode(self.encode(x)), x], 1))
-        return (x + correction).clamp(0, 1)
+        restored = x + self.out(torch.cat([self.decode(self.encode(x)), x], 1))
+        # Clamped only in use: in training a correction that overshoots 0..1 must still get a gradient
+        # back, or one large step saturates every pixel and training never recovers (seen at 256 px).
+        return restored if self.training else restored.clamp(0, 1)
