@@ -47,20 +47,18 @@ def silence_close_ms(opening: np.ndarray, speaking: np.ndarray, fps: float, clos
     into the next phrase.
     """
     delays = []
-    for start, stop in _silent_stretches(speaking):
-        if (stop - start) / fps < min_pause_s:
+    for start, stop in runs(~speaking):
+        if start == 0 or (stop - start) / fps < min_pause_s:  # a silence before any speech has nothing to close
             continue
         closed = np.flatnonzero(opening[start:stop] < closed_below)
         delays.append((closed[0] if len(closed) else stop - start) / fps * 1000)
     return float(np.mean(delays)) if delays else 0.0
 
 
-def _silent_stretches(speaking: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of every silence that follows speech."""
-    edges = np.diff(speaking.astype(np.int8))
-    starts = np.flatnonzero(edges == -1) + 1
-    resumes = np.flatnonzero(edges == 1) + 1
-    return [(start, int(resumes[resumes > start][0]) if (resumes > start).any() else len(speaking)) for start in starts]
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of every stretch of True in a 1-D mask."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(int), [0]])))
+    return [(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def silence_jitter(opening: np.ndarray, silent: np.ndarray) -> float:

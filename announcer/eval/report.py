@@ -8,6 +8,7 @@ import numpy as np
 import soundfile
 
 from ..media.encode import VideoEncoder, encode_command
+from .metrics import runs
 
 
 def write_plot(path: Path, fps: int, real, generated, baseline, speaking, title: str) -> None:
@@ -18,7 +19,7 @@ def write_plot(path: Path, fps: int, real, generated, baseline, speaking, title:
 
     times = np.arange(len(real)) / fps
     figure, axes = plt.subplots(figsize=(12, 3.6), dpi=110)
-    for start, end in _runs(speaking):
+    for start, end in runs(speaking):
         axes.axvspan(start / fps, end / fps, color="#dde8f5", lw=0)
     axes.plot(times, real, color="black", lw=1.6, label="real mouth")
     axes.plot(times, generated, color="#d1495b", lw=1.4, label="announcer")
@@ -31,11 +32,6 @@ def write_plot(path: Path, fps: int, real, generated, baseline, speaking, title:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
-
-
-def _runs(mask: np.ndarray):
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
-    return zip(edges[::2], edges[1::2], strict=True)
 
 
 def write_side_by_side(path: Path, real_frames: np.ndarray, generated: np.ndarray, speech, fps: int, encode_config) -> None:
