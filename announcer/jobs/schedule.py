@@ -114,10 +114,12 @@ def load_schedules(folder: Path) -> list[Schedule]:
 
 def fire(schedule_path: str, home: str | None) -> int:
     """Queue the schedule's scripts that are new or changed; the number queued."""
+    return _queue(load_schedule(Path(schedule_path)), _job_store(home))
+
+
+def _queue(schedule: Schedule, store) -> int:
     from . import batch_jobs, find_scripts
 
-    schedule = load_schedule(Path(schedule_path))
-    store = _job_store(home)
     try:
         scripts = find_scripts(schedule.scripts)
     except InputError:
@@ -131,7 +133,7 @@ def fire(schedule_path: str, home: str | None) -> int:
     return queued
 
 
-def _job_store(home: str | None):
+def _job_store(home: str | Path | None):
     from . import JobStore
     from ..home import Home
 
@@ -144,11 +146,8 @@ class ScheduleRunner:
     def __init__(self, schedules: list[Schedule], config: RenderConfig):
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from ..home import Home
-
         self.schedules = schedules
-        self.home = Home.resolve(config.home)
-        self.store = _job_store(str(self.home.root))
+        self.store = _job_store(config.home)
         self.scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
 
     def start(self) -> None:
@@ -173,7 +172,7 @@ class ScheduleRunner:
 
     def _fire(self, schedule_path: str, trigger_id: str) -> None:
         self.store.record_fired(trigger_id, time.time())
-        fire(schedule_path, str(self.home.root))
+        _queue(load_schedule(Path(schedule_path)), self.store)  # the YAML is read again: edits apply at the next firing
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
