@@ -194,7 +194,7 @@ class Pipeline:
         if bundle is None:
             return _RendererChoice(self.renderer, None, None)
         if name not in self._neural_renderers:
-            self._neural_renderers[name] = load_renderer(bundle, self.device, self.config.generate.batch_size)
+            self._neural_renderers[name] = load_renderer(bundle, self.config.generate, self.device)
         return _RendererChoice(self._neural_renderers[name], bundle.video, name)
 
     def face_track(self, avatar: Avatar) -> FaceTrack:

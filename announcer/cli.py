@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--name", required=True, help="the name `render --avatar NAME` will use")
     prepare.add_argument("--size", type=int, help="crop side the generator works at (default 256; 512 on a GPU)")
     prepare.add_argument("--steps", type=int, help="generator training steps (default 3000)")
-    prepare.add_argument("--cleanup-steps", type=int, help="cleanup model training steps (default 1500)")
+    prepare.add_argument("--cleanup-steps", type=int, help="cleanup model training steps (default 1500; 0: no cleanup model)")
     prepare.add_argument("--width", type=int, help="generator channels at full resolution (default 32)")
     prepare.add_argument("--batch-size", type=int, help="frames per training step (default 8)")
     prepare.add_argument("--quick", action="store_true", help="a short CPU run: 64-pixel crops, a few steps")

@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/generate.py [--device cuda] [--sizes 256 512] [--batch 32]
 
 Prints, for each crop size: model-only frames/s (generator + cleanup on crops already on the
-device), end-to-end frames/s of `NeuralRenderer.render_batch` on 1080p frames (cut, target maps,
-models, paste), peak GPU memory, and training steps/s with the time the default
+device), end-to-end frames/s of `NeuralRenderer.render_landmarks` on 1080p frames (the warp
+renderer, then cut, target maps, models, paste), peak GPU memory, and training steps/s with the time the default
 `announcer avatar prepare` steps would take. Weights are freshly initialised: speed does not
 depend on their values.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ import torch
 from announcer.avatar.prepare import PrepareConfig
 from announcer.avatar.train import PresenterCrops, train_cleanup, train_generator
 from announcer.cleanup import CleanupSettings, DenoisingAutoencoder
+from announcer.config import GenerateConfig
+from announcer.face import Avatar, FaceTrack
+from announcer.generate import WarpRenderer
 from announcer.generate.crops import CropGeometry
 from announcer.generate.neural import NeuralRenderer
 from announcer.generate.unet import GeneratorSettings, MouthGenerator
@@ -48,11 +52,14 @@ def synthetic_face(count: int, width: int = 1920, height: int = 1080) -> tuple[n
 def measure(size: int, device: torch.device, batch: int, repeats: int, train_steps: int) -> dict:
     generator = MouthGenerator(GeneratorSettings(size=size)).to(device)
     cleanup = DenoisingAutoencoder(CleanupSettings()).to(device)
-    renderer = NeuralRenderer(generator, cleanup, torch.rand(3, size, size), device, batch)
+    warp = WarpRenderer(GenerateConfig(batch_size=batch), device)
+    renderer = NeuralRenderer(warp, generator, cleanup, torch.rand(3, size, size), device)
     crops = torch.rand(batch, 3, size, size, device=device)
     maps = torch.rand(batch, 3, size, size, device=device)
     frames, points = synthetic_face(batch)
-    frames_on_device = torch.from_numpy(frames).to(device)
+    avatar = Avatar(Path("synthetic.mp4"), frames, 25.0, True, "0" * 64)
+    track = FaceTrack(points, np.ones(batch, bool), "synthetic")
+    every_frame = np.arange(batch)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
@@ -61,7 +68,8 @@ def measure(size: int, device: torch.device, batch: int, repeats: int, train_ste
             renderer.generate(crops, maps)
 
     def run_end_to_end():
-        renderer.render_batch(frames_on_device, points, points)
+        for _ in renderer.render_landmarks(avatar, track, every_frame, points):
+            pass
 
     figures = {"size": size, "batch": batch, "device": str(device)}
     for label, step in (("models", run_models), ("end_to_end", run_end_to_end)):
@@ -81,11 +89,11 @@ def measure(size: int, device: torch.device, batch: int, repeats: int, train_ste
 
 def _training_speed(size: int, device: torch.device, steps: int) -> dict:
     import tempfile
-    from pathlib import Path
 
     geometry = CropGeometry(size)
     count = 64
     data = PresenterCrops(torch.randint(0, 255, (count, 3, size, size), dtype=torch.uint8, device=device),
+                          torch.randint(0, 255, (count, 3, size, size), dtype=torch.uint8, device=device),
                           torch.randint(0, 255, (count, 3, size, size), dtype=torch.uint8, device=device),
                           geometry.mask(device), torch.arange(count), 0)
     defaults = PrepareConfig()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -10,9 +11,13 @@ import torch
 
 from announcer.avatar.prepare import presenter_crops
 from announcer.avatar.train import masked_ssim, train_cleanup, train_generator
+from announcer.avatar import AvatarBundle, load_renderer
 from announcer.cleanup import CleanupSettings, DenoisingAutoencoder, corrupt, load_cleanup, save_cleanup
 from announcer.eval.metrics import psnr
+from announcer.config import GenerateConfig
+from announcer.errors import InputError
 from announcer.face import layout, load_avatar
+from announcer.generate import WarpRenderer
 from announcer.generate.crops import CropGeometry
 from announcer.generate.neural import NeuralRenderer
 from announcer.generate.unet import GeneratorSettings, MouthGenerator
@@ -32,7 +37,11 @@ def presenter(face_stage):
 @pytest.fixture(scope="module")
 def crops64(presenter):
     avatar, track = presenter
-    return presenter_crops(avatar.frames, track.landmarks, CropGeometry(64), 0.2, torch.device("cpu"))
+    return presenter_crops(avatar, track, CropGeometry(64), 0.2, closing_warp())
+
+
+def closing_warp(batch_size: int = 16) -> WarpRenderer:
+    return WarpRenderer(GenerateConfig(batch_size=batch_size, close_mouths_above=0.0), torch.device("cpu"))
 
 
 def test_crop_cut_then_paste_changes_only_the_masked_lower_face(presenter):
@@ -69,12 +78,29 @@ def test_landmark_maps_draw_the_mouth_inside_the_generators_region(presenter):
     assert maps[0, 0].sum() > 0 and maps[0, 2].sum() > 0
 
 
-def test_generator_shapes_and_weights_round_trip(tmp_path):
+def test_training_pairs_give_the_generator_the_warp_of_a_closed_mouth_and_the_real_frame_as_answer(presenter, crops64):
+    avatar, track = presenter
+    opening = layout.mouth_opening(track.landmarks[:len(crops64.crops)])
+    widest = int(np.argmax(opening))
+    assert opening[widest] > 0.05  # the clip has an open mouth to test on
+    real, warped = crops64.crops[widest].numpy(), crops64.warped[widest].numpy()
+    mask = crops64.mask[0, 0].numpy()
+    # Above the redrawn region the warp keeps the frame; inside it the real open mouth was closed and
+    # redrawn, so the answer is not in the input.
+    assert psnr(warped[:, mask == 0], real[:, mask == 0]) > 40
+    assert psnr(warped[:, mask > 0.9], real[:, mask > 0.9]) < 35
+    assert crops64.warped.shape == crops64.crops.shape and crops64.warped.dtype == torch.uint8
+
+
+def test_generator_starts_as_the_warp_and_its_weights_round_trip(tmp_path):
     torch.manual_seed(0)
     model = MouthGenerator(GeneratorSettings(size=64, width=8)).eval()
     inputs = [torch.rand(2, 3, 64, 64) for _ in range(3)]
+    assert torch.equal(model(*inputs), inputs[0])  # the correction starts at zero
+    with torch.no_grad():
+        model.head.bias.fill_(0.5)
     out = model(*inputs)
-    assert out.shape == (2, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
+    assert out.shape == (2, 3, 64, 64) and 0 <= out.min() and out.max() <= 1 and out.max() == 1
     save_weights(tmp_path / "g.safetensors", model.state_dict(), model.settings)
     tensors, metadata = load_weights(tmp_path / "g.safetensors", "generator", "")
     loaded = MouthGenerator(GeneratorSettings(**metadata["settings"])).eval()
@@ -91,10 +117,14 @@ def test_generator_training_loss_falls_and_resumes_from_its_checkpoint(crops64, 
     assert np.mean(first.losses[-8:]) < np.mean(first.losses[:8])
     assert checkpoint.is_file()
     resumed_model = MouthGenerator(GeneratorSettings(size=64, width=8))
+    # Asked for the steps already done: the checkpoint's weights come back and nothing more is trained.
+    caught_up = train_generator(resumed_model, crops64, 40, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
+    assert caught_up.start_step == 40 and not caught_up.losses
+    for (name, trained), loaded in zip(model.state_dict().items(), resumed_model.state_dict().values(), strict=True):
+        assert torch.equal(trained, loaded), name
     resumed = train_generator(resumed_model, crops64, 50, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
     assert resumed.start_step == 40 and len(resumed.losses) == 10
-    # Resuming continued from the trained weights, not from scratch.
-    assert resumed.losses[0] < first.losses[0] * 0.8
+    assert np.mean(resumed.losses) < np.mean(first.losses[:8])
 
 
 def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_path):
@@ -127,18 +157,26 @@ def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
     assert restored.min() >= 0 and restored.max() <= 1
 
 
-def test_neural_renderer_redraws_the_mouth_to_the_target_landmarks_only(presenter, crops64):
+def test_neural_renderer_refines_the_warp_inside_the_lower_face_only(presenter, crops64):
     avatar, track = presenter
     torch.manual_seed(0)
-    renderer = NeuralRenderer(MouthGenerator(GeneratorSettings(size=64, width=8)), None, crops64.images(torch.tensor([0]))[0],
-                              torch.device("cpu"), batch_size=3)
+    generator = MouthGenerator(GeneratorSettings(size=64, width=8))
+    with torch.no_grad():
+        generator.head.bias.fill_(-0.3)  # a visible correction: the lower face darkens
+    warp = closing_warp(batch_size=3)
+    renderer = NeuralRenderer(warp, generator, None, crops64.images(torch.tensor([0]))[0], torch.device("cpu"))
     sources = np.array([0, 1, 2, 3, 4])
     frames = np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources])))
+    warped = np.concatenate(list(warp.render_landmarks(avatar, track, sources, track.landmarks[sources])))
     assert frames.shape == (5, *avatar.frames.shape[1:]) and frames.dtype == np.uint8
     top = int(track.landmarks[:5, layout.BROWS, 1].min())
     bottom = int(track.landmarks[:5, 30, 1].min() - 0.1 * track.inter_ocular)
-    assert np.array_equal(frames[:, top:bottom], avatar.frames[sources][:, top:bottom])
-    assert not np.array_equal(frames, avatar.frames[sources])
+    # Above the generator's region: the warp renderer's pixels exactly, and those are the avatar's own.
+    assert np.array_equal(frames[:, top:bottom], warped[:, top:bottom])
+    assert psnr(frames[:, top:bottom], avatar.frames[sources][:, top:bottom]) > 40
+    for k, points in enumerate(track.landmarks[sources]):
+        x, y = points[[57, 66]].mean(axis=0).astype(int)  # the lower lip
+        assert frames[k, y, x].astype(int).sum() < warped[k, y, x].astype(int).sum() - 60
 
 
 def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
@@ -167,6 +205,20 @@ def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
     assert streams["video"]["codec_name"] == "h264" and "audio" in streams
     assert decode_frames(tmp_path / "news.mp4").shape[0] == manifest["video"]["frames"]
 
+    # A bundle whose generator was made for the earlier design (no `design` in its settings) is refused, not misused.
+    tensors, metadata = load_weights(bundle / "generator.safetensors", "generator", "")
+    save_weights(bundle / "generator.safetensors", tensors, _FirstDesignSettings(**{k: metadata["settings"][k] for k in ("size", "width")}))
+    with pytest.raises(InputError, match="older announcer"):
+        load_renderer(AvatarBundle(bundle), GenerateConfig(), torch.device("cpu"))
+    stale = run_cli("render", "news.txt", "--avatar", "anchor", "-o", "stale.mp4", "--quiet", cwd=tmp_path, home=home)
+    assert stale.returncode == 2 and "prepare it again" in stale.stderr and not (tmp_path / "stale.mp4").exists()
+
+
+@dataclass(frozen=True)
+class _FirstDesignSettings:
+    size: int
+    width: int
+
 
 def test_prepare_refuses_bad_names_and_a_name_taken_by_another_video(tmp_path):
     home = tmp_path / "home"
@@ -188,10 +240,13 @@ def test_neural_renderer_on_cuda_matches_the_cpu(presenter, crops64):
     torch.manual_seed(0)
     generator = MouthGenerator(GeneratorSettings(size=64, width=8))
     cleanup = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    with torch.no_grad():
+        generator.head.weight.normal_(0, 0.05)
     reference = crops64.images(torch.tensor([0]))[0]
     sources = np.arange(4)
     results = []
     for device in ("cpu", "cuda"):
-        renderer = NeuralRenderer(generator, cleanup, reference, torch.device(device))
+        warp = WarpRenderer(GenerateConfig(close_mouths_above=0.0), torch.device(device))
+        renderer = NeuralRenderer(warp, generator, cleanup, reference, torch.device(device))
         results.append(np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources]))))
     assert psnr(results[0], results[1]) > 35  # bf16 on the GPU, float32 on the CPU

@@ -9,21 +9,27 @@ from __future__ import annotations
 import torch
 
 from ..cleanup import load_cleanup
+from ..config import GenerateConfig
+from ..errors import InputError
+from ..generate import WarpRenderer
 from ..generate.neural import NeuralRenderer
-from ..generate.unet import GeneratorSettings, MouthGenerator
+from ..generate.unet import DESIGN, GeneratorSettings, MouthGenerator
 from ..weights import load_weights
 from .bundle import AvatarBundle, bundle_for, find_bundle, list_bundles
 from .evaluate import evaluate_bundle
 from .prepare import PrepareConfig, prepare_avatar
 
 
-def load_renderer(bundle: AvatarBundle, device: torch.device, batch_size: int = 16) -> NeuralRenderer:
+def load_renderer(bundle: AvatarBundle, config: GenerateConfig, device: torch.device) -> NeuralRenderer:
     fix = f"prepare it again with `announcer avatar prepare VIDEO --name {bundle.name}`"
     tensors, metadata = load_weights(bundle.generator_path, "avatar generator", fix)
+    if metadata["settings"].get("design") != DESIGN:
+        raise InputError(f"avatar '{bundle.name}' was prepared by an older announcer whose generator works differently",
+                         path=bundle.generator_path, fix=fix)
     generator = MouthGenerator(GeneratorSettings(**metadata["settings"]))
     generator.load_state_dict(tensors)
     cleanup = load_cleanup(bundle.cleanup_path, device) if bundle.cleanup_path.is_file() else None
-    return NeuralRenderer(generator, cleanup, bundle.read_reference(), device, batch_size)
+    return NeuralRenderer(WarpRenderer(config, device), generator, cleanup, bundle.read_reference(), device)
 
 
 __all__ = ["AvatarBundle", "PrepareConfig", "prepare_avatar", "evaluate_bundle", "load_renderer", "find_bundle",

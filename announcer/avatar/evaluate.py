@@ -1,8 +1,9 @@
 """How a prepared avatar's models do on the frames they never saw.
 
 Generation: each held-out frame's real landmarks drive both renderers from that same frame with
-its mouth removed (the warp renderer closes it first; the generator masks it), and the lower face
-is compared with the real one (PSNR, SSIM over the generator's mask region).
+its mouth closed first (so none of the real mouth leaks in): the warp renderer alone, and the
+warp renderer refined by the presenter's generator. The lower face is compared with the real one
+(PSNR, SSIM over the generator's mask region).
 Cleanup: held-out crops are corrupted with a fixed seed, then restored by the presenter's
 autoencoder and by OpenCV's non-local means; PSNR gained and time per crop for each.
 """
@@ -18,7 +19,6 @@ from skimage.metrics import structural_similarity
 
 from ..cleanup import corrupt
 from ..face import load_avatar
-from ..generate import WarpRenderer
 from ..generate.neural import NeuralRenderer
 from ..eval.metrics import psnr as _psnr
 from .bundle import AvatarBundle
@@ -36,13 +36,12 @@ def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dic
     start, end = meta["held_out"]
     frames = np.arange(start, end)[:max_frames]
     truth = track.landmarks[frames]
-    neural = load_renderer(bundle, pipeline.device, pipeline.config.generate.batch_size)
+    neural = load_renderer(bundle, replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
     geometry = neural.geometry
     real = geometry.cut(torch.from_numpy(avatar.frames[frames]), truth)
-    warp = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
-    runs = {"warp": _render(warp, avatar, track, frames, truth)}
+    runs = {"warp": _render(neural.warp, avatar, track, frames, truth)}
     cleanup = neural.cleanup
-    generator_only = NeuralRenderer(neural.generator, None, neural.reference, pipeline.device, neural.batch_size)
+    generator_only = NeuralRenderer(neural.warp, neural.generator, None, neural.reference, pipeline.device)
     runs["generator"] = _render(generator_only, avatar, track, frames, truth)
     if cleanup is not None:
         runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +11,13 @@ import torch
 
 from ..cleanup import CleanupSettings, DenoisingAutoencoder, save_cleanup
 from ..errors import InputError
-from ..face import layout, load_avatar
+from ..face import Avatar, FaceTrack, layout, load_avatar
+from ..generate import WarpRenderer
 from ..generate.crops import CropGeometry
 from ..generate.unet import GeneratorSettings, MouthGenerator
 from ..weights import save_weights
 from .bundle import AvatarBundle, bundle_for
-from .train import PresenterCrops, train_cleanup, train_generator
+from .train import LossLog, PresenterCrops, train_cleanup, train_generator
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +60,33 @@ def prepare_avatar(video: Path, name: str, pipeline, config: PrepareConfig) -> A
                          fix="give an .mp4 of the presenter talking (a minute or more is best)")
     _start_bundle(bundle, Path(video), avatar.sha256)
     track = pipeline.face_track(avatar)
-    data = presenter_crops(avatar.frames, track.landmarks, CropGeometry(config.size), config.held_out_share, pipeline.device)
+    warp = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
+    data = presenter_crops(avatar, track, CropGeometry(config.size), config.held_out_share, warp)
     bundle.write_reference(data.images(torch.tensor([data.reference], device=pipeline.device))[0])
     generator = MouthGenerator(GeneratorSettings(config.size, config.width))
     generator_log = train_generator(generator, data, config.generator_steps, config.batch_size, config.learning_rate,
                                     bundle.checkpoints / "generator.safetensors", config.checkpoint_every, config.seed,
                                     pipeline.config.progress)
     save_weights(bundle.generator_path, generator.state_dict(), generator.settings, {"trained": generator_log.summary()})
-    cleanup = DenoisingAutoencoder(CleanupSettings())
-    cleanup_log = train_cleanup(cleanup, data, config.cleanup_steps, config.batch_size, config.learning_rate * 2,
-                                bundle.checkpoints / "cleanup.safetensors", config.checkpoint_every, config.seed,
-                                pipeline.config.progress)
-    save_cleanup(cleanup, bundle.cleanup_path, {"trained": cleanup_log.summary()})
+    cleanup_log = _prepare_cleanup(bundle, data, config, pipeline.config.progress)
     bundle.write_meta({**bundle.read_meta(), "name": name, "source": str(Path(video).resolve()), "source_sha256": avatar.sha256,
                        "frames": len(avatar.frames), "fps": avatar.fps, "size": list(avatar.size),
                        "held_out": [len(data.train), len(avatar.frames)], "reference_frame": data.reference,
                        "prepare": asdict(config), "device": str(pipeline.device),
-                       "generator": generator_log.summary(), "cleanup": cleanup_log.summary()})
+                       "generator": generator_log.summary(), "cleanup": cleanup_log.summary() if cleanup_log else None})
     return bundle
+
+
+def _prepare_cleanup(bundle: AvatarBundle, data: PresenterCrops, config: PrepareConfig, progress: bool) -> LossLog | None:
+    """Train and save the cleanup model; with no cleanup steps the bundle renders without one (its checkpoint stays)."""
+    if config.cleanup_steps == 0:
+        bundle.cleanup_path.unlink(missing_ok=True)
+        return None
+    cleanup = DenoisingAutoencoder(CleanupSettings())
+    log = train_cleanup(cleanup, data, config.cleanup_steps, config.batch_size, config.learning_rate * 2,
+                        bundle.checkpoints / "cleanup.safetensors", config.checkpoint_every, config.seed, progress)
+    save_cleanup(cleanup, bundle.cleanup_path, {"trained": log.summary()})
+    return log
 
 
 def _start_bundle(bundle: AvatarBundle, video: Path, sha256: str) -> None:
@@ -93,21 +103,34 @@ def _start_bundle(bundle: AvatarBundle, video: Path, sha256: str) -> None:
     bundle.write_meta({**meta, "name": bundle.name, "source_sha256": sha256})
 
 
-def presenter_crops(frames: np.ndarray, landmarks: np.ndarray, geometry: CropGeometry, held_out_share: float,
-                    device: torch.device, batch: int = 32) -> PresenterCrops:
-    """Every frame's crop and own-mouth map on the device; the last `held_out_share` of frames kept out of training."""
-    crops, maps = [], []
-    for start in range(0, len(frames), batch):
-        part = slice(start, start + batch)
-        points = landmarks[part]
-        cut = geometry.cut(torch.from_numpy(frames[part].copy()).to(device), points)
-        crops.append((cut * 255 + 0.5).clamp(0, 255).to(torch.uint8))
-        maps.append((geometry.landmark_maps(geometry.landmarks_in_crop(points, points)) * 255).round().to(torch.uint8).to(device))
-    count = len(frames)
+def presenter_crops(avatar: Avatar, track: FaceTrack, geometry: CropGeometry, held_out_share: float,
+                    warp: WarpRenderer) -> PresenterCrops:
+    """Every frame's crop, the warp renderer's redraw of it and its own-mouth map, on the warp's device;
+    the last `held_out_share` of frames kept out of training.
+
+    The warp redraws each frame to its own landmarks from its mouth closed (`warp` closes every
+    mouth first), which is what the generator is given at render time, with the real frame as the answer.
+    """
+    crops, warped_crops, maps = [], [], []
+    every_frame = np.arange(len(avatar.frames))
+    done = 0
+    for warped in warp.render_landmarks(avatar, track, every_frame, track.landmarks):
+        part = slice(done, done + len(warped))
+        done += len(warped)
+        points = track.landmarks[part]
+        crops.append(_as_bytes(geometry.cut(torch.from_numpy(avatar.frames[part].copy()).to(warp.device), points)))
+        warped_crops.append(_as_bytes(geometry.cut(torch.from_numpy(warped).to(warp.device), points)))
+        maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points)).to(warp.device)))
+    count = len(avatar.frames)
+    landmarks = track.landmarks
     held = max(1, int(round(count * held_out_share))) if count > 4 else 0
     train = torch.arange(count - held)
     reference = int(np.argmax(layout.mouth_opening(landmarks[:count - held])))
-    return PresenterCrops(torch.cat(crops), torch.cat(maps), geometry.mask(device), train, reference)
+    return PresenterCrops(torch.cat(crops), torch.cat(warped_crops), torch.cat(maps), geometry.mask(warp.device), train, reference)
+
+
+def _as_bytes(images: torch.Tensor) -> torch.Tensor:
+    return (images * 255 + 0.5).clamp(0, 255).to(torch.uint8)
 
 
 __all__ = ["PrepareConfig", "prepare_avatar", "presenter_crops"]

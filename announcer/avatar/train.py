@@ -24,6 +24,9 @@ from ..generate.unet import MouthGenerator
 class PresenterCrops:
     crops: torch.Tensor
     """(N, 3, S, S) uint8: every frame's lower-face crop."""
+    warped: torch.Tensor
+    """(N, 3, S, S) uint8: the same crops as the warp renderer draws them from the frame's mouth closed
+    (the generator's input)."""
     maps: torch.Tensor
     """(N, 3, S, S) uint8: every frame's own mouth drawn as lines (the generator's target map)."""
     mask: torch.Tensor
@@ -38,6 +41,9 @@ class PresenterCrops:
 
     def images(self, indices: torch.Tensor) -> torch.Tensor:
         return self.crops[indices].float() / 255
+
+    def warped_images(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.warped[indices].float() / 255
 
     def target_maps(self, indices: torch.Tensor) -> torch.Tensor:
         return self.maps[indices].float() / 255
@@ -64,9 +70,9 @@ def train_generator(model: MouthGenerator, data: PresenterCrops, steps: int, bat
         # the mouth's appearance, not memorise one reference.
         fixed = torch.rand(len(indices), generator=rng) < 0.5
         reference_indices = torch.where(fixed.to(indices.device), torch.full_like(indices, data.reference), data.sample(len(indices), rng))
-        kept = target * (1 - data.mask)
-        drawn = model(kept, data.images(reference_indices), data.target_maps(indices))
-        composed = kept + drawn.float() * data.mask
+        warped = data.warped_images(indices)
+        drawn = model(warped, data.images(reference_indices), data.target_maps(indices))
+        composed = warped * (1 - data.mask) + drawn.float() * data.mask
         return masked_l1(composed, target, data.mask) + 0.5 * (1 - masked_ssim(composed, target, data.mask))
 
     return _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoint, checkpoint_every, seed, progress,

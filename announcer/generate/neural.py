@@ -1,9 +1,10 @@
-"""Neural face generation for a prepared presenter: their own generator redraws the lower face.
+"""Neural face generation for a prepared presenter: warp first, then their own generator refines it.
 
-Per batch, on the device: cut upright lower-face crops from the avatar frames, mask the lower
-face, let the presenter's U-Net redraw it from a reference crop and the target mouth drawn as
-lines, clean the result with the presenter's denoising autoencoder, and paste it back through a
-feathered mask. Outside that mask the frame's pixels are untouched.
+Per batch, on the device: the warp renderer moves the presenter's lips to the target landmarks
+and paints a mouth interior; upright lower-face crops are cut from those frames, the presenter's
+U-Net corrects them (real teeth and lips from a reference crop, the target mouth drawn as lines),
+the presenter's denoising autoencoder cleans the result, and it is pasted back through a
+feathered mask. Outside that mask the warp renderer's pixels are untouched.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 
 from ..face import Avatar, FaceTrack
 from ..motion import MotionPlan
+from . import WarpRenderer
 from .crops import CropGeometry
 from .targets import plan_targets
 from .unet import MouthGenerator
@@ -23,8 +25,9 @@ from .unet import MouthGenerator
 class NeuralRenderer:
     name = "neural"
 
-    def __init__(self, generator: MouthGenerator, cleanup: torch.nn.Module | None, reference: torch.Tensor,
-                 device: torch.device, batch_size: int = 16):
+    def __init__(self, warp: WarpRenderer, generator: MouthGenerator, cleanup: torch.nn.Module | None,
+                 reference: torch.Tensor, device: torch.device):
+        self.warp = warp
         self.generator = generator.to(device).eval()
         self.cleanup = cleanup.to(device).eval() if cleanup is not None else None
         self.geometry = CropGeometry(generator.settings.size)
@@ -32,7 +35,6 @@ class NeuralRenderer:
         """(3, S, S) 0..1: the presenter's mouth, open, as a crop."""
         self.mask = self.geometry.mask(device)
         self.device = device
-        self.batch_size = batch_size
 
     def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
         targets = plan_targets(track.landmarks, plan)
@@ -40,24 +42,27 @@ class NeuralRenderer:
 
     def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
                          targets: np.ndarray) -> Iterator[np.ndarray]:
-        for start in range(0, len(source_frames), self.batch_size):
-            batch = slice(start, start + self.batch_size)
-            frames = torch.from_numpy(avatar.frames[source_frames[batch]]).to(self.device)
+        done = 0
+        for warped in self.warp.render_landmarks(avatar, track, source_frames, targets):
+            batch = slice(done, done + len(warped))
+            done += len(warped)
+            frames = torch.from_numpy(warped).to(self.device)
             yield self.render_batch(frames, track.landmarks[source_frames[batch]], targets[batch]).cpu().numpy()
 
     @torch.no_grad()
-    def render_batch(self, frames: torch.Tensor, sources: np.ndarray, targets: np.ndarray) -> torch.Tensor:
-        """(B, H, W, 3) uint8 frames on the device, their landmarks and the target landmarks -> finished frames."""
-        crops = self.geometry.cut(frames, sources)
+    def render_batch(self, warped: torch.Tensor, sources: np.ndarray, targets: np.ndarray) -> torch.Tensor:
+        """(B, H, W, 3) uint8 warp-rendered frames on the device, their avatar landmarks and the target landmarks
+        -> finished frames."""
+        crops = self.geometry.cut(warped, sources)
         maps = self.geometry.landmark_maps(self.geometry.landmarks_in_crop(targets, sources)).to(self.device)
         with self._autocast():
             drawn = self.generate(crops, maps)
-        return self.geometry.paste(frames, drawn.float(), sources)
+        return self.geometry.paste(warped, drawn.float(), sources)
 
-    def generate(self, crops: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
-        """(B, 3, S, S) crops and target maps -> crops whose masked region is redrawn (and cleaned)."""
-        kept = crops * (1 - self.mask)
-        drawn = self.generator(kept, self.reference.expand(len(crops), -1, -1, -1), maps)
+    def generate(self, warped_crops: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) warp-rendered crops and target maps -> crops whose masked region is redrawn (and cleaned)."""
+        kept = warped_crops * (1 - self.mask)
+        drawn = self.generator(warped_crops, self.reference.expand(len(warped_crops), -1, -1, -1), maps)
         composed = kept + drawn * self.mask
         if self.cleanup is not None:
             composed = kept + self.cleanup(composed) * self.mask
