@@ -31,6 +31,10 @@ class VoiceConfig:
     """Silence between sentences, on top of [pause] markers."""
     device: str = "cpu"
     """Set from RenderConfig.device; engines that run torch use it."""
+    align_narration: bool = True
+    """Recorded English narration gets phoneme timings by speech recognition and forced alignment
+    (voice.align), which drive the mouth as a TTS engine's do; off, or in other languages, the
+    speech-to-mouth model reads the audio instead."""
 
     def with_loudness_preset(self, preset: str) -> "VoiceConfig":
         if preset not in LOUDNESS_PRESETS:

@@ -19,18 +19,21 @@ COLUMNS = ("mouth_open_r", "offset_frames", "mouth_open_r_at_offset", "lip_landm
 
 def main() -> None:
     from announcer import Pipeline, RenderConfig
-    from announcer.config import FaceConfig, MotionConfig
+    from announcer.config import FaceConfig, MotionConfig, VoiceConfig
     from announcer.eval import evaluate
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, help="keep each video's report, plot and side-by-side here")
     parser.add_argument("--videos", nargs="*", help="only these file names (default: all)")
     parser.add_argument("--mouth-model", default="auto", help="speech-to-mouth weights (default: the shipped ones)")
+    parser.add_argument("--no-align", action="store_true",
+                        help="no phoneme alignment of the narration: the speech-to-mouth model reads the audio")
     args = parser.parse_args()
     videos = [v for v in VIDEOS if not args.videos or v.name in args.videos]
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
-        config = RenderConfig(face=FaceConfig(models_dir=MODELS), motion=MotionConfig(mouth_model=args.mouth_model), home=Path(scratch) / "home", progress=False)
+        config = RenderConfig(face=FaceConfig(models_dir=MODELS), motion=MotionConfig(mouth_model=args.mouth_model),
+                              voice=VoiceConfig(align_narration=not args.no_align), home=Path(scratch) / "home", progress=False)
         print(f"{'video':34} {'run':9} " + " ".join(f"{c:>22}" for c in COLUMNS))
         with Pipeline(config) as pipeline:
             for video in videos:

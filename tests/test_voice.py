@@ -1,5 +1,6 @@
 """Stage 2: real voices (Piper, espeak-ng, a Coqui checkpoint built here), timings, loudness, narration."""
 import subprocess
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -7,7 +8,8 @@ import pytest
 from announcer.config import VoiceConfig
 from announcer.errors import InputError
 from announcer.script import parse_text
-from announcer.voice import load_engine, load_narration, synthesize
+from announcer.voice import align, load_engine, load_narration, synthesize
+from announcer.motion.visemes import VISEMES
 from announcer.voice.loudness import integrated_loudness, normalize_loudness, true_peak_dbtp
 
 from .conftest import MEDIA, TALKING_VIDEOS, write_script
@@ -119,9 +121,14 @@ def test_loudness_reaches_target_under_the_true_peak_ceiling(target, ceiling):
 def test_recorded_narration_with_script_subtitles(tmp_path):
     script = parse_text((MEDIA / "audio" / "jfk.txt").read_text().strip())
     speech = load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig(loudness_lufs=-23), script)
-    assert speech.engine == "narration" and speech.phonemes == [] and 10.5 < speech.duration < 11.5
+    assert speech.engine == "narration" and 10.5 < speech.duration < 11.5
+    assert_timings_cover_speech(speech)
+    spoken = "".join(p.label for p in speech.phonemes)
+    assert spoken.count("kʌntɹi") == 2  # "your country", twice
     assert abs(speech.loudness_lufs - -23) < 0.5
     assert speech.captions[0].start >= 0 and speech.captions[-1].end <= speech.duration
+    voiced = np.flatnonzero(np.abs(speech.audio) > 0.05 * np.abs(speech.audio).max()) / speech.sample_rate
+    assert abs(speech.captions[0].start - voiced[0]) < 0.15  # the first word, not the file's start
     assert " ".join(c.label for c in speech.captions) == script.text
 
 
@@ -134,3 +141,65 @@ def test_narration_must_have_sound(tmp_path):
     corrupt = write_script(tmp_path, "broken.wav", "RIFF but not really a wave file")
     with pytest.raises(InputError, match="cannot read media"):
         load_narration(corrupt, VoiceConfig())
+
+
+BILABIALS = {"p", "b", "m"}
+
+
+@pytest.fixture(scope="module")
+def piper_narration(piper_engine, tmp_path_factory):
+    """Piper speech saved as a recording: Piper knows exactly when it closed the lips and ended each sentence."""
+    import soundfile
+
+    script = parse_text("My mother bought apples. Maybe both of them will buy a map in Boston.")
+    spoken = synthesize(script, VoiceConfig(engine="piper"), piper_engine)
+    path = tmp_path_factory.mktemp("narration") / "piper.wav"
+    soundfile.write(path, spoken.audio, spoken.sample_rate)
+    return script, spoken, path
+
+
+@pytest.mark.parametrize("with_script", [False, True])
+def test_aligned_narration_puts_lip_closures_where_the_voice_made_them(piper_narration, with_script):
+    script, spoken, _ = piper_narration
+    transcript = align.transcript_words(script.text) if with_script else None
+    timings = align.align_narration(spoken.audio, spoken.sample_rate, transcript)
+    truth = [(p.start + p.end) / 2 for p in spoken.phonemes if p.label in BILABIALS]
+    found = np.array([(p.start + p.end) / 2 for p in timings.phonemes if p.label in BILABIALS])
+    assert len(truth) >= 10 and len(found) >= 0.8 * len(truth)
+    misses = [t for t in truth if np.abs(found - t).min() > 0.06]
+    assert len(misses) <= 0.2 * len(truth), misses
+    assert all(a.end >= a.start for a in timings.phonemes) and timings.phonemes[-1].end <= spoken.duration + 0.02
+    assert [w.label for w in timings.words] == (transcript or [])
+
+
+def test_narration_with_its_script_gets_subtitles_timed_by_the_alignment(piper_narration):
+    script, spoken, path = piper_narration
+    speech = load_narration(path, VoiceConfig(), script)
+    assert [c.label for c in speech.captions] == [c.label for c in spoken.captions]
+    for aligned, caption in zip(speech.captions, spoken.captions, strict=True):
+        # Piper's caption runs on through the sentence's closing pause; its last sounded phoneme is the truth.
+        sounded = [p for p in spoken.phonemes if caption.start <= p.start < caption.end and p.label in VISEMES]
+        assert abs(aligned.start - sounded[0].start) < 0.1 and abs(aligned.end - sounded[-1].end) < 0.1
+
+
+def test_long_narration_is_cut_in_its_pauses(tmp_path):
+    import soundfile
+
+    audio, rate = soundfile.read(MEDIA / "audio" / "jfk.wav", dtype="float32")
+    pcm = (audio * 32767).astype(np.int16)
+    chunks = align.speech_chunks(pcm, rate, max_chunk_s=4.0)
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(pcm) and len(chunks) >= 3
+    assert all(end - start <= 4.0 * rate for start, end in chunks)
+    assert all(previous[1] == following[0] for previous, following in pairwise(chunks))
+    loud = np.percentile(np.abs(pcm), 99)
+    for _, cut in chunks[:-1]:
+        around = np.abs(pcm[cut - rate // 50:cut + rate // 50].astype(float))
+        assert around.max() < 0.2 * loud  # a pause, not the middle of a word
+
+
+def test_narration_in_other_languages_or_with_alignment_off_keeps_no_phonemes():
+    script = parse_text("안녕하세요. 저녁 뉴스입니다.")
+    assert script.language == "ko"
+    assert load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig(), script).phonemes == []
+    assert load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig(align_narration=False)).phonemes == []
+    assert not align.aligns("ko") and align.aligns("en-GB") and align.aligns(None)

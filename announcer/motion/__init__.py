@@ -33,7 +33,7 @@ class MotionPlan:
     source_frame: np.ndarray
     """(T,) which avatar frame each output frame is drawn from."""
     driver: str
-    """'phonemes' (TTS timings) or 'audio' (recorded narration)."""
+    """'phonemes' (a TTS engine's timings, or aligned to recorded narration), 'audio' or 'audio-model' (read from the recording)."""
 
     @property
     def n_frames(self) -> int:

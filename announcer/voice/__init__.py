@@ -17,6 +17,7 @@ from ..config import VoiceConfig
 from ..errors import InputError
 from ..media.ffmpeg import decode_audio, probe
 from ..script import Script
+from . import align
 from .loudness import normalize_loudness, voiced_span
 from .types import SentenceAudio, Speech, TimedUnit, VoiceEngine
 
@@ -105,15 +106,34 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
         raise InputError(f"narration is {duration:.0f}s long, more than {MAX_NARRATION_S}s", path=path,
                          fix="split it into several clips")
     audio, lufs, peak = normalize_loudness(audio, NARRATION_SAMPLE_RATE, config.loudness_lufs, config.true_peak_dbtp)
-    captions = _spread_captions(script, audio, NARRATION_SAMPLE_RATE) if script else []
-    return Speech(audio, NARRATION_SAMPLE_RATE, [], captions, "narration", path.name, lufs, peak)
+    language = config.language or (script.language if script else None)
+    segment_words = [align.transcript_words(s.spoken) for s in script.segments] if script else []
+    timings = None
+    if config.align_narration and align.aligns(language):
+        timings = align.align_narration(audio, NARRATION_SAMPLE_RATE, [w for words in segment_words for w in words])
+    captions = _narration_captions(script, audio, segment_words, timings.words if timings else [])
+    if timings is None:
+        return Speech(audio, NARRATION_SAMPLE_RATE, [], captions, "narration", path.name, lufs, peak)
+    return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes, captions, "narration", path.name, lufs, peak,
+                  align.model_checksums())
 
 
-def _spread_captions(script: Script, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
-    """Without a transcript alignment, share the voiced span between sentences by their length."""
+def _narration_captions(script: Script | None, audio: np.ndarray, segment_words: list[list[str]],
+                        timed_words: list[TimedUnit]) -> list[TimedUnit]:
+    """One subtitle per sentence: the SRT's own times; else from its first to its last aligned word;
+    else (no alignment to the script) the voiced span shared between sentences by their length."""
+    if script is None:
+        return []
     if all(s.start_s is not None for s in script.segments):
         return [TimedUnit(s.display, s.start_s, s.end_s) for s in script.segments]
-    begin, end = voiced_span(audio, sample_rate)  # load_narration has refused silent audio
+    if timed_words:
+        captions, done = [], 0
+        for segment, words in zip(script.segments, segment_words, strict=True):
+            if words:
+                captions.append(TimedUnit(segment.display, timed_words[done].start, timed_words[done + len(words) - 1].end))
+            done += len(words)
+        return captions
+    begin, end = voiced_span(audio, NARRATION_SAMPLE_RATE)  # load_narration has refused silent audio
     weights = np.array([max(len(s.display), 1) for s in script.segments], dtype=float)
     edges = begin + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (end - begin)
     return [TimedUnit(s.display, float(a), float(b)) for s, a, b in zip(script.segments, edges[:-1], edges[1:], strict=True)]

@@ -28,7 +28,8 @@ class Speech:
     audio: np.ndarray
     sample_rate: int
     phonemes: list[TimedUnit]
-    """IPA phonemes with times; empty for recorded narration (motion then reads the audio)."""
+    """IPA phonemes with times: the TTS engine's, or aligned to recorded English narration (voice.align);
+    empty for other narration (motion then reads the audio)."""
     captions: list[TimedUnit]
     """Subtitle text with times: one per script sentence."""
     engine: str

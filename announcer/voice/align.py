@@ -1,0 +1,196 @@
+"""Phoneme and word timings for recorded English narration, from CMU PocketSphinx's
+speaker-independent acoustic model (it ships inside the `pocketsphinx` wheel: nothing to download).
+
+A recording has no phoneme timings of its own, and the mouth follows phonemes far better than it
+follows the sound's spectrum (benchmarks/RESULTS.md). With the script's words, the narration is
+force-aligned to them phone by phone, which also times every word (and so every subtitle).
+Without a script, or when the script has a word the dictionary lacks or does not match the
+recording, each stretch between pauses is recognised as words first and aligned to those: a
+misheard word still aligns phones that look alike on the lips. Phones come back in IPA, so the
+motion stage treats them exactly like a TTS engine's.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from .types import TimedUnit
+
+log = logging.getLogger(__name__)
+
+RECOGNISER_RATE = 16000
+FRAMES_PER_SECOND = 100
+"""PocketSphinx reports times in 10-ms frames."""
+MAX_CHUNK_S = 30.0
+"""Longer narration is cut at its pauses into pieces of at most this, aligned one by one."""
+MIN_CUT_PAUSE_S = 0.25
+MAX_TRANSCRIPT_S = 300.0
+"""Longer narration is aligned chunk by chunk to recognised words (one alignment over the whole script
+would have to hold every frame against every word)."""
+ALIGNED_LANGUAGES = ("en",)
+
+ARPABET_TO_IPA = {
+    "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "B": "b", "CH": "tʃ", "D": "d", "DH": "ð",
+    "EH": "ɛ", "ER": "ɝ", "EY": "eɪ", "F": "f", "G": "ɡ", "HH": "h", "IH": "ɪ", "IY": "i", "JH": "dʒ", "K": "k",
+    "L": "l", "M": "m", "N": "n", "NG": "ŋ", "OW": "oʊ", "OY": "ɔɪ", "P": "p", "R": "ɹ", "S": "s", "SH": "ʃ",
+    "T": "t", "TH": "θ", "UH": "ʊ", "UW": "u", "V": "v", "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ",
+}
+"""The CMU dictionary's phones; anything else (SIL, breath and noise fillers) is a pause."""
+
+
+def aligns(language: str | None) -> bool:
+    """Whether narration in `language` gets phoneme timings (unknown language: assumed English)."""
+    return (language or "en").split("-")[0].lower() in ALIGNED_LANGUAGES
+
+
+@dataclass
+class NarrationTimings:
+    phonemes: list[TimedUnit]
+    """IPA phonemes; pauses are " " units, as between a TTS engine's words."""
+    words: list[TimedUnit]
+    """The transcript's words in order, timed; empty when the words were recognised, not given."""
+
+
+def transcript_words(text: str) -> list[str]:
+    """The words of a script's spoken text as the dictionary spells them: lower case, apostrophes kept."""
+    return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower())
+
+
+def align_narration(audio: np.ndarray, sample_rate: int, transcript: list[str] | None = None) -> NarrationTimings:
+    """Time a mono recording's phonemes, against `transcript` (its words) when it is given and usable."""
+    speech = resample_poly(audio, RECOGNISER_RATE, sample_rate) if sample_rate != RECOGNISER_RATE else audio
+    pcm = (np.clip(speech, -1, 1) * 32767).astype(np.int16)
+    if transcript and len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE:
+        timed = _align_to_transcript(pcm.tobytes(), transcript)
+        if timed is not None:
+            return timed
+    phonemes: list[TimedUnit] = []
+    for start, end in speech_chunks(pcm, RECOGNISER_RATE):
+        offset = start / RECOGNISER_RATE
+        chunk = _align_to_recognised(pcm[start:end].tobytes())
+        phonemes += [TimedUnit(u.label, u.start + offset, u.end + offset) for u in chunk]
+    return NarrationTimings(phonemes, [])
+
+
+def speech_chunks(pcm: np.ndarray, sample_rate: int, max_chunk_s: float = MAX_CHUNK_S) -> list[tuple[int, int]]:
+    """(start, end) sample ranges covering the recording, cut in the middle of pauses, none longer than `max_chunk_s`."""
+    hop = sample_rate // FRAMES_PER_SECOND
+    frames = pcm[: len(pcm) // hop * hop].astype(np.float32).reshape(-1, hop)
+    level = 10 * np.log10((frames ** 2).mean(axis=1) + 1.0)
+    quiet = level < max(np.percentile(level, 95) - 35, level.min() + 3) if len(level) else np.zeros(0, bool)
+    max_frames = int(max_chunk_s * FRAMES_PER_SECOND)
+    cuts, start = [0], 0
+    while len(quiet) - start > max_frames:
+        window = quiet[start + max_frames // 2:start + max_frames]
+        cut = start + max_frames // 2 + _middle_of_longest_pause(window) if window.any() else start + max_frames
+        cuts.append(cut)
+        start = cut
+    edges = [c * hop for c in cuts] + [len(pcm)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _middle_of_longest_pause(quiet: np.ndarray) -> int:
+    best, best_length, run_start = len(quiet) - 1, 0, None
+    for index, is_quiet in enumerate(np.append(quiet, False)):
+        if is_quiet and run_start is None:
+            run_start = index
+        elif not is_quiet and run_start is not None:
+            if index - run_start > best_length:
+                best, best_length = (run_start + index) // 2, index - run_start
+            run_start = None
+    return best if best_length >= MIN_CUT_PAUSE_S * FRAMES_PER_SECOND else len(quiet) - 1
+
+
+def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
+    decoder = _decoder()
+    missing = [word for word in transcript if decoder.lookup_word(word) is None]
+    if missing:
+        log.info("script words not in the pronouncing dictionary (%s): recognising the narration instead", " ".join(missing[:5]))
+        return None
+    alignment = _align(decoder, pcm, " ".join(transcript))
+    if alignment is None:
+        return None
+    entries = _spoken(alignment.words())
+    if len(entries) != len(transcript):
+        return None
+    words = [TimedUnit(word, entry.start / FRAMES_PER_SECOND, (entry.start + entry.duration) / FRAMES_PER_SECOND)
+             for word, entry in zip(transcript, entries, strict=True)]
+    return NarrationTimings(_phonemes(alignment), words)
+
+
+def _align_to_recognised(pcm: bytes) -> list[TimedUnit]:
+    decoder = _decoder()
+    decoder.activate_search()  # recognition, after whatever alignment ran last
+    _decode(decoder, pcm)
+    hypothesis = decoder.hyp()
+    if hypothesis is None or not hypothesis.hypstr.strip():
+        return []
+    alignment = _align(decoder, pcm, hypothesis.hypstr)
+    return _phonemes(alignment) if alignment is not None else []
+
+
+def _align(decoder, pcm: bytes, text: str):
+    """Word alignment, then the phone-level pass; None when the words cannot be aligned to the audio."""
+    try:
+        decoder.set_align_text(text)
+        _decode(decoder, pcm)
+        decoder.set_alignment()
+        _decode(decoder, pcm)
+        return decoder.get_alignment()
+    except RuntimeError as error:
+        log.warning("phoneme alignment failed on a stretch of narration (%s)", error)
+        return None
+
+
+def _spoken(entries):
+    return [entry for entry in entries if not entry.name.startswith(("<", "["))]
+
+
+def _phonemes(alignment) -> list[TimedUnit]:
+    return [TimedUnit(ARPABET_TO_IPA.get(phone.name, " "), phone.start / FRAMES_PER_SECOND,
+                      (phone.start + phone.duration) / FRAMES_PER_SECOND) for phone in alignment.phones()]
+
+
+def _decode(decoder, pcm: bytes) -> None:
+    # Only the recognition pass may be asked for hyp(): PocketSphinx 5 crashes on it in alignment mode.
+    decoder.start_utt()
+    decoder.process_raw(pcm, no_search=False, full_utt=True)
+    decoder.end_utt()
+
+
+@lru_cache(maxsize=1)
+def _decoder():
+    """Loaded once per process (about a second: a 27 MB language model)."""
+    from pocketsphinx import Decoder
+
+    files = model_files()
+    return Decoder(hmm=str(files["acoustic"]), lm=str(files["language"]), dict=str(files["dictionary"]),
+                   samprate=RECOGNISER_RATE, loglevel="FATAL")
+
+
+def model_files() -> dict[str, Path]:
+    from pocketsphinx import get_model_path
+
+    root = Path(get_model_path()) / "en-us"
+    return {"acoustic": root / "en-us", "language": root / "en-us.lm.bin", "dictionary": root / "cmudict-en-us.dict"}
+
+
+@lru_cache(maxsize=1)
+def model_checksums() -> dict[str, str]:
+    """Path -> sha256 of the recogniser's files, for the clip's manifest."""
+    from ..assets import sha256_of
+
+    files = model_files()
+    acoustic = sorted(p for p in files["acoustic"].iterdir() if p.is_file() and p.name != "README")
+    paths = [files["language"], files["dictionary"], *acoustic]
+    return {str(p): sha256_of(p) for p in paths}
+
+
+__all__ = ["align_narration", "NarrationTimings", "transcript_words", "aligns", "speech_chunks", "model_checksums",
+           "ARPABET_TO_IPA"]
