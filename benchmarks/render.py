@@ -1,5 +1,7 @@
-"""Render a 30-second script on a photo avatar and on a video avatar at 720p; print time per stage,
-real-time factor and peak memory, on the CPU and on CUDA when present.
+"""Render a 30-second script on a photo avatar and on a video avatar at 720p, and 30 seconds of recorded
+narration (LJ Speech clips joined, with their transcript as the script, so the voice stage aligns
+phonemes and subtitles) on the photo; print time per stage, real-time factor and peak memory, on
+the CPU and on CUDA when present.
 
     .venv/bin/python benchmarks/render.py [--height 720] [--devices cpu cuda]
 
@@ -31,7 +33,28 @@ leading the gains. [pause 600ms]
 And finally, the weather: a clear and cold night, with temperatures falling close to freezing before a bright, dry
 morning. That is all for now. Thank you for watching, and good night.
 """
-CASES = {"photo": MEDIA / "portraits" / "woman_brown_hair.jpg", "video": MEDIA / "videos" / "talk_face2.mp4"}
+CASES = {"photo": MEDIA / "portraits" / "woman_brown_hair.jpg", "video": MEDIA / "videos" / "talk_face2.mp4",
+         "narration": MEDIA / "portraits" / "woman_brown_hair.jpg"}
+LJ_SPEECH = MEDIA / "audio" / "ljspeech"
+
+
+def write_narration(folder: Path, seconds: float = 30.0) -> tuple[Path, Path]:
+    """LJ Speech clips joined (with a short pause between) until `seconds`, and their transcript as a script."""
+    import numpy as np
+    import soundfile
+
+    parts, lines, total = [], [], 0.0
+    for row in (LJ_SPEECH / "metadata.csv").read_text().splitlines():
+        name, _, text = row.split("|")
+        audio, rate = soundfile.read(LJ_SPEECH / f"{name}.wav", dtype="float32")
+        parts += [audio, np.zeros(int(0.4 * rate), np.float32)]
+        lines.append(text)
+        total += len(audio) / rate + 0.4
+        if total >= seconds:
+            break
+    soundfile.write(folder / "narration.wav", np.concatenate(parts), rate)
+    (folder / "narration.txt").write_text("\n\n".join(lines) + "\n")
+    return folder / "narration.wav", folder / "narration.txt"
 
 
 def run_case(case: str, device: str, height: int) -> dict:
@@ -39,13 +62,16 @@ def run_case(case: str, device: str, height: int) -> dict:
     from announcer.config import EncodeConfig, FaceConfig
 
     with tempfile.TemporaryDirectory() as folder:
-        script = Path(folder) / "bulletin.md"
+        script, audio = Path(folder) / "bulletin.md", None
         script.write_text(SCRIPT)
+        if case == "narration":
+            audio, script = write_narration(Path(folder))
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), encode=EncodeConfig(height=height), device=device,
                               home=Path(folder) / "home", progress=False)
         started = time.perf_counter()
         with Pipeline(config) as pipeline:
-            result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script))
+            result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script,
+                                                   audio=audio))
         total = time.perf_counter() - started
     figures = {"case": case, "device": device, "video_s": result.manifest["video"]["duration_s"],
                "size": f'{result.manifest["video"]["width"]}x{result.manifest["video"]["height"]}',
@@ -73,7 +99,7 @@ def main() -> None:
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     print(f"announcer render benchmark: 30-second script, {args.height}p, {os.cpu_count()} CPU cores, "
           f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
-    print(f"{'case':6} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
+    print(f"{'case':9} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
           f"{'total s':>8} {'RTF':>5} {'peak MB':>8}")
     for device in devices:
         for case in CASES:
@@ -81,7 +107,7 @@ def main() -> None:
                                   capture_output=True, text=True, check=True)
             row = json.loads(done.stdout.strip().splitlines()[-1])
             stages = row["stages_s"]
-            print(f"{row['case']:6} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
+            print(f"{row['case']:9} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
                   f"{stages['voice']:>6.1f} {stages['face']:>6.1f} {stages['generate+encode']:>7.1f} {row['total_s']:>8.1f} "
                   f"{row['real_time_factor']:>5.2f} {row.get('peak_cuda_mb', row['peak_rss_mb']):>8}")
             print("       stages:", json.dumps(stages))

@@ -182,6 +182,18 @@ def test_narration_with_its_script_gets_subtitles_timed_by_the_alignment(piper_n
         assert abs(aligned.start - sounded[0].start) < 0.1 and abs(aligned.end - sounded[-1].end) < 0.1
 
 
+def test_script_words_missing_from_the_dictionary_are_aligned_by_their_espeak_pronunciation(piper_engine):
+    assert align.espeak_pronunciation("country") == align._decoder().lookup_word("country")  # agrees where both know
+    script = parse_text("Minister Zelensky thanked the woodcutters of Kharkiv.")
+    words = align.transcript_words(script.text)
+    assert {"zelensky", "woodcutters", "kharkiv"} <= set(words)
+    spoken = synthesize(script, VoiceConfig(engine="piper"), piper_engine)
+    timings = align.align_narration(spoken.audio, spoken.sample_rate, words)
+    assert [w.label for w in timings.words] == words  # aligned to the script, not recognised
+    voiced = [p for p in spoken.phonemes if p.label in VISEMES]
+    assert abs(timings.words[0].start - voiced[0].start) < 0.1 and abs(timings.words[-1].end - voiced[-1].end) < 0.1
+
+
 def test_long_narration_is_cut_in_its_pauses(tmp_path):
     import soundfile
 

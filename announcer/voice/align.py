@@ -42,6 +42,10 @@ ARPABET_TO_IPA = {
     "T": "t", "TH": "θ", "UH": "ʊ", "UW": "u", "V": "v", "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ",
 }
 """The CMU dictionary's phones; anything else (SIL, breath and noise fillers) is a pause."""
+IPA_TO_ARPABET = {**{ipa: arpabet for arpabet, ipa in ARPABET_TO_IPA.items()},
+                  "ɒ": "AA", "a": "AE", "ə": "AH", "ɐ": "AH", "e": "EH", "ɚ": "ER", "ɜ": "ER", "ᵻ": "IH", "o": "OW",
+                  "ɾ": "T", "ʔ": "T", "r": "R", "g": "G", "x": "K", "ç": "HH", "ɬ": "L"}
+"""espeak-ng's English IPA to the dictionary's phones, for script words the dictionary lacks (names, places)."""
 
 
 def aligns(language: str | None) -> bool:
@@ -109,10 +113,14 @@ def _middle_of_longest_pause(quiet: np.ndarray) -> int:
 
 def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
     decoder = _decoder()
-    missing = [word for word in transcript if decoder.lookup_word(word) is None]
-    if missing:
-        log.info("script words not in the pronouncing dictionary (%s): recognising the narration instead", " ".join(missing[:5]))
+    missing = sorted({word for word in transcript if decoder.lookup_word(word) is None})
+    pronunciations = {word: espeak_pronunciation(word) for word in missing}
+    unknown = [word for word, phones in pronunciations.items() if not phones]
+    if unknown:
+        log.info("no pronunciation for script words %s: recognising the narration instead", " ".join(unknown[:5]))
         return None
+    for count, (word, phones) in enumerate(pronunciations.items(), 1):
+        decoder.add_word(word, phones, count == len(pronunciations))
     alignment = _align(decoder, pcm, " ".join(transcript))
     if alignment is None:
         return None
@@ -122,6 +130,27 @@ def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings 
     words = [TimedUnit(word, entry.start / FRAMES_PER_SECOND, (entry.start + entry.duration) / FRAMES_PER_SECOND)
              for word, entry in zip(transcript, entries, strict=True)]
     return NarrationTimings(_phonemes(alignment), words)
+
+
+def espeak_pronunciation(word: str) -> str | None:
+    """A word the dictionary lacks, in its phones as espeak-ng's English rules say it ("K AH N T R IY")."""
+    import unicodedata
+
+    from piper.phonemize_espeak import EspeakPhonemizer
+
+    ipa = "".join(unicodedata.normalize("NFD", "".join(p for sentence in EspeakPhonemizer().phonemize("en-us", word)
+                                                          for p in sentence)))
+    phones, index = [], 0
+    while index < len(ipa):
+        pair = ipa[index:index + 2]
+        if pair in IPA_TO_ARPABET:
+            phones.append(IPA_TO_ARPABET[pair])
+            index += 2
+            continue
+        if ipa[index] in IPA_TO_ARPABET:
+            phones.append(IPA_TO_ARPABET[ipa[index]])
+        index += 1  # stress, length, palatalisation and other marks carry no phone
+    return " ".join(phones) or None
 
 
 def _align_to_recognised(pcm: bytes) -> list[TimedUnit]:
@@ -192,5 +221,5 @@ def model_checksums() -> dict[str, str]:
     return {str(p): sha256_of(p) for p in paths}
 
 
-__all__ = ["align_narration", "NarrationTimings", "transcript_words", "aligns", "speech_chunks", "model_checksums",
-           "ARPABET_TO_IPA"]
+__all__ = ["align_narration", "NarrationTimings", "transcript_words", "espeak_pronunciation", "aligns", "speech_chunks",
+           "model_checksums", "ARPABET_TO_IPA"]
