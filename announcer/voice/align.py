@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,9 @@ MAX_TRANSCRIPT_S = 300.0
 """Longer narration is aligned chunk by chunk to recognised words (one alignment over the whole script
 would have to hold every frame against every word)."""
 ALIGNED_LANGUAGES = ("en",)
+_DECODER_LOCK = threading.Lock()
+"""One decoder per process, switched between recognition and alignment, so one narration at a time
+(the job runner renders on worker threads)."""
 
 ARPABET_TO_IPA = {
     "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "B": "b", "CH": "tʃ", "D": "d", "DH": "ð",
@@ -70,16 +74,17 @@ def align_narration(audio: np.ndarray, sample_rate: int, transcript: list[str] |
     """Time a mono recording's phonemes, against `transcript` (its words) when it is given and usable."""
     speech = resample_poly(audio, RECOGNISER_RATE, sample_rate) if sample_rate != RECOGNISER_RATE else audio
     pcm = (np.clip(speech, -1, 1) * 32767).astype(np.int16)
-    if transcript and len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE:
-        timed = _align_to_transcript(pcm.tobytes(), transcript)
-        if timed is not None:
-            return timed
-    phonemes: list[TimedUnit] = []
-    for start, end in speech_chunks(pcm, RECOGNISER_RATE):
-        offset = start / RECOGNISER_RATE
-        chunk = _align_to_recognised(pcm[start:end].tobytes())
-        phonemes += [TimedUnit(u.label, u.start + offset, u.end + offset) for u in chunk]
-    return NarrationTimings(phonemes, [])
+    with _DECODER_LOCK:
+        if transcript and len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE:
+            timed = _align_to_transcript(pcm.tobytes(), transcript)
+            if timed is not None:
+                return timed
+        phonemes: list[TimedUnit] = []
+        for start, end in speech_chunks(pcm, RECOGNISER_RATE):
+            offset = start / RECOGNISER_RATE
+            chunk = _align_to_recognised(pcm[start:end].tobytes())
+            phonemes += [TimedUnit(u.label, u.start + offset, u.end + offset) for u in chunk]
+        return NarrationTimings(phonemes, [])
 
 
 def speech_chunks(pcm: np.ndarray, sample_rate: int, max_chunk_s: float = MAX_CHUNK_S) -> list[tuple[int, int]]:
