@@ -205,6 +205,14 @@ def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
     assert streams["video"]["codec_name"] == "h264" and "audio" in streams
     assert decode_frames(tmp_path / "news.mp4").shape[0] == manifest["video"]["frames"]
 
+    # Prepared again without a cleanup model: the generator resumes with nothing left to train, the cleanup model goes.
+    again = run_cli("avatar", "prepare", VIDEO, "--name", "anchor", "--quick", "--cleanup-steps", "0", "--json", cwd=tmp_path,
+                    home=home)
+    assert again.returncode == 0, again.stderr
+    assert set(json.loads(again.stdout)["generation"]) == {"warp", "generator"}
+    assert not (bundle / "cleanup.safetensors").exists() and (bundle / "checkpoints" / "cleanup.safetensors").is_file()
+    assert json.loads((bundle / "bundle.json").read_text())["generator"]["steps_run"] == 0
+
     # A bundle whose generator was made for the earlier design (no `design` in its settings) is refused, not misused.
     tensors, metadata = load_weights(bundle / "generator.safetensors", "generator", "")
     save_weights(bundle / "generator.safetensors", tensors, _FirstDesignSettings(**{k: metadata["settings"][k] for k in ("size", "width")}))
