@@ -11,7 +11,7 @@ import torch
 
 from announcer.avatar.prepare import presenter_crops
 from announcer.avatar.train import masked_ssim, train_cleanup, train_generator
-from announcer.avatar import AvatarBundle, load_renderer
+from announcer.avatar import AvatarBundle, find_bundle, load_renderer
 from announcer.cleanup import CleanupSettings, DenoisingAutoencoder, corrupt, load_cleanup, save_cleanup
 from announcer.eval.metrics import psnr
 from announcer.config import GenerateConfig
@@ -240,6 +240,19 @@ def test_prepare_refuses_bad_names_and_a_name_taken_by_another_video(tmp_path):
     (home / "avatars" / "taken" / "bundle.json").write_text(json.dumps({"source_sha256": "0" * 64}))
     taken = run_cli("avatar", "prepare", VIDEO, "--name", "taken", "--quick", cwd=tmp_path, home=home)
     assert taken.returncode == 2 and "another video" in taken.stderr
+
+
+def test_a_bundle_whose_preparation_stopped_part_way_is_not_used(tmp_path):
+    home = tmp_path / "home"
+    bundle = home / "avatars" / "halfway"
+    (bundle / "checkpoints").mkdir(parents=True)
+    # What a run stopped during cleanup training leaves: the generator is saved, the bundle never finished.
+    for name in ("video.mp4", "generator.safetensors", "checkpoints/cleanup.safetensors"):
+        (bundle / name).write_bytes(b"")
+    (bundle / "bundle.json").write_text(json.dumps({"name": "halfway", "source_sha256": "0" * 64}))
+    assert find_bundle(home / "avatars", "halfway") is None
+    scored = run_cli("avatar", "eval", "halfway", cwd=tmp_path, home=home)
+    assert scored.returncode == 2 and "avatar prepare" in scored.stderr
 
 
 @pytest.mark.cuda

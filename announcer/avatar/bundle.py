@@ -61,7 +61,8 @@ class AvatarBundle:
 
     @property
     def is_ready(self) -> bool:
-        return self.meta_path.is_file() and self.generator_path.is_file() and self.video.is_file()
+        """Prepared to the end: a run stopped part way (its checkpoints resume) is not rendered with or scored."""
+        return self.generator_path.is_file() and self.video.is_file() and "held_out" in self.read_meta()
 
     def read_meta(self) -> dict:
         return json.loads(self.meta_path.read_text()) if self.meta_path.is_file() else {}
