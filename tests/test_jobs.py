@@ -289,3 +289,38 @@ def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config
         assert a.shape == b.shape and psnr(a, b) > 40
     ray_job = results["ray"].jobs[0]
     assert any(name.startswith("cpu_task_") for name in ray_job.stage_seconds)  # the CPU stages ran as their own task
+
+
+def test_cancelling_a_running_job_on_the_ray_engine_interrupts_its_task(tmp_path, request):
+    ray = pytest.importorskip("ray")
+    import threading
+
+    from announcer import RenderConfig
+    from announcer.config import FaceConfig
+    from announcer.jobs import batch_jobs, find_scripts, work
+    from announcer.jobs.ray_engine import RayEngine
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    request.addfinalizer(ray.shutdown)
+    home, out, inbox = tmp_path / "home", tmp_path / "out", tmp_path / "inbox"
+    inbox.mkdir()
+    write_script(inbox, "long.txt", " ".join(LINES * 8))  # about a minute of speech: far longer than the wait below
+    store = JobStore(home / "work" / "jobs.sqlite")
+    (spec,) = batch_jobs(find_scripts(inbox), str(AVATAR), out)
+    job = store.enqueue(spec)
+    engine = RayEngine(RenderConfig(home=home, face=FaceConfig(models_dir=MODELS), progress=False))
+    summaries = []
+    worker = threading.Thread(target=lambda: summaries.append(work(store, engine, "test:1:ray")))
+    worker.start()
+    deadline = time.time() + 60
+    while time.time() < deadline and store.get(job.id).state != "running":
+        time.sleep(0.05)
+    time.sleep(3)  # the task is under way
+    store.cancel(job.id)
+    worker.join(timeout=300)
+    engine.close()
+    assert not worker.is_alive()
+    assert store.get(job.id).state == "cancelled"
+    assert summaries[0].done == [] and summaries[0].failed == [] and summaries[0].retried == []
+    # Interrupted, not left to finish: nothing was delivered and no staged file is left behind.
+    assert not out.exists() or list(out.iterdir()) == []

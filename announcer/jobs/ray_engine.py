@@ -39,12 +39,22 @@ class RayEngine:
         self.config = replace(config, home=Home.resolve(config.home).root, progress=False)
         self._prepare = ray.remote(num_cpus=1)(_prepare_stages)
         self._render = ray.remote(num_cpus=1)(_render_clip)
+        self._tasks: dict[object, tuple] = {}
+        """Each in-flight future's two Ray tasks, for `cancel`."""
         log.info("ray engine: %s CPUs, %s GPUs", resources.get("CPU", 0), resources.get("GPU", 0))
 
     def submit(self, job: Job):
         prepared = self._prepare.remote(self.config, job)
         rendered = self._render.options(num_gpus=self.gpu_share).remote(self.config, job, prepared)
-        return rendered.future()
+        future = rendered.future()
+        self._tasks[future] = (prepared, rendered)
+        future.add_done_callback(lambda done: self._tasks.pop(done, None))
+        return future
+
+    def cancel(self, future) -> None:
+        """Stop a cancelled job's tasks: a running one is interrupted (its staged outputs are discarded)."""
+        for task in self._tasks.pop(future, ()):
+            self._ray.cancel(task)
 
     def close(self) -> None:
         if self._owns_runtime:

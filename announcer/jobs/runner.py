@@ -90,6 +90,10 @@ class LocalEngine:
 
         return self._executor.submit(render_job, self.pipeline, job, record)
 
+    def cancel(self, future: Future) -> None:
+        """A job not started yet never starts; a running one stops at its next stage (`submit`'s callback)."""
+        future.cancel()
+
     def close(self) -> None:
         self._executor.shutdown(wait=True)
 
@@ -120,6 +124,7 @@ def work(store: JobStore, engine, owner: str, *, batch: str | None = None, until
             continue
         finished, _ = wait(list(in_flight), timeout=min(config.poll_seconds * 4, config.lease_seconds / 3),
                            return_when=FIRST_COMPLETED)
+        _cancel_cancelled(store, engine, in_flight, finished)
         for future in finished:
             job = in_flight.pop(future)
             _record(store, job, future, owner, config, summary)
@@ -131,6 +136,13 @@ def work(store: JobStore, engine, owner: str, *, batch: str | None = None, until
             last_renewal = time.monotonic()
     summary.interrupted = stop.is_set()
     return summary
+
+
+def _cancel_cancelled(store: JobStore, engine, in_flight: dict[Future, Job], finished) -> None:
+    """Tell the engine to stop jobs cancelled (`announcer jobs cancel`) while they run."""
+    for future, job in in_flight.items():
+        if future not in finished and store.get(job.id).state == "cancelled":
+            engine.cancel(future)
 
 
 def _pending(store: JobStore, batch: str | None) -> bool:
