@@ -16,7 +16,7 @@ class Check:
 
 
 def run_checks(config: RenderConfig) -> list[Check]:
-    return [_ffmpeg(), _ffprobe(), _torch(), *_models(config), *_voices()]
+    return [_ffmpeg(), _ffprobe(), _torch(), *_models(config), *_voices(), _narration_aligner()]
 
 
 def _ffmpeg() -> Check:
@@ -86,3 +86,17 @@ def _voices() -> list[Check]:
     except ImportError:
         checks.append(Check("voice coqui", False, "pip install 'announcer[coqui]'", required=False))
     return checks
+
+
+def _narration_aligner() -> Check:
+    """Recorded English narration is aligned to phonemes; without the recogniser it falls back to the mouth model."""
+    try:
+        from .voice.align import model_files
+
+        missing = [str(path) for path in model_files().values() if not path.exists()]
+    except ImportError:
+        return Check("narration aligner", False, "pip install pocketsphinx (recorded narration then drives the mouth from audio)",
+                     required=False)
+    if missing:
+        return Check("narration aligner", False, f"PocketSphinx model files missing: {', '.join(missing)}", required=False)
+    return Check("narration aligner", True, f"PocketSphinx en-us ({model_files()['acoustic']})", required=False)
