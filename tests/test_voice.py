@@ -182,6 +182,14 @@ def test_narration_with_its_script_gets_subtitles_timed_by_the_alignment(piper_n
         assert abs(aligned.start - sounded[0].start) < 0.1 and abs(aligned.end - sounded[-1].end) < 0.1
 
 
+def test_a_script_line_with_nothing_to_align_keeps_its_subtitle_between_its_neighbours(piper_narration):
+    _, spoken, path = piper_narration
+    script = parse_text("My mother bought apples.\n\n* * *\n\nMaybe both of them will buy a map in Boston.")
+    captions = load_narration(path, VoiceConfig(), script).captions
+    assert [c.label for c in captions] == ["My mother bought apples.", "* * *", "Maybe both of them will buy a map in Boston."]
+    assert captions[0].end <= captions[1].start <= captions[1].end <= captions[2].start
+
+
 def test_script_words_missing_from_the_dictionary_are_aligned_by_their_espeak_pronunciation(piper_engine):
     assert align.espeak_pronunciation("country") == align._decoder().lookup_word("country")  # agrees where both know
     script = parse_text("Minister Zelensky thanked the woodcutters of Kharkiv.")

@@ -122,10 +122,9 @@ def presenter_crops(avatar: Avatar, track: FaceTrack, geometry: CropGeometry, he
         warped_crops.append(_as_bytes(geometry.cut(torch.from_numpy(warped).to(warp.device), points)))
         maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points)).to(warp.device)))
     count = len(avatar.frames)
-    landmarks = track.landmarks
     held = max(1, int(round(count * held_out_share))) if count > 4 else 0
     train = torch.arange(count - held)
-    reference = int(np.argmax(layout.mouth_opening(landmarks[:count - held])))
+    reference = int(np.argmax(layout.mouth_opening(track.landmarks[:count - held])))
     return PresenterCrops(torch.cat(crops), torch.cat(warped_crops), torch.cat(maps), geometry.mask(warp.device), train, reference)
 
 

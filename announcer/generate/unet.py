@@ -28,6 +28,7 @@ class GeneratorSettings:
     width: int = 32
     """Channels at full resolution; each level down doubles them, up to 8x."""
     design: int = DESIGN
+    """What the inputs mean (see DESIGN); weights are only loaded into the design they were trained for."""
 
 
 def _block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:

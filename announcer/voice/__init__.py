@@ -130,7 +130,11 @@ def _narration_captions(script: Script | None, audio: np.ndarray, segment_words:
         captions, done = [], 0
         for segment, words in zip(script.segments, segment_words, strict=True):
             if words:
-                captions.append(TimedUnit(segment.display, timed_words[done].start, timed_words[done + len(words) - 1].end))
+                start, end = timed_words[done].start, timed_words[done + len(words) - 1].end
+            else:  # nothing spoken to align (a line of symbols): it sits between its neighbours' words
+                start = timed_words[done - 1].end if done else 0.0
+                end = timed_words[done].start if done < len(timed_words) else start
+            captions.append(TimedUnit(segment.display, start, end))
             done += len(words)
         return captions
     begin, end = voiced_span(audio, NARRATION_SAMPLE_RATE)  # load_narration has refused silent audio
