@@ -212,14 +212,19 @@ class Pipeline:
         return track
 
     def _speech(self, script: Script | None, audio: str | Path | None, voice: VoiceConfig) -> Speech:
-        if audio is not None:
-            return load_narration(Path(audio), voice, script)
-        key = cache_key("voice", [(s.spoken, s.display, s.pause_after_ms, s.start_s) for s in script.segments],
-                        asdict(voice))
+        """TTS, or the recorded narration (aligned to phonemes): from the work dir when made before."""
+        segments = [(s.spoken, s.display, s.pause_after_ms, s.start_s) for s in script.segments] if script else None
+        if audio is not None and not Path(audio).is_file():
+            return load_narration(Path(audio), voice, script)  # says what is wrong with the path
+        source = sha256_of(Path(audio)) if audio is not None else None
+        key = cache_key("voice", segments, asdict(voice), source)
         cached = self.cache.load("voice", key)
         if cached is not None:
             return _speech_from_cache(*cached)
-        speech = synthesize(script, voice, self._engine(voice), self.registry, progress=self.config.progress)
+        if audio is not None:
+            speech = load_narration(Path(audio), voice, script)
+        else:
+            speech = synthesize(script, voice, self._engine(voice), self.registry, progress=self.config.progress)
         self.cache.save("voice", key, *_speech_to_cache(speech))
         return speech
 

@@ -173,6 +173,21 @@ def test_second_render_reuses_cached_stages(photo_clip, pipeline, tmp_path):
     assert first == second
 
 
+def test_second_render_of_a_narration_reuses_its_alignment(narration_clip, pipeline, tmp_path):
+    result, avatar = narration_clip
+
+    def narration_artifacts():
+        return {p: p.stat().st_mtime_ns for p in (pipeline.cache.root / "voice").glob("*.json")
+                if json.loads(p.read_text())["engine"] == "narration"}
+
+    before = narration_artifacts()
+    assert len(before) == 1  # the aligned narration was kept in the work dir
+    again = pipeline.render(RenderRequest(avatar=avatar, output=tmp_path / "again.mp4", audio=MEDIA / "audio" / "jfk.wav",
+                                          script=result.manifest["inputs"]["script"]["path"]))
+    assert narration_artifacts() == before  # read back, not aligned and written again
+    assert again.manifest["captions"] == result.manifest["captions"]
+
+
 def test_cli_renders_with_front_matter_avatar_and_flags_win(tmp_path, home):
     avatar = MEDIA / "portraits" / "woman_smile.png"
     write_script(tmp_path, "short.md", f"---\navatar: {avatar}\nvoice: piper\nlanguage: en\noutput: bulletin\n---\n"
