@@ -112,10 +112,8 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
     if config.align_narration and align.aligns(language):
         timings = align.align_narration(audio, NARRATION_SAMPLE_RATE, [w for words in segment_words for w in words])
     captions = _narration_captions(script, audio, segment_words, timings.words if timings else [])
-    if timings is None:
-        return Speech(audio, NARRATION_SAMPLE_RATE, [], captions, "narration", path.name, lufs, peak)
-    return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes, captions, "narration", path.name, lufs, peak,
-                  align.model_checksums())
+    return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes if timings else [], captions, "narration", path.name, lufs,
+                  peak, align.model_checksums() if timings else {})
 
 
 def _narration_captions(script: Script | None, audio: np.ndarray, segment_words: list[list[str]],

@@ -105,15 +105,10 @@ def speech_chunks(pcm: np.ndarray, sample_rate: int, max_chunk_s: float = MAX_CH
 
 
 def _middle_of_longest_pause(quiet: np.ndarray) -> int:
-    best, best_length, run_start = len(quiet) - 1, 0, None
-    for index, is_quiet in enumerate(np.append(quiet, False)):
-        if is_quiet and run_start is None:
-            run_start = index
-        elif not is_quiet and run_start is not None:
-            if index - run_start > best_length:
-                best, best_length = (run_start + index) // 2, index - run_start
-            run_start = None
-    return best if best_length >= MIN_CUT_PAUSE_S * FRAMES_PER_SECOND else len(quiet) - 1
+    from ..eval.metrics import runs
+
+    start, stop = max(runs(quiet), key=lambda pause: pause[1] - pause[0], default=(0, 0))
+    return (start + stop) // 2 if stop - start >= MIN_CUT_PAUSE_S * FRAMES_PER_SECOND else len(quiet) - 1
 
 
 def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
