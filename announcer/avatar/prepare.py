@@ -114,13 +114,13 @@ def presenter_crops(avatar: Avatar, track: FaceTrack, geometry: CropGeometry, he
     crops, warped_crops, maps = [], [], []
     every_frame = np.arange(len(avatar.frames))
     done = 0
-    for warped in warp.render_landmarks(avatar, track, every_frame, track.landmarks):
+    for warped in warp.landmark_batches_on_device(avatar, track, every_frame, track.landmarks):
         part = slice(done, done + len(warped))
         done += len(warped)
         points = track.landmarks[part]
         crops.append(_as_bytes(geometry.cut(torch.from_numpy(avatar.frames[part].copy()).to(warp.device), points)))
-        warped_crops.append(_as_bytes(geometry.cut(torch.from_numpy(warped).to(warp.device), points)))
-        maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points)).to(warp.device)))
+        warped_crops.append(_as_bytes(geometry.cut(warped, points)))
+        maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points), warp.device)))
     count = len(avatar.frames)
     held = max(1, int(round(count * held_out_share))) if count > 4 else 0
     train = torch.arange(count - held)

@@ -41,19 +41,26 @@ class WarpRenderer:
         closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame,
                                                             self.config.close_mouths_above)
         targets = plan_targets(closed_landmarks, plan)
-        yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks,
-                                plan.source_frame, targets, plan.blink)
+        for frames in self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks,
+                                   plan.source_frame, targets, plan.blink):
+            yield frames.cpu().numpy()
 
     def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
                          targets: np.ndarray) -> Iterator[np.ndarray]:
         """Frames whose landmarks are moved to explicit `targets` (T, 68, 2): evaluation drives real mouths this way."""
+        for frames in self.landmark_batches_on_device(avatar, track, source_frames, targets):
+            yield frames.cpu().numpy()
+
+    def landmark_batches_on_device(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
+                                   targets: np.ndarray) -> Iterator[torch.Tensor]:
+        """`render_landmarks`' batches left on the device as (B, H, W, 3) uint8, for a stage that goes on there."""
         closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, source_frames,
                                                             self.config.close_mouths_above)
         yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks, source_frames,
                                 targets, np.zeros(len(source_frames), np.float32))
 
     def _render(self, original: Avatar, track: FaceTrack, avatar: Avatar, landmarks: np.ndarray, source_frame: np.ndarray,
-                targets: np.ndarray, blink: np.ndarray) -> Iterator[np.ndarray]:
+                targets: np.ndarray, blink: np.ndarray) -> Iterator[torch.Tensor]:
         sources = landmarks[source_frame]
         box = CropBox.around([sources, targets], avatar.size, crop_margin(landmarks))
         mask = feather_mask(box, avatar.size)
@@ -69,7 +76,7 @@ class WarpRenderer:
                                      targets[batch] - box.offset, blink[batch], box, mask, palette, lids, anchors)
 
     @torch.no_grad()
-    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, lids, anchors) -> np.ndarray:
+    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, lids, anchors) -> torch.Tensor:
         unique, inverse = np.unique(frame_indices, return_inverse=True)
         originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
         crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
@@ -85,7 +92,7 @@ class WarpRenderer:
             for k in np.flatnonzero(blink > 0.05):
                 for eye, skin in zip(EYES, lids.skin, strict=True):
                     self._add_interior(warped[k], paint_lid(targets[k, eye], float(blink[k]), skin, lids.lash))
-        return paste(originals, warped, box, mask.to(self.device)).cpu().numpy()
+        return paste(originals, warped, box, mask.to(self.device))
 
     def _add_interior(self, crop: torch.Tensor, patch) -> None:
         """Blend a painted patch (mouth interior, closed lid) into one warped crop (h, w, 3), in place."""

@@ -43,18 +43,17 @@ class NeuralRenderer:
     def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
                          targets: np.ndarray) -> Iterator[np.ndarray]:
         done = 0
-        for warped in self.warp.render_landmarks(avatar, track, source_frames, targets):
+        for warped in self.warp.landmark_batches_on_device(avatar, track, source_frames, targets):
             batch = slice(done, done + len(warped))
             done += len(warped)
-            frames = torch.from_numpy(warped).to(self.device)
-            yield self.render_batch(frames, track.landmarks[source_frames[batch]], targets[batch]).cpu().numpy()
+            yield self.render_batch(warped, track.landmarks[source_frames[batch]], targets[batch]).cpu().numpy()
 
     @torch.no_grad()
     def render_batch(self, warped: torch.Tensor, sources: np.ndarray, targets: np.ndarray) -> torch.Tensor:
         """(B, H, W, 3) uint8 warp-rendered frames on the device, their avatar landmarks and the target landmarks
         -> finished frames."""
         crops = self.geometry.cut(warped, sources)
-        maps = self.geometry.landmark_maps(self.geometry.landmarks_in_crop(targets, sources)).to(self.device)
+        maps = self.geometry.landmark_maps(self.geometry.landmarks_in_crop(targets, sources), self.device)
         with self._autocast():
             drawn = self.generate(crops, maps)
         return self.geometry.paste(warped, drawn.float(), sources)
