@@ -26,13 +26,16 @@ MODELS = REPO.parent / "shared" / "models"
 
 
 def looped_video(source: Path, seconds: float, folder: Path) -> Path:
-    """`source` forwards then backwards, repeated until `seconds` long; video only, H.264."""
+    """`source` forwards then backwards, repeated until `seconds` long; video only.
+
+    FFV1 in Matroska: lossless, so every frame is the source's decoded frame, and built into every
+    ffmpeg (the lent GPU machine carries a minimal one without libx264, see benchmarks/device)."""
     from announcer.media.ffmpeg import run_ffmpeg
 
-    there_and_back = folder / "there_and_back.mp4"
+    there_and_back = folder / "there_and_back.mkv"
     run_ffmpeg(["-i", str(source), "-filter_complex", "[0:v]split[a][b];[b]reverse[r];[a][r]concat=n=2:v=1:a=0[v]",
-                "-map", "[v]", "-c:v", "libx264", "-crf", "12", "-preset", "veryfast", str(there_and_back)], "loop the presenter clip")
-    looped = folder / f"presenter_{int(seconds)}s.mp4"
+                "-map", "[v]", "-c:v", "ffv1", str(there_and_back)], "loop the presenter clip")
+    looped = folder / f"presenter_{int(seconds)}s.mkv"
     run_ffmpeg(["-stream_loop", "-1", "-i", str(there_and_back), "-t", f"{seconds:.3f}", "-c", "copy", str(looped)],
                "repeat the presenter clip")
     return looped

@@ -60,16 +60,19 @@ def test_open_mouth_is_closed_without_folding(face_stage):
 
 @pytest.mark.cuda
 def test_warp_renderer_on_cuda_matches_the_cpu(face_stage):
-    from announcer.config import GenerateConfig, MotionConfig, VoiceConfig
+    from announcer.config import GenerateConfig
     from announcer.generate import WarpRenderer
-    from announcer.motion import plan_motion
-    from announcer.script import parse_text
-    from announcer.voice import synthesize
+    from announcer.motion import MotionPlan
 
     avatar = load_avatar(MEDIA / "videos" / "talk_480.mp4", None, 720, 2)
     track = face_stage(avatar)
-    plan = plan_motion(synthesize(parse_text("Hello, this runs on the GPU."), VoiceConfig(engine="espeak")), MotionConfig(),
-                       len(avatar.frames), avatar.fps)
+    # A plan written out (the GPU machine has no TTS): the mouth opens and closes, the eyes blink once.
+    count = len(avatar.frames)
+    phase = np.linspace(0, 6 * np.pi, count)
+    mouth = np.stack([(1 - np.cos(phase)) / 2, 0.3 * np.sin(phase), np.zeros(count)], 1).astype(np.float32)
+    blink = np.zeros(count, np.float32)
+    blink[count // 2 - 2:count // 2 + 3] = [0.3, 0.8, 1.0, 0.8, 0.3]
+    plan = MotionPlan(25, mouth, blink, np.zeros((count, 3), np.float32), np.arange(count), "phonemes")
     on_cpu = np.concatenate(list(WarpRenderer(GenerateConfig(), torch.device("cpu"))(avatar, track, plan)))
     on_gpu = np.concatenate(list(WarpRenderer(GenerateConfig(), torch.device("cuda"))(avatar, track, plan)))
     assert on_gpu.shape == on_cpu.shape
