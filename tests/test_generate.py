@@ -58,6 +58,29 @@ def test_open_mouth_is_closed_without_folding(face_stage):
     assert np.array_equal(frames[0][:below_eyes], avatar.frames[0][:below_eyes])
 
 
+def test_a_renderer_closes_each_video_frame_once_across_clips(face_stage, monkeypatch):
+    from announcer.generate import preclose
+
+    avatar = load_avatar(MEDIA / "videos" / "talk_face3.mp4", 256, 720, 1)
+    track = face_stage(avatar)
+    every_frame = np.arange(len(avatar.frames))
+    open_mouths = int((layout.mouth_opening(track.landmarks) > 0).sum())
+    close_one, closings = preclose._close_one, []
+    monkeypatch.setattr(preclose, "_close_one", lambda frame, points: closings.append(1) or close_one(frame, points))
+    memory = preclose.ClosedMouths()
+    first = preclose.close_open_mouths(avatar.frames, track.landmarks, every_frame, 0.0, memory, avatar.sha256)
+    assert open_mouths > 5 and len(closings) == open_mouths
+    again = preclose.close_open_mouths(avatar.frames, track.landmarks, every_frame, 0.0, memory, avatar.sha256)
+    assert len(closings) == open_mouths  # the second clip closed nothing: it reused the first's frames
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    moved = track.landmarks + np.float32(0.5)
+    preclose.close_open_mouths(avatar.frames, moved, every_frame[:3], 0.0, memory, avatar.sha256)
+    assert len(closings) == open_mouths + int((layout.mouth_opening(moved[:3]) > 0).sum())  # other landmarks: closed anew
+    small = preclose.ClosedMouths(budget_bytes=2 * avatar.frames[0].nbytes)
+    preclose.close_open_mouths(avatar.frames, track.landmarks, every_frame, 0.0, small, avatar.sha256)
+    assert small._bytes <= small.budget_bytes
+
+
 @pytest.mark.cuda
 def test_warp_renderer_on_cuda_matches_the_cpu(face_stage):
     from announcer.config import GenerateConfig

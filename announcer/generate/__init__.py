@@ -20,7 +20,7 @@ from ..motion import MotionPlan
 from .composite import CropBox, crop_margin, feather_mask, paste
 from .eyes import EYES, LidPalette, paint_lid
 from .mouth import MouthPalette, paint_interior
-from .preclose import close_open_mouths
+from .preclose import ClosedMouths, close_open_mouths
 from .targets import plan_targets
 from .warp import border_anchors, warp_crops
 
@@ -35,11 +35,13 @@ class WarpRenderer:
     def __init__(self, config: GenerateConfig, device: torch.device):
         self.config = config
         self.device = device
+        self.closed_mouths = ClosedMouths()
 
     def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
         """Yield batches of finished frames, (B, H, W, 3) uint8 RGB, in order."""
         closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame,
-                                                            self.config.close_mouths_above)
+                                                            self.config.close_mouths_above, self.closed_mouths,
+                                                            f"{avatar.sha256}@{avatar.fps}")
         targets = plan_targets(closed_landmarks, plan)
         for frames in self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks,
                                    plan.source_frame, targets, plan.blink):
@@ -55,7 +57,8 @@ class WarpRenderer:
                                    targets: np.ndarray) -> Iterator[torch.Tensor]:
         """`render_landmarks`' batches left on the device as (B, H, W, 3) uint8, for a stage that goes on there."""
         closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, source_frames,
-                                                            self.config.close_mouths_above)
+                                                            self.config.close_mouths_above, self.closed_mouths,
+                                                            f"{avatar.sha256}@{avatar.fps}")
         yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks, source_frames,
                                 targets, np.zeros(len(source_frames), np.float32))
 
