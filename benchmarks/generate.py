@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/generate.py [--device cuda] [--sizes 256 512] [--batch 32]
 
-Prints, for each crop size: model-only frames/s (generator + cleanup on crops already on the
-device), end-to-end frames/s of `NeuralRenderer.render_landmarks` on 1080p frames (the warp
+Prints, for each crop size: the models' GFLOP per frame, model-only frames/s (generator + cleanup
+on crops already on the device; on CUDA also with channels-last activations) and the TFLOP/s that
+makes, end-to-end frames/s of `NeuralRenderer.render_landmarks` on 1080p frames (the warp
 renderer, then cut, target maps, models, paste), peak GPU memory, and training steps/s with the time the default
 `announcer avatar prepare` steps would take. Weights are freshly initialised: speed does not
 depend on their values.
@@ -11,6 +12,7 @@ depend on their values.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -64,15 +66,22 @@ def measure(size: int, device: torch.device, batch: int, repeats: int, train_ste
         torch.cuda.reset_peak_memory_stats(device)
 
     def run_models():
-        with torch.no_grad(), renderer._autocast():
-            renderer.generate(crops, maps)
+        _run(renderer, crops, maps)
 
     def run_end_to_end():
         for _ in renderer.render_landmarks(avatar, track, every_frame, points):
             pass
 
-    figures = {"size": size, "batch": batch, "device": str(device)}
-    for label, step in (("models", run_models), ("end_to_end", run_end_to_end)):
+    figures = {"size": size, "batch": batch, "device": str(device), "gflop_per_frame": round(_flops_per_frame(renderer, size) / 1e9, 1)}
+    steps = [("models", run_models), ("end_to_end", run_end_to_end)]
+    if device.type == "cuda":
+        # The same models with NHWC activations (cuDNN's preferred layout for bf16 convolutions): measured
+        # here first; NeuralRenderer adopts it if it pays.
+        renderer_last = NeuralRenderer(warp, copy.deepcopy(generator).to(memory_format=torch.channels_last),
+                                       copy.deepcopy(cleanup).to(memory_format=torch.channels_last), torch.rand(3, size, size), device)
+        last_crops, last_maps = (t.contiguous(memory_format=torch.channels_last) for t in (crops, maps))
+        steps.insert(1, ("models_channels_last", lambda: _run(renderer_last, last_crops, last_maps)))
+    for label, step in steps:
         step()  # warm-up (kernels, allocator)
         _sync(device)
         began = time.perf_counter()
@@ -80,11 +89,26 @@ def measure(size: int, device: torch.device, batch: int, repeats: int, train_ste
             step()
         _sync(device)
         figures[f"{label}_fps"] = round(batch * repeats / (time.perf_counter() - began), 1)
+    figures["models_tflop_per_s"] = round(figures["gflop_per_frame"] * figures["models_fps"] / 1e3, 1)
     if device.type == "cuda":
         figures["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(device) / 2 ** 20)
     if train_steps:
         figures.update(_training_speed(size, device, train_steps))
     return figures
+
+
+def _run(renderer: NeuralRenderer, crops: torch.Tensor, maps: torch.Tensor) -> None:
+    with torch.no_grad(), renderer._autocast():
+        renderer.generate(crops, maps)
+
+
+def _flops_per_frame(renderer: NeuralRenderer, size: int) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    one = torch.rand(1, 3, size, size, device=renderer.device)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        renderer.generate(one, one)
+    return counter.get_total_flops()
 
 
 def _training_speed(size: int, device: torch.device, steps: int) -> dict:
