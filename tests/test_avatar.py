@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -157,6 +157,27 @@ def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
     assert restored.min() >= 0 and restored.max() <= 1
 
 
+def test_training_steps_in_bfloat16_autocast_as_on_cuda(crops64, tmp_path, monkeypatch):
+    """CUDA trains under bfloat16 autocast. The same steps run that way here, so a dtype clash, or a
+    loss or corruption computed in bfloat16, shows without a GPU."""
+    from announcer.avatar import train
+
+    monkeypatch.setattr(train, "_autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+    clean = crops64.images(crops64.train[:4])
+    corrupted = corrupt(clean, torch.Generator().manual_seed(0))
+    exact = float(masked_ssim(corrupted, clean, crops64.mask))
+    with train._autocast(clean.device):
+        assert abs(float(masked_ssim(corrupted, clean, crops64.mask)) - exact) < 1e-5
+        again = corrupt(clean, torch.Generator().manual_seed(0))
+    assert again.dtype == torch.float32 and torch.equal(again, corrupted)
+    generator = MouthGenerator(GeneratorSettings(size=64, width=8))
+    log = train_generator(generator, crops64, 30, 4, 1e-3, tmp_path / "g.safetensors", 30, seed=0, progress=False)
+    assert np.mean(log.losses[-6:]) < np.mean(log.losses[:6])
+    cleanup = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    log = train_cleanup(cleanup, crops64, 40, 4, 2e-3, tmp_path / "c.safetensors", 40, seed=0, progress=False)
+    assert np.mean(log.losses[-8:]) < np.mean(log.losses[:8])
+
+
 def test_neural_renderer_refines_the_warp_inside_the_lower_face_only(presenter, crops64):
     avatar, track = presenter
     torch.manual_seed(0)
@@ -177,6 +198,24 @@ def test_neural_renderer_refines_the_warp_inside_the_lower_face_only(presenter, 
     for k, points in enumerate(track.landmarks[sources]):
         x, y = points[[57, 66]].mean(axis=0).astype(int)  # the lower lip
         assert frames[k, y, x].astype(int).sum() < warped[k, y, x].astype(int).sum() - 60
+
+
+def test_neural_rendering_in_bfloat16_autocast_as_on_cuda_matches_float32(presenter, crops64, monkeypatch):
+    """CUDA renders under bfloat16 autocast; run that way here, the result must match float32."""
+    avatar, track = presenter
+    torch.manual_seed(0)
+    generator = MouthGenerator(GeneratorSettings(size=64, width=8))
+    with torch.no_grad():
+        generator.head.weight.normal_(0, 0.05)
+    renderer = NeuralRenderer(closing_warp(), generator, DenoisingAutoencoder(CleanupSettings(width=8, blocks=1)),
+                              crops64.images(torch.tensor([0]))[0], torch.device("cpu"))
+    sources = np.arange(4)
+    exact = np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources])))
+    monkeypatch.setattr(NeuralRenderer, "_autocast", lambda self: torch.autocast("cpu", dtype=torch.bfloat16))
+    mixed = np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources])))
+    assert mixed.dtype == np.uint8 and mixed.shape == exact.shape
+    assert not np.array_equal(mixed, exact)  # the models did run in bfloat16
+    assert psnr(mixed, exact) > 35
 
 
 def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
@@ -271,3 +310,22 @@ def test_neural_renderer_on_cuda_matches_the_cpu(presenter, crops64):
         renderer = NeuralRenderer(warp, generator, cleanup, reference, torch.device(device))
         results.append(np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources]))))
     assert psnr(results[0], results[1]) > 35  # bf16 on the GPU, float32 on the CPU
+
+
+@pytest.mark.cuda
+def test_training_on_cuda_lowers_the_loss_and_its_checkpoint_resumes_on_the_cpu(crops64, tmp_path):
+    on_gpu = replace(crops64, crops=crops64.crops.cuda(), warped=crops64.warped.cuda(), maps=crops64.maps.cuda(),
+                     mask=crops64.mask.cuda())
+    checkpoint = tmp_path / "generator.safetensors"
+    model = MouthGenerator(GeneratorSettings(size=64, width=8))
+    log = train_generator(model, on_gpu, 40, 4, 1e-3, checkpoint, 20, seed=0, progress=False)
+    assert next(model.parameters()).is_cuda
+    assert np.mean(log.losses[-8:]) < np.mean(log.losses[:8])
+    on_cpu = MouthGenerator(GeneratorSettings(size=64, width=8))
+    caught_up = train_generator(on_cpu, crops64, 40, 4, 1e-3, checkpoint, 20, seed=0, progress=False)
+    assert caught_up.start_step == 40 and not caught_up.losses
+    for trained, loaded in zip(model.state_dict().values(), on_cpu.state_dict().values(), strict=True):
+        assert torch.equal(trained.cpu(), loaded)
+    cleanup = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    log = train_cleanup(cleanup, on_gpu, 60, 4, 2e-3, tmp_path / "cleanup.safetensors", 30, seed=0, progress=False)
+    assert np.mean(log.losses[-10:]) < np.mean(log.losses[:10])

@@ -140,14 +140,17 @@ def masked_ssim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor, sigma: flo
     def smooth(x):
         return F.conv2d(F.pad(x, [radius] * 4, mode="replicate"), window, groups=3)
 
-    a, b = a.float(), b.float()
-    mean_a, mean_b = smooth(a), smooth(b)
-    var_a, var_b = smooth(a * a) - mean_a ** 2, smooth(b * b) - mean_b ** 2
-    covariance = smooth(a * b) - mean_a * mean_b
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
-    ssim_map = ((2 * mean_a * mean_b + c1) * (2 * covariance + c2)) / ((mean_a ** 2 + mean_b ** 2 + c1) * (var_a + var_b + c2))
-    weights = mask.expand_as(ssim_map)
-    return (ssim_map * weights).sum() / weights.sum().clamp_min(1e-6)
+    # In float32 even inside the training step's autocast: a variance taken as E[x²] - E[x]² in
+    # bfloat16 (8 bits of mantissa) is mostly rounding error.
+    with torch.autocast(a.device.type, enabled=False):
+        a, b = a.float(), b.float()
+        mean_a, mean_b = smooth(a), smooth(b)
+        var_a, var_b = smooth(a * a) - mean_a ** 2, smooth(b * b) - mean_b ** 2
+        covariance = smooth(a * b) - mean_a * mean_b
+        c1, c2 = 0.01 ** 2, 0.03 ** 2
+        ssim_map = ((2 * mean_a * mean_b + c1) * (2 * covariance + c2)) / ((mean_a ** 2 + mean_b ** 2 + c1) * (var_a + var_b + c2))
+        weights = mask.expand_as(ssim_map)
+        return (ssim_map * weights).sum() / weights.sum().clamp_min(1e-6)
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimiser: torch.optim.Optimizer, step: int) -> None:

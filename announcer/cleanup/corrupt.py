@@ -12,7 +12,15 @@ import torch.nn.functional as F
 
 
 def corrupt(clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """(B, 3, S, S) 0..1 -> the same crops, each with a random mix of the four corruptions."""
+    """(B, 3, S, S) 0..1 -> the same crops, each with a random mix of the four corruptions.
+
+    Always in float32, also inside a training step's autocast: the block DCT and the blur in
+    bfloat16 would add rounding noise of their own to every crop."""
+    with torch.autocast(clean.device.type, enabled=False):
+        return _corrupt(clean.float(), generator)
+
+
+def _corrupt(clean: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     def chance(p: float) -> torch.Tensor:
         return (torch.rand(len(clean), 1, 1, 1, generator=generator, device=clean.device) < p).float()
 
