@@ -27,7 +27,7 @@ from announcer.config import GenerateConfig
 from announcer.face import Avatar, FaceTrack
 from announcer.generate import WarpRenderer
 from announcer.generate.crops import CropGeometry
-from announcer.generate.neural import NeuralRenderer
+from announcer.generate.neural import NeuralRenderer, mixed_precision
 from announcer.generate.unet import GeneratorSettings, MouthGenerator
 
 
@@ -98,7 +98,7 @@ def measure(size: int, device: torch.device, batch: int, repeats: int, train_ste
 
 
 def _run(renderer: NeuralRenderer, crops: torch.Tensor, maps: torch.Tensor) -> None:
-    with torch.no_grad(), renderer._autocast():
+    with torch.no_grad(), mixed_precision(renderer.device):
         renderer.generate(crops, maps)
 
 

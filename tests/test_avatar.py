@@ -162,11 +162,11 @@ def test_training_steps_in_bfloat16_autocast_as_on_cuda(crops64, tmp_path, monke
     loss or corruption computed in bfloat16, shows without a GPU."""
     from announcer.avatar import train
 
-    monkeypatch.setattr(train, "_autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+    monkeypatch.setattr(train, "mixed_precision", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
     clean = crops64.images(crops64.train[:4])
     corrupted = corrupt(clean, torch.Generator().manual_seed(0))
     exact = float(masked_ssim(corrupted, clean, crops64.mask))
-    with train._autocast(clean.device):
+    with train.mixed_precision(clean.device):
         assert abs(float(masked_ssim(corrupted, clean, crops64.mask)) - exact) < 1e-5
         again = corrupt(clean, torch.Generator().manual_seed(0))
     assert again.dtype == torch.float32 and torch.equal(again, corrupted)
@@ -202,6 +202,8 @@ def test_neural_renderer_refines_the_warp_inside_the_lower_face_only(presenter, 
 
 def test_neural_rendering_in_bfloat16_autocast_as_on_cuda_matches_float32(presenter, crops64, monkeypatch):
     """CUDA renders under bfloat16 autocast; run that way here, the result must match float32."""
+    from announcer.generate import neural
+
     avatar, track = presenter
     torch.manual_seed(0)
     generator = MouthGenerator(GeneratorSettings(size=64, width=8))
@@ -211,7 +213,7 @@ def test_neural_rendering_in_bfloat16_autocast_as_on_cuda_matches_float32(presen
                               crops64.images(torch.tensor([0]))[0], torch.device("cpu"))
     sources = np.arange(4)
     exact = np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources])))
-    monkeypatch.setattr(NeuralRenderer, "_autocast", lambda self: torch.autocast("cpu", dtype=torch.bfloat16))
+    monkeypatch.setattr(neural, "mixed_precision", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
     mixed = np.concatenate(list(renderer.render_landmarks(avatar, track, sources, track.landmarks[sources])))
     assert mixed.dtype == np.uint8 and mixed.shape == exact.shape
     assert not np.array_equal(mixed, exact)  # the models did run in bfloat16

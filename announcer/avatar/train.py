@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..cleanup import DenoisingAutoencoder, corrupt
+from ..generate.neural import mixed_precision
 from ..generate.unet import MouthGenerator
 
 
@@ -106,7 +106,7 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
     began = time.perf_counter()
     with tqdm(total=steps, initial=start, desc=label, unit="step", disable=not progress or None) as bar:
         for step in range(start, steps):
-            with _autocast(device):
+            with mixed_precision(device):
                 loss = loss_of_batch(data.sample(batch_size, rng), rng)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -120,10 +120,6 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
     log.seconds = time.perf_counter() - began
     model.eval()
     return log
-
-
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
 def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

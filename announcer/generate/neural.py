@@ -54,7 +54,7 @@ class NeuralRenderer:
         -> finished frames."""
         crops = self.geometry.cut(warped, sources)
         maps = self.geometry.landmark_maps(self.geometry.landmarks_in_crop(targets, sources), self.device)
-        with self._autocast():
+        with mixed_precision(self.device):
             drawn = self.generate(crops, maps)
         return self.geometry.paste(warped, drawn.float(), sources)
 
@@ -67,10 +67,11 @@ class NeuralRenderer:
             composed = kept + self.cleanup(composed) * self.mask
         return composed
 
-    def _autocast(self):
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return nullcontext()
 
 
-__all__ = ["NeuralRenderer"]
+def mixed_precision(device: torch.device):
+    """The presenter models run (and train) in bfloat16 on CUDA, in float32 on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+__all__ = ["NeuralRenderer", "mixed_precision"]

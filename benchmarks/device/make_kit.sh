@@ -28,7 +28,7 @@ wheels=(mediapipe=="$mediapipe_version" ffmpeg-python future num2words pyloudnor
 for_gpu_machine=(--no-deps --only-binary=:all: --python-version "$PYTHON_VERSION" --implementation cp
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any)
 "$PYTHON" -m pip download -q "${for_gpu_machine[@]}" -d "$BUILD/wheels" "${wheels[@]}"
-"$PYTHON" -m pip install -q "${for_gpu_machine[@]}" --no-index --find-links "$BUILD/wheels" --target "$BUILD/site" "${wheels[@]}"
+"$PYTHON" -m pip install -q --no-compile "${for_gpu_machine[@]}" --no-index --find-links "$BUILD/wheels" --target "$BUILD/site" "${wheels[@]}"
 
 ffmpeg_configure=(--disable-everything --disable-autodetect --disable-doc --disable-ffplay --disable-ffprobe
     --disable-network --disable-debug --enable-static --disable-shared --extra-ldflags=-static
