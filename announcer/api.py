@@ -146,10 +146,10 @@ class Pipeline:
         """
         timings = _StageTimes(on_stage)
         OutputSet.for_path(request.output)
-        self._inputs(request, timings)
+        self._inputs(request, timings, load_renderer=False)
         return dict(timings)
 
-    def _inputs(self, request: RenderRequest, timings: "_StageTimes"):
+    def _inputs(self, request: RenderRequest, timings: "_StageTimes", load_renderer: bool = True):
         if request.script is None and request.audio is None:
             raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
         with _timed(timings, "script"):
@@ -157,7 +157,7 @@ class Pipeline:
             script = read_script(request.script, language) if request.script else None
             voice_config = self._voice_config(script, request.voice_overrides)
         avatar_path = self._avatar_path(request.avatar, script)
-        renderer = self._renderer_for(avatar_path)
+        renderer = self._renderer_for(avatar_path, load_renderer)
         with _timed(timings, "avatar"):
             avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
                                  self.config.face.max_avatar_seconds)
@@ -183,8 +183,10 @@ class Pipeline:
             return (script.path.parent / str(script.options["avatar"])).expanduser()
         raise InputError("no avatar given", fix="pass --avatar PHOTO_OR_VIDEO or set avatar: in the script's front matter")
 
-    def _renderer_for(self, avatar: Path) -> "_RendererChoice":
-        """A prepared avatar's name picks its neural renderer and its own video; anything else is a file for the warp renderer."""
+    def _renderer_for(self, avatar: Path, load: bool = True) -> "_RendererChoice":
+        """A prepared avatar's name picks its neural renderer and its own video; anything else is a file for the warp renderer.
+
+        With `load` off (the stages before generation, a cluster's CPU task) a prepared avatar's models are not loaded."""
         from .avatar import find_bundle, load_renderer
 
         if avatar.exists() or len(avatar.parts) != 1:
@@ -193,6 +195,8 @@ class Pipeline:
         bundle = find_bundle(self.home.avatars_dir, name)
         if bundle is None:
             return _RendererChoice(self.renderer, None, None)
+        if not load:
+            return _RendererChoice(None, bundle.video, name)
         if name not in self._neural_renderers:
             self._neural_renderers[name] = load_renderer(bundle, self.config.generate, self.device)
         return _RendererChoice(self._neural_renderers[name], bundle.video, name)
@@ -217,7 +221,8 @@ class Pipeline:
         if audio is not None and not Path(audio).is_file():
             return load_narration(Path(audio), voice, script)  # says what is wrong with the path
         source = sha256_of(Path(audio)) if audio is not None else None
-        key = cache_key("voice", segments, asdict(voice), source)
+        # Not keyed by the device: speech made on a cluster's CPU task is what its GPU task then renders.
+        key = cache_key("voice", segments, asdict(replace(voice, device="")), source)
         cached = self.cache.load("voice", key)
         if cached is not None:
             return _speech_from_cache(*cached)

@@ -266,8 +266,16 @@ def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config
 
     from announcer.jobs import run_batch
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # a real local Ray with a small CPU count
+    from announcer.jobs.ray_engine import RayEngine
+
+    # A real local Ray with a small CPU count and one GPU as Ray counts them, so the render tasks ask for
+    # a GPU share as on a GPU cluster (here torch sees no CUDA and renders on the CPU).
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     request.addfinalizer(ray.shutdown)
+    engine = RayEngine(config)
+    assert engine.gpu_share > 0 and engine.prepare_gpu_share == 0 and engine.prepare_config.device == "cpu"
+    coqui = RayEngine(replace(config, voice=replace(config.voice, engine="coqui")))
+    assert coqui.prepare_gpu_share == coqui.gpu_share and coqui.prepare_config.device == config.device
 
     scripts = _scripts(tmp_path / "scripts", 2)
     results = {}

@@ -173,6 +173,22 @@ def test_second_render_reuses_cached_stages(photo_clip, pipeline, tmp_path):
     assert first == second
 
 
+def test_speech_made_on_one_device_is_reused_on_another(pipeline, tmp_path):
+    """A cluster makes the speech in a CPU task and renders in a GPU task: the voice artifact must not
+    depend on the device it was made on, or the GPU task synthesises it again."""
+    script = write_script(tmp_path, "device.txt", "The speech is made once, wherever it is made.")
+    avatar = MEDIA / "portraits" / "woman_smile.png"
+
+    def voice_artifacts():
+        return set((pipeline.cache.root / "voice").glob("*.json"))
+
+    before = voice_artifacts()
+    for device in ("cpu", "cuda:1"):
+        pipeline.prepare(RenderRequest(avatar=avatar, output=tmp_path / "clip.mp4", script=script,
+                                       voice_overrides={"engine": "espeak", "device": device}))
+    assert len(voice_artifacts() - before) == 1
+
+
 def test_second_render_of_a_narration_reuses_its_alignment(narration_clip, pipeline, tmp_path):
     result, avatar = narration_clip
 

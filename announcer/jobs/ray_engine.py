@@ -1,7 +1,8 @@
 """The Ray engine: the same jobs, spread over a Ray cluster.
 
-Each clip is two Ray tasks: the CPU stages (script, voice, face tracking) with `num_cpus`, then
-generation, cleanup and encoding with `num_gpus` when the cluster has GPUs. The second task finds
+Each clip is two Ray tasks: the CPU stages (script, voice, face tracking) with `num_cpus`, on the
+CPU (a GPU share only for Coqui TTS or the FAN landmarker), then generation, cleanup and encoding
+with `num_gpus` when the cluster has GPUs. The second task finds
 the first one's artifacts in the work dir, which every node must see (a shared filesystem at the
 same path: `--home` / ANNOUNCER_HOME); the job store stays with the driver on the head node.
 A Ray worker process keeps its loaded pipeline between tasks, so models load once per process.
@@ -34,9 +35,15 @@ class RayEngine:
                      log_to_driver=False, configure_logging=False)
         resources = ray.cluster_resources()
         self.slots = max(1, int(resources.get("CPU", 1)))
-        self.gpu_share = GPU_SHARE_PER_CLIP if resources.get("GPU", 0) > 0 else 0.0
+        has_gpus = resources.get("GPU", 0) > 0
+        self.gpu_share = GPU_SHARE_PER_CLIP if has_gpus else 0.0
         # Every node must resolve the same home: pass it as an absolute path, not each node's default.
         self.config = replace(config, home=Home.resolve(config.home).root, progress=False)
+        # Ray shows every GPU to a task that asked for none, so the CPU stages are pinned to the CPU, unless
+        # they run a torch model that wants a GPU (Coqui's TTS, the FAN landmarker): then they ask for a share.
+        stages_want_gpu = has_gpus and (config.voice.engine == "coqui" or config.face.backend == "fan")
+        self.prepare_gpu_share = self.gpu_share if stages_want_gpu else 0.0
+        self.prepare_config = self.config if stages_want_gpu else replace(self.config, device="cpu")
         self._prepare = ray.remote(num_cpus=1)(_prepare_stages)
         self._render = ray.remote(num_cpus=1)(_render_clip)
         self._tasks: dict[object, tuple] = {}
@@ -44,7 +51,7 @@ class RayEngine:
         log.info("ray engine: %s CPUs, %s GPUs", resources.get("CPU", 0), resources.get("GPU", 0))
 
     def submit(self, job: Job):
-        prepared = self._prepare.remote(self.config, job)
+        prepared = self._prepare.options(num_gpus=self.prepare_gpu_share).remote(self.prepare_config, job)
         rendered = self._render.options(num_gpus=self.gpu_share).remote(self.config, job, prepared)
         future = rendered.future()
         self._tasks[future] = (prepared, rendered)
