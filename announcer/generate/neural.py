@@ -68,7 +68,6 @@ class NeuralRenderer:
         return composed
 
 
-
 def mixed_precision(device: torch.device):
     """The presenter models run (and train) in bfloat16 on CUDA, in float32 on the CPU."""
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()

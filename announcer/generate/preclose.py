@@ -22,7 +22,7 @@ def close_open_mouths(frames: np.ndarray, landmarks: np.ndarray, indices: np.nda
                       memory: "ClosedMouths | None" = None, avatar_id: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Copies of frames and landmarks where every frame in `indices` with a mouth open wider than `open_above` is closed.
 
-    With `memory`, a frame of the avatar `avatar_id` (its sha256) closed before with the same
+    With `memory`, a frame of the avatar `avatar_id` (its sha256 and frame rate) closed before with the same
     landmarks is not closed again."""
     openings = layout.mouth_opening(landmarks)
     to_close = [i for i in np.unique(indices) if openings[i] > open_above]
