@@ -217,6 +217,35 @@ def test_long_narration_is_cut_in_its_pauses(tmp_path):
         assert around.max() < 0.2 * loud  # a pause, not the middle of a word
 
 
+def test_long_narration_is_aligned_to_its_script_piece_by_piece(monkeypatch):
+    """Narration longer than one alignment holds is cut at its pauses and each piece aligned to its
+    share of the script: the words land where aligning the whole recording at once puts them."""
+    import soundfile
+
+    audio, rate = soundfile.read(MEDIA / "audio" / "jfk.wav", dtype="float32")
+    words = align.transcript_words((MEDIA / "audio" / "jfk.txt").read_text())
+    whole = align.align_narration(audio, rate, words)
+    monkeypatch.setattr(align, "MAX_TRANSCRIPT_S", 2.0)
+    monkeypatch.setattr(align, "MAX_CHUNK_S", 4.0)
+    assert len(align.speech_chunks((audio * 32767).astype(np.int16), rate)) >= 3
+    pieces = align.align_narration(audio, rate, words)
+    assert [w.label for w in pieces.words] == words == [w.label for w in whole.words]
+    drift = np.abs(np.array([w.start for w in pieces.words]) - [w.start for w in whole.words])
+    assert np.median(drift) < 0.03 and drift.max() < 0.2, drift
+    assert all(a.start <= b.start for a, b in pairwise(pieces.words))
+    assert sum(p.label in BILABIALS for p in pieces.phonemes) == sum(p.label in BILABIALS for p in whole.phonemes)
+
+
+def test_the_script_is_shared_between_pieces_by_the_words_heard_in_them():
+    script = "a b c d e f g h".split()
+    # Matched words pin the script; an unmatched script word goes where unmatched words were heard.
+    assert align.share_transcript(script, [["a", "b", "x"], ["e", "f"], ["h"]]) == [(0, 4), (4, 7), (7, 8)]
+    assert align.share_transcript(script, [["a", "b"], [], ["g", "h"]]) == [(0, 4), (4, 4), (4, 8)]
+    # Nothing recognised matches: the script is shared by how many words each piece held.
+    assert align.share_transcript(script, [["q", "r", "s"], ["t", "u"]]) == [(0, 5), (5, 8)]
+    assert align.share_transcript(script, [["a", "b", "c", "d", "e", "f", "g", "h"]]) == [(0, 8)]
+
+
 def test_narration_in_other_languages_or_with_alignment_off_keeps_no_phonemes():
     script = parse_text("안녕하세요. 저녁 뉴스입니다.")
     assert script.language == "ko"

@@ -16,6 +16,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,8 @@ MAX_CHUNK_S = 30.0
 """Longer narration is cut at its pauses into pieces of at most this, aligned one by one."""
 MIN_CUT_PAUSE_S = 0.25
 MAX_TRANSCRIPT_S = 300.0
-"""Longer narration is aligned chunk by chunk to recognised words (one alignment over the whole script
-would have to hold every frame against every word)."""
+"""Longer narration is aligned to its script piece by piece (one alignment over the whole script would
+have to hold every frame against every word)."""
 ALIGNED_LANGUAGES = ("en",)
 _DECODER_LOCK = threading.Lock()
 """One decoder per process, switched between recognition and alignment, so one narration at a time
@@ -75,20 +76,19 @@ def align_narration(audio: np.ndarray, sample_rate: int, transcript: list[str] |
     speech = resample_poly(audio, RECOGNISER_RATE, sample_rate) if sample_rate != RECOGNISER_RATE else audio
     pcm = (np.clip(speech, -1, 1) * 32767).astype(np.int16)
     with _DECODER_LOCK:
-        if transcript and len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE:
-            timed = _align_to_transcript(pcm.tobytes(), transcript)
-            if timed is not None:
-                return timed
+        if transcript and _pronounce(transcript):
+            whole = _align_to_transcript(pcm.tobytes(), transcript) if len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE else None
+            return whole or _align_chunks_to_transcript(pcm, transcript)
         phonemes: list[TimedUnit] = []
         for start, end in speech_chunks(pcm, RECOGNISER_RATE):
-            offset = start / RECOGNISER_RATE
-            chunk = _align_to_recognised(pcm[start:end].tobytes())
-            phonemes += [TimedUnit(u.label, u.start + offset, u.end + offset) for u in chunk]
+            phonemes += _shifted(_align_to_recognised(pcm[start:end].tobytes()), start / RECOGNISER_RATE)
         return NarrationTimings(phonemes, [])
 
 
-def speech_chunks(pcm: np.ndarray, sample_rate: int, max_chunk_s: float = MAX_CHUNK_S) -> list[tuple[int, int]]:
-    """(start, end) sample ranges covering the recording, cut in the middle of pauses, none longer than `max_chunk_s`."""
+def speech_chunks(pcm: np.ndarray, sample_rate: int, max_chunk_s: float | None = None) -> list[tuple[int, int]]:
+    """(start, end) sample ranges covering the recording, cut in the middle of pauses, none longer than
+    `max_chunk_s` (default MAX_CHUNK_S)."""
+    max_chunk_s = max_chunk_s or MAX_CHUNK_S
     hop = sample_rate // FRAMES_PER_SECOND
     frames = pcm[: len(pcm) // hop * hop].astype(np.float32).reshape(-1, hop)
     level = 10 * np.log10((frames ** 2).mean(axis=1) + 1.0)
@@ -111,16 +111,87 @@ def _middle_of_longest_pause(quiet: np.ndarray) -> int:
     return (start + stop) // 2 if stop - start >= MIN_CUT_PAUSE_S * FRAMES_PER_SECOND else len(quiet) - 1
 
 
-def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
+def _pronounce(transcript: list[str]) -> bool:
+    """Teach the dictionary the script's words it lacks (espeak-ng's pronunciation); False if one has none."""
     decoder = _decoder()
     missing = sorted({word for word in transcript if decoder.lookup_word(word) is None})
     pronunciations = {word: espeak_pronunciation(word) for word in missing}
     unknown = [word for word, phones in pronunciations.items() if not phones]
     if unknown:
         log.info("no pronunciation for script words %s: recognising the narration instead", " ".join(unknown[:5]))
-        return None
+        return False
     for count, (word, phones) in enumerate(pronunciations.items(), 1):
         decoder.add_word(word, phones, count == len(pronunciations))
+    return True
+
+
+def _align_chunks_to_transcript(pcm: np.ndarray, transcript: list[str]) -> NarrationTimings:
+    """Long narration, or one the whole script would not align to: cut at pauses, each piece recognised,
+    the script shared out between the pieces by matching those words, and each piece force-aligned to
+    its share. A piece that does not match its share (a line read differently) keeps its recognised
+    phones, and its share of the script is spread over its speech."""
+    chunks = speech_chunks(pcm, RECOGNISER_RATE)
+    heard = [_recognise(pcm[start:end].tobytes()) for start, end in chunks]
+    phonemes: list[TimedUnit] = []
+    words: list[TimedUnit] = []
+    for (start, end), (first, last) in zip(chunks, share_transcript(transcript, heard), strict=True):
+        piece, share = pcm[start:end].tobytes(), transcript[first:last]
+        timed = _align_to_transcript(piece, share) if share else None
+        if timed is None:
+            recognised = _align_to_recognised(piece)
+            timed = NarrationTimings(recognised, _spread(share, recognised, (end - start) / RECOGNISER_RATE))
+        phonemes += _shifted(timed.phonemes, start / RECOGNISER_RATE)
+        words += _shifted(timed.words, start / RECOGNISER_RATE)
+    return NarrationTimings(phonemes, words)
+
+
+def share_transcript(transcript: list[str], heard: list[list[str]]) -> list[tuple[int, int]]:
+    """For each piece of narration, the (first, last + 1) range of transcript words it holds.
+
+    Words recognised in a piece and matched to the script (longest common runs) pin the script
+    there; the unmatched script words between two pins in different pieces are shared between
+    those pieces in proportion to their unmatched recognised words."""
+    from difflib import SequenceMatcher
+
+    flat = [word for words in heard for word in words]
+    owner = [k for k, words in enumerate(heard) for _ in words]
+    pins = [(-1, -1, 0)]  # (script index, recognised index, piece): a pin before the first word...
+    for block in SequenceMatcher(None, flat, transcript, autojunk=False).get_matching_blocks():
+        pins += [(block.b + j, block.a + j, owner[block.a + j]) for j in range(block.size)]
+    pins.append((len(transcript), len(flat), len(heard) - 1))  # ...and one after the last
+    piece_of = np.zeros(len(transcript), int)
+    for (word_a, heard_a, piece_a), (word_b, heard_b, piece_b) in pairwise(pins):
+        if 0 <= word_b < len(transcript):
+            piece_of[word_b] = piece_b
+        gap = np.arange(word_a + 1, word_b)
+        if not len(gap):
+            continue
+        # Unmatched recognised words per piece between the pins say how much of the gap each piece spoke.
+        between = np.asarray(owner[heard_a + 1:heard_b], int)
+        unmatched = np.bincount(between, minlength=len(heard))[piece_a:piece_b + 1].astype(float)
+        if unmatched.sum() == 0:
+            unmatched[[0, -1]] = 1.0
+        share = np.cumsum(unmatched) / unmatched.sum() * len(gap)
+        piece_of[gap] = piece_a + np.searchsorted(share, np.arange(len(gap)) + 0.5)
+    piece_of = np.maximum.accumulate(piece_of) if len(piece_of) else piece_of
+    return [(int(np.searchsorted(piece_of, k, "left")), int(np.searchsorted(piece_of, k, "right"))) for k in range(len(heard))]
+
+
+def _spread(share: list[str], phonemes: list[TimedUnit], duration: float) -> list[TimedUnit]:
+    """Words laid over a piece's voiced span in proportion to their length (their timing is not known)."""
+    voiced = [p for p in phonemes if p.label.strip()]
+    begin, end = (voiced[0].start, voiced[-1].end) if voiced else (0.0, duration)
+    edges = begin + np.concatenate([[0], np.cumsum([len(word) for word in share])]) / max(sum(map(len, share)), 1) * (end - begin)
+    return [TimedUnit(word, float(a), float(b)) for word, a, b in zip(share, edges[:-1], edges[1:], strict=True)]
+
+
+def _shifted(units: list[TimedUnit], offset: float) -> list[TimedUnit]:
+    return [TimedUnit(u.label, u.start + offset, u.end + offset) for u in units]
+
+
+def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
+    """Force-alignment to the script's words (`_pronounce` has taught the dictionary any it lacked)."""
+    decoder = _decoder()
     alignment = _align(decoder, pcm, " ".join(transcript))
     if alignment is None:
         return None
@@ -153,14 +224,18 @@ def espeak_pronunciation(word: str) -> str | None:
     return " ".join(phones) or None
 
 
-def _align_to_recognised(pcm: bytes) -> list[TimedUnit]:
+def _recognise(pcm: bytes) -> list[str]:
+    """The words heard in a stretch of narration."""
     decoder = _decoder()
     decoder.activate_search()  # recognition, after whatever alignment ran last
     _decode(decoder, pcm)
     hypothesis = decoder.hyp()
-    if hypothesis is None or not hypothesis.hypstr.strip():
-        return []
-    alignment = _align(decoder, pcm, hypothesis.hypstr)
+    return hypothesis.hypstr.split() if hypothesis is not None else []
+
+
+def _align_to_recognised(pcm: bytes) -> list[TimedUnit]:
+    heard = _recognise(pcm)
+    alignment = _align(_decoder(), pcm, " ".join(heard)) if heard else None
     return _phonemes(alignment) if alignment is not None else []
 
 
@@ -222,4 +297,5 @@ def model_checksums() -> dict[str, str]:
 
 
 __all__ = ["align_narration", "NarrationTimings", "transcript_words", "espeak_pronunciation", "aligns", "speech_chunks",
+           "share_transcript",
            "model_checksums", "ARPABET_TO_IPA"]
