@@ -33,7 +33,7 @@ if python3 -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
 else  # benchmarks/device/simulate.sh: no GPU, so the same steps, tiny, on the CPU, and the tests' fixtures exercised
     generate=(--sizes 64 --batch 2 --repeats 1 --train-steps 1) prepare=(--seconds 4 --quick) tests=(-k "on_cuda or cut_then_paste")
 fi
-step generate 150 python3 benchmarks/generate.py "${generate[@]}"
-step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider "${tests[@]}" tests/test_generate.py tests/test_avatar.py
-step prepare 270 python3 benchmarks/prepare.py "${prepare[@]}"
+step generate 120 python3 benchmarks/generate.py "${generate[@]}"
+step cuda_tests 90 python3 -m pytest -q -p no:cacheprovider "${tests[@]}" tests/test_generate.py tests/test_avatar.py
+step prepare 330 python3 benchmarks/prepare.py "${prepare[@]}"
 echo "== done in $((SECONDS - began))s"
