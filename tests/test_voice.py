@@ -236,6 +236,34 @@ def test_long_narration_is_aligned_to_its_script_piece_by_piece(monkeypatch):
     assert sum(p.label in BILABIALS for p in pieces.phonemes) == sum(p.label in BILABIALS for p in whole.phonemes)
 
 
+def test_a_piece_whose_share_will_not_align_keeps_its_heard_phones_and_its_words_in_order(monkeypatch):
+    import soundfile
+
+    audio, rate = soundfile.read(MEDIA / "audio" / "jfk.wav", dtype="float32")
+    words = align.transcript_words((MEDIA / "audio" / "jfk.txt").read_text())
+    monkeypatch.setattr(align, "MAX_TRANSCRIPT_S", 2.0)
+    monkeypatch.setattr(align, "MAX_CHUNK_S", 4.0)
+    aligned = align._align_to_transcript
+    pieces = []
+
+    def second_piece_fails(pcm, share):
+        pieces.append(share)
+        return None if len(pieces) == 2 else aligned(pcm, share)
+
+    monkeypatch.setattr(align, "_align_to_transcript", second_piece_fails)
+    timings = align.align_narration(audio, rate, words)
+    assert len(pieces) >= 3 and pieces[1]
+    assert [w.label for w in timings.words] == words  # every word, in order, the failed piece's spread over its speech
+    assert all(a.end <= b.start + 1e-6 for a, b in pairwise(timings.words))
+    assert all(a.start <= b.start for a, b in pairwise(timings.phonemes))
+    failed = timings.words[len(pieces[0]):len(pieces[0]) + len(pieces[1])]
+    assert [w.label for w in failed] == pieces[1]
+    per_letter = [(w.end - w.start) / len(w.label) for w in failed]
+    assert max(per_letter) - min(per_letter) < 1e-6  # spread by length: their own timing is not known
+    voiced = [p for p in timings.phonemes if p.label.strip() and failed[0].start <= p.start < failed[-1].end]
+    assert len(voiced) >= 3  # the piece still has phones (of the words heard) to move the mouth
+
+
 def test_the_script_is_shared_between_pieces_by_the_words_heard_in_them():
     script = "a b c d e f g h".split()
     # Matched words pin the script; an unmatched script word goes where unmatched words were heard.

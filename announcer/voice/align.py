@@ -128,17 +128,17 @@ def _pronounce(transcript: list[str]) -> bool:
 def _align_chunks_to_transcript(pcm: np.ndarray, transcript: list[str]) -> NarrationTimings:
     """Long narration, or one the whole script would not align to: cut at pauses, each piece recognised,
     the script shared out between the pieces by matching those words, and each piece force-aligned to
-    its share. A piece that does not match its share (a line read differently) keeps its recognised
-    phones, and its share of the script is spread over its speech."""
+    its share. A piece whose share will not align keeps the phones of the words heard in it, and its
+    share of the script is spread over its speech."""
     chunks = speech_chunks(pcm, RECOGNISER_RATE)
     heard = [_recognise(pcm[start:end].tobytes()) for start, end in chunks]
     phonemes: list[TimedUnit] = []
     words: list[TimedUnit] = []
-    for (start, end), (first, last) in zip(chunks, share_transcript(transcript, heard), strict=True):
+    for (start, end), words_heard, (first, last) in zip(chunks, heard, share_transcript(transcript, heard), strict=True):
         piece, share = pcm[start:end].tobytes(), transcript[first:last]
         timed = _align_to_transcript(piece, share) if share else None
         if timed is None:
-            recognised = _align_to_recognised(piece)
+            recognised = _phones_of(piece, words_heard)
             timed = NarrationTimings(recognised, _spread(share, recognised, (end - start) / RECOGNISER_RATE))
         phonemes += _shifted(timed.phonemes, start / RECOGNISER_RATE)
         words += _shifted(timed.words, start / RECOGNISER_RATE)
@@ -234,7 +234,11 @@ def _recognise(pcm: bytes) -> list[str]:
 
 
 def _align_to_recognised(pcm: bytes) -> list[TimedUnit]:
-    heard = _recognise(pcm)
+    return _phones_of(pcm, _recognise(pcm))
+
+
+def _phones_of(pcm: bytes, heard: list[str]) -> list[TimedUnit]:
+    """The phones of the words recognised in a stretch, aligned to it."""
     alignment = _align(_decoder(), pcm, " ".join(heard)) if heard else None
     return _phonemes(alignment) if alignment is not None else []
 
@@ -297,5 +301,4 @@ def model_checksums() -> dict[str, str]:
 
 
 __all__ = ["align_narration", "NarrationTimings", "transcript_words", "espeak_pronunciation", "aligns", "speech_chunks",
-           "share_transcript",
-           "model_checksums", "ARPABET_TO_IPA"]
+           "share_transcript", "model_checksums", "ARPABET_TO_IPA"]
