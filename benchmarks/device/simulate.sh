@@ -13,7 +13,7 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t 
 version=$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 KIT=$SIM/repo/.devkit PYTHON_VERSION=$version bash benchmarks/device/make_kit.sh
 
-# What the GPU machine's image holds, as far as announcer touches it (benchmarks/device/README.md).
+# What the GPU machine's image holds, as far as announcer touches it (the device tool's KINDS.md, 2026-11).
 on_gpu_machine=(torch torchgen functorch torchaudio triton nvidia numpy numpy.libs scipy scipy.libs cv2 opencv_python_headless.libs
     safetensors tqdm yaml _yaml skimage lazy_loader PIL pillow.libs imageio tifffile networkx sympy mpmath filelock fsspec
     jinja2 markupsafe typing_extensions.py pytest _pytest pluggy iniconfig packaging py.py matplotlib mpl_toolkits contourpy
