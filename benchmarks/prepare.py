@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import tempfile
 import time
 from dataclasses import replace
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the tiny CPU preparation the tests use (checks the script runs)")
     parser.add_argument("--size", type=int, help="crop size (default: prepare's default)")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # a line per stage and checkpoint
     prepare = PrepareConfig.quick() if args.quick else PrepareConfig()
     prepare = replace(prepare, size=args.size) if args.size else prepare
     with tempfile.TemporaryDirectory() as scratch:

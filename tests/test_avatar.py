@@ -224,6 +224,9 @@ def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
     home = tmp_path / "home"
     done = run_cli("avatar", "prepare", VIDEO, "--name", "anchor", "--quick", "--json", cwd=tmp_path, home=home)
     assert done.returncode == 0, done.stderr
+    # No terminal, no bar: a log line per stage and per checkpoint, for schedulers and log files.
+    logged = [json.loads(line)["message"] for line in done.stderr.splitlines() if line.startswith("{")]
+    assert any("frames tracked" in m for m in logged) and "generator: step 30 of 30" in " ".join(logged)
     report = json.loads(done.stdout)
     assert set(report["generation"]) == {"warp", "generator", "generator+cleanup"}
     assert report["cleanup"]["corrupted_psnr_db"] > 0

@@ -60,8 +60,11 @@ def prepare_avatar(video: Path, name: str, pipeline, config: PrepareConfig) -> A
                          fix="give an .mp4 of the presenter talking (a minute or more is best)")
     _start_bundle(bundle, Path(video), avatar.sha256)
     track = pipeline.face_track(avatar)
+    log.info("%s: %d frames tracked", name, len(avatar.frames))
     warp = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
     data = presenter_crops(avatar, track, CropGeometry(config.size), config.held_out_share, warp)
+    log.info("%s: %d training crops of %d px (%d held out), on %s", name, len(data.train), config.size,
+             len(avatar.frames) - len(data.train), pipeline.device)
     bundle.write_reference(data.images(torch.tensor([data.reference], device=pipeline.device))[0])
     generator = MouthGenerator(GeneratorSettings(config.size, config.width))
     generator_log = train_generator(generator, data, config.generator_steps, config.batch_size, config.learning_rate,

@@ -7,6 +7,7 @@ to safetensors every `checkpoint_every` steps, so a killed run resumes where it 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from tqdm import tqdm
 from ..cleanup import DenoisingAutoencoder, corrupt
 from ..generate.neural import mixed_precision
 from ..generate.unet import MouthGenerator
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,7 +105,7 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.5, 0.999))
     start = load_checkpoint(checkpoint, model, optimiser)
     rng = torch.Generator().manual_seed(seed + start)
-    log = LossLog(start_step=start)
+    record = LossLog(start_step=start)
     began = time.perf_counter()
     with tqdm(total=steps, initial=start, desc=label, unit="step", disable=not progress or None) as bar:
         for step in range(start, steps):
@@ -112,14 +115,17 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRADIENT_NORM)
             optimiser.step()
-            log.losses.append(loss.item())
-            bar.set_postfix(loss=f"{log.losses[-1]:.4f}")
+            record.losses.append(loss.item())
+            bar.set_postfix(loss=f"{record.losses[-1]:.4f}")
             bar.update(1)
             if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
                 save_checkpoint(checkpoint, model, optimiser, step + 1)
-    log.seconds = time.perf_counter() - began
+                if bar.disable:  # no bar (a log file, a scheduler): a line per checkpoint instead
+                    log.info("%s: step %d of %d, loss %.4f, %.0f s", label, step + 1, steps, record.losses[-1],
+                             time.perf_counter() - began)
+    record.seconds = time.perf_counter() - began
     model.eval()
-    return log
+    return record
 
 
 def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
