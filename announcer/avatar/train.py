@@ -121,8 +121,10 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
             if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
                 save_checkpoint(checkpoint, model, optimiser, step + 1)
                 if bar.disable:  # no bar (a log file, a scheduler): a line per checkpoint instead
-                    log.info("%s: step %d of %d, loss %.4f, %.0f s", label, step + 1, steps, record.losses[-1],
-                             time.perf_counter() - began)
+                    elapsed = time.perf_counter() - began
+                    left = elapsed / (step + 1 - start) * (steps - step - 1)
+                    log.info("%s: step %d of %d, loss %.4f, %.0f s, about %.0f s left", label, step + 1, steps,
+                             record.losses[-1], elapsed, left)
     record.seconds = time.perf_counter() - began
     model.eval()
     return record
