@@ -65,15 +65,12 @@ def measure(size: int, device: torch.device, batch: int, repeats: int, train_ste
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    def run_models():
-        _run(renderer, crops, maps)
-
     def run_end_to_end():
         for _ in renderer.render_landmarks(avatar, track, every_frame, points):
             pass
 
     figures = {"size": size, "batch": batch, "device": str(device), "gflop_per_frame": round(_flops_per_frame(renderer, size) / 1e9, 1)}
-    steps = [("models", run_models), ("end_to_end", run_end_to_end)]
+    steps = [("models", lambda: _run(renderer, crops, maps)), ("end_to_end", run_end_to_end)]
     if device.type == "cuda":
         # The same models with NHWC activations (cuDNN's preferred layout for bf16 convolutions): measured
         # here first; NeuralRenderer adopts it if it pays.
