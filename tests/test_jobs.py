@@ -265,7 +265,6 @@ def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config
     from dataclasses import replace
 
     from announcer.jobs import run_batch
-
     from announcer.jobs.ray_engine import RayEngine
 
     # A real local Ray with a small CPU count and one GPU as Ray counts them, so the render tasks ask for
