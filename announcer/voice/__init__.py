@@ -19,7 +19,7 @@ from ..media.ffmpeg import decode_audio, probe
 from ..script import Script
 from . import align
 from .loudness import normalize_loudness, voiced_span
-from .types import SentenceAudio, Speech, TimedUnit, VoiceEngine
+from .types import SentenceAudio, Speech, TimedUnit, VoiceEngine, spread_by_length
 
 log = logging.getLogger(__name__)
 LEAD_IN_S = 0.4
@@ -79,7 +79,7 @@ def _lay_out(script: Script, sentences: list[SentenceAudio], config: VoiceConfig
             cursor = max(cursor, segment.start_s)
         start_sample = int(round(cursor * sample_rate))
         pieces.append((start_sample, sentence.audio))
-        phonemes += [TimedUnit(p.label, p.start + cursor, p.end + cursor) for p in sentence.phonemes]
+        phonemes += [p.shifted(cursor) for p in sentence.phonemes]
         end = cursor + len(sentence.audio) / sample_rate
         captions.append(TimedUnit(segment.display, cursor, end))
         cursor = end + (segment.pause_after_ms + config.sentence_pause_ms) / 1000
@@ -136,9 +136,7 @@ def _narration_captions(script: Script | None, audio: np.ndarray, segment_words:
             done += len(words)
         return captions
     begin, end = voiced_span(audio, NARRATION_SAMPLE_RATE)  # load_narration has refused silent audio
-    weights = np.array([max(len(s.display), 1) for s in script.segments], dtype=float)
-    edges = begin + np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * (end - begin)
-    return [TimedUnit(s.display, float(a), float(b)) for s, a, b in zip(script.segments, edges[:-1], edges[1:], strict=True)]
+    return spread_by_length([s.display for s in script.segments], begin, end)
 
 
 def available_voices() -> dict[str, list[str]]:

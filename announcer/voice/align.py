@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from .types import TimedUnit
+from .types import TimedUnit, spread_by_length
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def align_narration(audio: np.ndarray, sample_rate: int, transcript: list[str] |
             return whole or _align_chunks_to_transcript(pcm, transcript)
         phonemes: list[TimedUnit] = []
         for start, end in speech_chunks(pcm, RECOGNISER_RATE):
-            phonemes += _shifted(_align_to_recognised(pcm[start:end].tobytes()), start / RECOGNISER_RATE)
+            phonemes += [p.shifted(start / RECOGNISER_RATE) for p in _align_to_recognised(pcm[start:end].tobytes())]
         return NarrationTimings(phonemes, [])
 
 
@@ -140,8 +140,8 @@ def _align_chunks_to_transcript(pcm: np.ndarray, transcript: list[str]) -> Narra
         if timed is None:
             recognised = _phones_of(piece, words_heard)
             timed = NarrationTimings(recognised, _spread(share, recognised, (end - start) / RECOGNISER_RATE))
-        phonemes += _shifted(timed.phonemes, start / RECOGNISER_RATE)
-        words += _shifted(timed.words, start / RECOGNISER_RATE)
+        phonemes += [p.shifted(start / RECOGNISER_RATE) for p in timed.phonemes]
+        words += [w.shifted(start / RECOGNISER_RATE) for w in timed.words]
     return NarrationTimings(phonemes, words)
 
 
@@ -180,13 +180,7 @@ def share_transcript(transcript: list[str], heard: list[list[str]]) -> list[tupl
 def _spread(share: list[str], phonemes: list[TimedUnit], duration: float) -> list[TimedUnit]:
     """Words laid over a piece's voiced span in proportion to their length (their timing is not known)."""
     voiced = [p for p in phonemes if p.label.strip()]
-    begin, end = (voiced[0].start, voiced[-1].end) if voiced else (0.0, duration)
-    edges = begin + np.concatenate([[0], np.cumsum([len(word) for word in share])]) / max(sum(map(len, share)), 1) * (end - begin)
-    return [TimedUnit(word, float(a), float(b)) for word, a, b in zip(share, edges[:-1], edges[1:], strict=True)]
-
-
-def _shifted(units: list[TimedUnit], offset: float) -> list[TimedUnit]:
-    return [TimedUnit(u.label, u.start + offset, u.end + offset) for u in units]
+    return spread_by_length(share, *((voiced[0].start, voiced[-1].end) if voiced else (0.0, duration)))
 
 
 def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
