@@ -39,9 +39,7 @@ class WarpRenderer:
 
     def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
         """Yield batches of finished frames, (B, H, W, 3) uint8 RGB, in order."""
-        closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, plan.source_frame,
-                                                            self.config.close_mouths_above, self.closed_mouths,
-                                                            f"{avatar.sha256}@{avatar.fps}")
+        closed_frames, closed_landmarks = self._close_mouths(avatar, track, plan.source_frame)
         targets = plan_targets(closed_landmarks, plan)
         for frames in self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks,
                                    plan.source_frame, targets, plan.blink):
@@ -56,11 +54,13 @@ class WarpRenderer:
     def landmark_batches_on_device(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
                                    targets: np.ndarray) -> Iterator[torch.Tensor]:
         """`render_landmarks`' batches left on the device as (B, H, W, 3) uint8, for a stage that goes on there."""
-        closed_frames, closed_landmarks = close_open_mouths(avatar.frames, track.landmarks, source_frames,
-                                                            self.config.close_mouths_above, self.closed_mouths,
-                                                            f"{avatar.sha256}@{avatar.fps}")
+        closed_frames, closed_landmarks = self._close_mouths(avatar, track, source_frames)
         yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks, source_frames,
                                 targets, np.zeros(len(source_frames), np.float32))
+
+    def _close_mouths(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return close_open_mouths(avatar.frames, track.landmarks, source_frames, self.config.close_mouths_above,
+                                 self.closed_mouths, f"{avatar.sha256}@{avatar.fps}")
 
     def _render(self, original: Avatar, track: FaceTrack, avatar: Avatar, landmarks: np.ndarray, source_frame: np.ndarray,
                 targets: np.ndarray, blink: np.ndarray) -> Iterator[torch.Tensor]:
