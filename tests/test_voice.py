@@ -46,9 +46,12 @@ def test_piper_speaks_with_phoneme_alignments(piper_engine):
 def test_piper_speed_changes_duration(piper_engine):
     from announcer.voice.piper_engine import PiperEngine
 
-    normal = piper_engine.speak("This sentence is read at two speeds.")
-    fast = PiperEngine(speed=1.5).speak("This sentence is read at two speeds.")
-    assert len(fast.audio) < 0.8 * len(normal.audio)
+    # Piper draws phoneme durations with noise (one reading can run 10 % long), so compare three readings each.
+    text = "This sentence is read at two speeds."
+    fast_engine = PiperEngine(speed=2.0)
+    normal = sum(len(piper_engine.speak(text).audio) for _ in range(3))
+    fast = sum(len(fast_engine.speak(text).audio) for _ in range(3))
+    assert 0.4 * normal < fast < 0.8 * normal
 
 
 @pytest.mark.parametrize("language,text,expected", [("en", "Good morning, everyone.", "ɡ"), ("ko", "안녕하세요. 뉴스입니다.", "n")])
