@@ -121,8 +121,8 @@ def _training_speed(size: int, device: torch.device, steps: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         generator_log = train_generator(MouthGenerator(GeneratorSettings(size=size)), data, steps, defaults.batch_size,
                                         defaults.learning_rate, Path(scratch) / "g.safetensors", 10 ** 9, 0, False)
-        cleanup_log = train_cleanup(DenoisingAutoencoder(), data, steps, defaults.batch_size, defaults.learning_rate,
-                                    Path(scratch) / "c.safetensors", 10 ** 9, 0, False)
+        cleanup_log = train_cleanup(DenoisingAutoencoder(), data, steps, defaults.cleanup_batch_size, defaults.learning_rate,
+                                    Path(scratch) / "c.safetensors", 10 ** 9, 0, False, patch=defaults.cleanup_patch)
     generator_rate = steps / generator_log.seconds
     cleanup_rate = steps / cleanup_log.seconds
     projected = defaults.generator_steps / generator_rate + defaults.cleanup_steps / cleanup_rate

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from announcer.avatar.prepare import presenter_crops
-from announcer.avatar.train import masked_ssim, train_cleanup, train_generator
+from announcer.avatar.train import masked_ssim, same_patches, train_cleanup, train_generator
 from announcer.avatar import AvatarBundle, find_bundle, load_renderer
 from announcer.cleanup import CleanupSettings, DenoisingAutoencoder, corrupt, load_cleanup, save_cleanup
 from announcer.eval.metrics import psnr
@@ -142,13 +142,53 @@ def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_
         assert torch.allclose(loaded(noisy), model(noisy))
 
 
+def test_cleanup_model_starts_by_keeping_the_crop_and_soon_removes_noise(crops64, tmp_path):
+    """Untrained, the model passes a crop through nearly unchanged; a short run on patches already
+    takes noise out of held-out crops (the design's point: a correction added to the input needed
+    thousands of steps to learn to average)."""
+    held_out = torch.tensor(sorted(set(range(len(crops64.crops))) - set(crops64.train.tolist())))
+    clean = crops64.images(held_out)
+    noisy = (clean + torch.randn(clean.shape, generator=torch.Generator().manual_seed(1)) * 8 / 255).clamp(0, 1)
+    model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    with torch.no_grad():
+        assert psnr(model(clean).numpy() * 255, clean.numpy() * 255) > 40
+    train_cleanup(model, crops64, 60, 8, 2e-3, tmp_path / "c.safetensors", 60, seed=0, progress=False, patch=32)
+    with torch.no_grad():
+        assert psnr(model(noisy).numpy() * 255, clean.numpy() * 255) > psnr(noisy.numpy() * 255, clean.numpy() * 255) + 0.3
+
+
+def test_cleanup_patches_are_the_same_square_of_each_batch_on_the_block_grid():
+    crops = torch.rand(5, 3, 64, 64)
+    doubled = crops * 2
+    small, large = same_patches((crops, doubled), 24, torch.Generator().manual_seed(3))
+    assert small.shape == (5, 3, 24, 24) and torch.equal(large, small * 2)
+    for crop, patch in zip(crops, small, strict=True):
+        found = [(y, x) for y in range(0, 41, 8) for x in range(0, 41, 8) if torch.equal(crop[:, y:y + 24, x:x + 24], patch)]
+        assert len(found) == 1
+    assert same_patches((crops,), 64, torch.Generator())[0] is crops
+
+
+def test_cleanup_model_of_an_older_design_is_refused_by_name(tmp_path):
+    @dataclass(frozen=True)
+    class FirstDesignSettings:  # what the first cleanup models wrote: no design field
+        width: int = 8
+        blocks: int = 1
+
+    model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
+    old = tmp_path / "cleanup.safetensors"
+    save_weights(old, model.state_dict(), FirstDesignSettings())
+    with pytest.raises(InputError, match="older announcer") as caught:
+        load_cleanup(old)
+    assert caught.value.path == old and str(old) in str(caught.value)
+
+
 def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
     """A correction pushed far out of 0..1 (what one bad step did in a 1500-step run) is trained back,
     not stuck behind a clamp with no gradient; in use the output is still clamped."""
     torch.manual_seed(0)
     model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
     with torch.no_grad():
-        model.out.bias.fill_(3.0)
+        model.out.bias[model.choices:].fill_(3.0)
     log = train_cleanup(model, crops64, 40, 4, 2e-3, tmp_path / "saturated.safetensors", 40, seed=0, progress=False)
     assert np.mean(log.losses[-5:]) < 0.5 * np.mean(log.losses[:5])
     clean = crops64.images(crops64.train[:4])

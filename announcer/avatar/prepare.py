@@ -31,6 +31,9 @@ class PrepareConfig:
     generator_steps: int = 3000
     cleanup_steps: int = 1500
     batch_size: int = 8
+    cleanup_patch: int = 128
+    """The cleanup model trains on squares this big cut from the crops (see `train_cleanup`)."""
+    cleanup_batch_size: int = 16
     learning_rate: float = 2e-4
     held_out_share: float = 0.15
     """The video's last frames, kept out of training for evaluation."""
@@ -40,13 +43,16 @@ class PrepareConfig:
     @staticmethod
     def quick() -> "PrepareConfig":
         """A short CPU run (tests, trying the command): tiny crops, a few steps."""
-        return PrepareConfig(size=64, width=8, generator_steps=30, cleanup_steps=30, batch_size=4, checkpoint_every=10)
+        return PrepareConfig(size=64, width=8, generator_steps=30, cleanup_steps=30, batch_size=4, cleanup_batch_size=4,
+                             checkpoint_every=10)
 
     def validate(self) -> "PrepareConfig":
         if self.size % 32 or not 64 <= self.size <= 1024:
             raise InputError(f"generator size {self.size} is not usable", fix="use a multiple of 32 from 64 to 1024 (256 or 512)")
-        if self.generator_steps < 1 or self.cleanup_steps < 0 or self.batch_size < 1:
+        if self.generator_steps < 1 or self.cleanup_steps < 0 or min(self.batch_size, self.cleanup_batch_size) < 1:
             raise InputError("steps and batch size must be positive", fix="use --steps N and --batch-size N with N >= 1")
+        if self.cleanup_patch % 8 or self.cleanup_patch < 32:
+            raise InputError(f"cleanup patch {self.cleanup_patch} is not usable", fix="use a multiple of 8 of at least 32 (128)")
         return self
 
 
@@ -86,8 +92,9 @@ def _prepare_cleanup(bundle: AvatarBundle, data: PresenterCrops, config: Prepare
         bundle.cleanup_path.unlink(missing_ok=True)
         return None
     cleanup = DenoisingAutoencoder(CleanupSettings())
-    log = train_cleanup(cleanup, data, config.cleanup_steps, config.batch_size, config.learning_rate * 2,
-                        bundle.checkpoints / "cleanup.safetensors", config.checkpoint_every, config.seed, progress)
+    log = train_cleanup(cleanup, data, config.cleanup_steps, config.cleanup_batch_size, config.learning_rate * 2,
+                        bundle.checkpoints / "cleanup.safetensors", config.checkpoint_every, config.seed, progress,
+                        patch=config.cleanup_patch)
     save_cleanup(cleanup, bundle.cleanup_path, {"trained": log.summary()})
     return log
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import torch
 
+from ..errors import InputError
 from ..weights import load_weights, save_weights
 from .corrupt import corrupt
-from .model import CleanupSettings, DenoisingAutoencoder
+from .model import DESIGN, CleanupSettings, DenoisingAutoencoder
 
 
 def save_cleanup(model: DenoisingAutoencoder, path: Path, extra: dict | None = None) -> None:
@@ -20,7 +21,10 @@ def save_cleanup(model: DenoisingAutoencoder, path: Path, extra: dict | None = N
 
 
 def load_cleanup(path: Path, device: torch.device | str = "cpu") -> DenoisingAutoencoder:
-    tensors, metadata = load_weights(path, "cleanup model", "prepare the avatar again with `announcer avatar prepare`")
+    fix = "prepare the avatar again with `announcer avatar prepare`"
+    tensors, metadata = load_weights(path, "cleanup model", fix)
+    if metadata["settings"].get("design") != DESIGN:
+        raise InputError("this cleanup model was made by an older announcer whose model works differently", path=path, fix=fix)
     model = DenoisingAutoencoder(CleanupSettings(**metadata["settings"]))
     model.load_state_dict(tensors)
     return model.to(device).eval()

@@ -10,6 +10,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .filters import gaussian_blur
+
 
 def corrupt(clean: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """(B, 3, S, S) 0..1 -> the same crops, each with a random mix of the four corruptions.
@@ -25,7 +27,7 @@ def _corrupt(clean: torch.Tensor, generator: torch.Generator | None) -> torch.Te
         return (torch.rand(len(clean), 1, 1, 1, generator=generator, device=clean.device) < p).float()
 
     x = clean
-    x = torch.lerp(x, blur(x, sigma=0.6 + 1.2 * _uniform(generator, clean.device)), chance(0.5))
+    x = torch.lerp(x, gaussian_blur(x, sigma=0.6 + 1.2 * _uniform(generator, clean.device)), chance(0.5))
     x = torch.lerp(x, add_seam(x, generator), chance(0.5))
     x = x + chance(0.7) * torch.randn(x.shape, generator=generator, device=x.device) * (2 + 10 * _uniform(generator, x.device)) / 255
     x = torch.lerp(x, block_quantise(x.clamp(0, 1), step=0.04 + 0.12 * _uniform(generator, x.device)), chance(0.6))
@@ -34,15 +36,6 @@ def _corrupt(clean: torch.Tensor, generator: torch.Generator | None) -> torch.Te
 
 def _uniform(generator, device) -> float:
     return float(torch.rand(1, generator=generator, device=device))
-
-
-def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = max(1, math.ceil(2.5 * sigma))
-    taps = torch.exp(-(torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype) ** 2) / (2 * sigma ** 2))
-    taps = taps / taps.sum()
-    channels = x.shape[1]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), taps.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), taps.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
 def _dct_matrix(n: int, device, dtype) -> torch.Tensor:
