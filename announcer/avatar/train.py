@@ -106,13 +106,9 @@ def same_patches(batches: tuple[torch.Tensor, ...], patch: int, rng: torch.Gener
     size = batches[0].shape[-1]
     if patch >= size:
         return batches
-    count = len(batches[0])
-    corners = torch.randint((size - patch) // 8 + 1, (2, count), generator=rng) * 8
-    rows = (corners[0, :, None] + torch.arange(patch)).to(batches[0].device)
-    columns = (corners[1, :, None] + torch.arange(patch)).to(batches[0].device)
-    items = torch.arange(count, device=batches[0].device)[:, None, None, None]
-    channels = torch.arange(batches[0].shape[1], device=batches[0].device)[None, :, None, None]
-    return tuple(batch[items, channels, rows[:, None, :, None], columns[:, None, None, :]] for batch in batches)
+    corners = (torch.randint((size - patch) // 8 + 1, (2, len(batches[0])), generator=rng) * 8).tolist()
+    return tuple(torch.stack([crop[:, top:top + patch, left:left + patch] for crop, top, left in zip(batch, *corners, strict=True)])
+                 for batch in batches)
 
 
 MAX_GRADIENT_NORM = 1.0

@@ -77,7 +77,7 @@ class DenoisingAutoencoder(nn.Module):
             head, x = head.float(), x.float()
             weights = head[:, :self.choices].softmax(1)
             smoothed = [gaussian_blur(x, sigma) for sigma in self.settings.smoothing]
-            mixed = weights[:, :1] * x + sum(weights[:, k + 1:k + 2] * image for k, image in enumerate(smoothed))
+            mixed = sum(weights[:, k:k + 1] * image for k, image in enumerate([x, *smoothed]))
             restored = mixed + head[:, self.choices:]
         # Clamped only in use: in training a correction that overshoots 0..1 must still get a gradient
         # back, or one large step saturates every pixel and training never recovers (seen at 256 px).
