@@ -18,7 +18,7 @@ from ..config import GenerateConfig
 from ..face import Avatar, FaceTrack, layout
 from ..motion import MotionPlan
 from .composite import CropBox, crop_margin, feather_mask, paste
-from .eyes import EYES, LidPalette, paint_lid
+from .eyes import close_lids
 from .mouth import MouthPalette, paint_interior
 from .preclose import ClosedMouths, close_open_mouths
 from .targets import plan_targets
@@ -70,16 +70,14 @@ class WarpRenderer:
         # The palette comes from the untouched avatar: an open mouth shows its real teeth.
         original_reference = int(np.argmax(layout.mouth_opening(track.landmarks)))
         palette = MouthPalette.from_avatar(original.frames[original_reference], track.landmarks[original_reference])
-        reference = int(np.argmin(layout.mouth_opening(landmarks)))
-        lids = LidPalette.from_avatar(avatar.frames[reference], landmarks[reference]) if blink.any() else None
         anchors = border_anchors(box.width, box.height).to(self.device)
         for start in range(0, len(source_frame), self.config.batch_size):
             batch = slice(start, min(start + self.config.batch_size, len(source_frame)))
             yield self._render_batch(avatar, source_frame[batch], sources[batch] - box.offset,
-                                     targets[batch] - box.offset, blink[batch], box, mask, palette, lids, anchors)
+                                     targets[batch] - box.offset, blink[batch], box, mask, palette, anchors)
 
     @torch.no_grad()
-    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, lids, anchors) -> torch.Tensor:
+    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, anchors) -> torch.Tensor:
         unique, inverse = np.unique(frame_indices, return_inverse=True)
         originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
         crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
@@ -91,10 +89,8 @@ class WarpRenderer:
             iod = float(np.median(layout.inter_ocular(targets)))
             for k in range(count):
                 self._add_interior(warped[k], paint_interior(targets[k, layout.INNER_LIPS], iod, palette))
-        if lids is not None:
-            for k in np.flatnonzero(blink > 0.05):
-                for eye, skin in zip(EYES, lids.skin, strict=True):
-                    self._add_interior(warped[k], paint_lid(targets[k, eye], float(blink[k]), skin, lids.lash))
+        for k in np.flatnonzero(blink > 0):
+            close_lids(warped[k], targets[k], float(blink[k]))
         return paste(originals, warped, box, mask.to(self.device))
 
     def _add_interior(self, crop: torch.Tensor, patch) -> None:

@@ -1,83 +1,218 @@
-"""Blinks: a short warp brings the upper lid down, then the closed lid is painted over the eye.
+"""Blinks made of the presenter's own lid: the skin above each eye slides down over it, carrying the lashes.
 
-A warp alone cannot draw skin over the eye; squeezing the eye shut stretches the lid crease and
-looks swollen. So the lids move only part of the way and the rest is painted: lid skin sampled
-just above each eye, shading towards a lash line along the lower lid.
+In a real blink the upper lid comes down in front of the eyeball while the skin under the brow
+stretches after it, and the lid's turn swings the lashes from pointing up to pointing down. So
+each eye is redrawn in its own frame, column by column, in two layers taken from the open eye:
+- the lid: the skin between the band's top and the lashes, stretched down until it meets the
+  lower lid; below its edge the eye shows through, as a lid covers it;
+- the lashes: the band just above the lid margin, cut out by how much darker than the skin each
+  pixel is, and swung about the moving edge (foreshortened half way, hanging down once shut).
+Every pixel comes from the presenter's own skin and lashes; nothing is painted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ..face import layout
-from .mouth import PaintedPatch, polygon_alpha, polygon_mask
 
-LID_TRAVEL = 0.35
-"""How far, as a share of the eye's opening, the warp moves the upper lid at full closure."""
-EYES = (layout.RIGHT_EYE, layout.LEFT_EYE)
+EYES = ((layout.RIGHT_EYE, layout.BROWS[:5]), (layout.LEFT_EYE, layout.BROWS[5:]))
+"""Each eye's six points with the brow above it."""
+SKIN_BAND = 0.55
+"""Height of the skin that slides down, as a share of the eye's width (above it nothing moves)."""
+BROW_CLEARANCE = 0.7
+"""The band never reaches higher than this share of the way from the upper lid to the brow."""
+OVERLAP = 0.1
+"""A shut upper lid reaches this share of the eye's opening past the lower lid's margin, so no slit of eye is left."""
+LASH_BAND = 0.16
+"""Height of the upper lashes above the lid margin, as a share of the eye's width, before it is measured."""
+LASH_RANGE = (0.08, 0.35)
+"""Measured lash lengths are kept inside this range (shares of the eye's width)."""
+LASH_MIN_TURN = 0.2
+"""Lashes seen end-on (half way through the turn) keep this share of their length, so they never vanish."""
+STRETCH_IN = 0.25
+"""Up to this closure the skin's stretch fades in, so the first frames of a blink start from the open eye exactly."""
+CORNER_FADE = 0.12
+SAMPLES = 64
 
 
 @dataclass(frozen=True)
-class LidPalette:
-    skin: tuple[np.ndarray, np.ndarray]
-    """Lid colour of each eye (right, left)."""
-    lash: np.ndarray
+class EyeFrame:
+    """An eye's own coordinates: u along the line from its outer to its inner corner, v across it (down, in pixels)."""
+    origin: np.ndarray
+    u_axis: np.ndarray
+    v_axis: np.ndarray
 
     @staticmethod
-    def from_avatar(frame: np.ndarray, points: np.ndarray) -> "LidPalette":
-        skins = tuple(_skin_above(frame, points[eye]) for eye in EYES)
-        lash = np.minimum(skins[0], skins[1]) * 0.4
-        return LidPalette(skins, lash)
+    def of(eye: np.ndarray) -> "EyeFrame":
+        corner_a, corner_b = eye[0], eye[3]
+        u_axis = (corner_b - corner_a) / max(float(np.linalg.norm(corner_b - corner_a)), 1e-6)
+        v_axis = np.array([-u_axis[1], u_axis[0]])
+        if v_axis[1] < 0:  # v points down the face whichever corner comes first
+            v_axis = -v_axis
+        return EyeFrame(corner_a.astype(np.float64), u_axis, v_axis)
+
+    def to_local(self, points: np.ndarray) -> np.ndarray:
+        relative = points - self.origin
+        return np.stack([relative @ self.u_axis, relative @ self.v_axis], -1)
+
+    def to_image(self, local: np.ndarray) -> np.ndarray:
+        return self.origin + local[..., :1] * self.u_axis + local[..., 1:] * self.v_axis
 
 
-def _skin_above(frame: np.ndarray, eye: np.ndarray) -> np.ndarray:
-    """Mean colour of a band one eye-height above the upper lid: the skin that covers the eye in a blink."""
-    height = max(2.0, float(np.ptp(eye[:, 1])))
-    upper = eye[[0, 1, 2, 3]].copy()
-    band = np.concatenate([upper - (0, 0.6 * height), (upper - (0, 1.4 * height))[::-1]])
-    pixels = frame[polygon_mask(frame.shape, band)].astype(np.float32)
-    if len(pixels) == 0:
-        return frame.reshape(-1, 3).mean(axis=0).astype(np.float32)
-    # The band holds crease shadow, make-up and stray lashes; the lid is the brighter skin among them.
-    luma = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
-    return pixels[luma >= np.percentile(luma, 60)].mean(axis=0)
+@dataclass(frozen=True)
+class LidProfile:
+    """The lid's curves across the eye, sampled at `u`: v of the band's top, the open upper lid, the moving lid edge
+    and the lower lid."""
+    u: np.ndarray
+    top: np.ndarray
+    upper: np.ndarray
+    edge: np.ndarray
+    lower: np.ndarray
+    lash_height: np.ndarray
+
+    @staticmethod
+    def of(local_eye: np.ndarray, local_brow: np.ndarray, closure: float) -> "LidProfile":
+        width = float(local_eye[3, 0] - local_eye[0, 0])
+        u = np.linspace(0.0, width, SAMPLES)
+        upper = _curve_through(local_eye[[0, 1, 2, 3]], u)
+        lower = _curve_through(local_eye[[0, 5, 4, 3]], u)
+        brow = np.interp(u, *_sorted_by_u(local_brow))
+        top = np.maximum(upper - SKIN_BAND * width, upper - BROW_CLEARANCE * np.maximum(upper - brow, 0.0))
+        opening = np.maximum(lower - upper, 0.0)
+        edge = upper + closure * (1 + OVERLAP) * opening
+        # Lashes shorten towards the corners, where the lid does not move: there every layer is the open eye.
+        lash_height = LASH_BAND * width * np.sqrt(opening / max(float(opening.max()), 1e-6))
+        return LidProfile(u, top, upper, edge, lower, lash_height)
+
+    def with_lash_length(self, length: float) -> "LidProfile":
+        return replace(self, lash_height=self.lash_height / max(float(self.lash_height.max()), 1e-6) * length)
+
+    def at(self, u: np.ndarray) -> tuple[np.ndarray, ...]:
+        """top, upper and edge at every u (pixels' own), and the lash height there."""
+        curves = tuple(np.interp(u, self.u, curve) for curve in (self.top, self.upper, self.edge))
+        lashes = np.minimum(np.interp(u, self.u, self.lash_height), 0.5 * (curves[1] - curves[0]))
+        return (*curves, lashes)
 
 
-def paint_lid(eye: np.ndarray, closure: float, skin: np.ndarray, lash: np.ndarray) -> PaintedPatch | None:
-    """The lid over one eye (6 target points, crop pixels), slid down to `closure` (0 open, 1 shut).
+def close_lids(crop: torch.Tensor, points: np.ndarray, closure: float) -> None:
+    """Slide both upper lids of one crop (h, w, 3 float, crop pixels in `points` (68, 2)) down to `closure` (0..1), in place."""
+    if closure < 0.02:
+        return
+    for eye, brow in EYES:
+        _close_lid(crop, points[eye].astype(np.float64), points[brow].astype(np.float64), closure)
 
-    Opaque skin from just above the upper lashes down to the lid's edge, which carries the lashes.
-    """
-    if closure < 0.05:
-        return None
-    eye_width = float(np.ptp(eye[:, 0]))
-    upper = smooth_curve(eye[[0, 1, 2, 3]] - (0, 0.06 * eye_width))  # cover the real upper lashes too
-    lower = eye[[3, 4, 5, 0]]
-    edge = lower.copy()
-    edge[1] = eye[2] + closure * (eye[4] - eye[2])
-    edge[2] = eye[1] + closure * (eye[5] - eye[1])
-    edge = smooth_curve(edge)
-    lid = np.concatenate([upper, edge[1:-1]])
-    x0, y0 = np.floor(np.concatenate([lid, lower]).min(axis=0)).astype(int) - 3
-    x1, y1 = np.ceil(np.concatenate([lid, lower]).max(axis=0)).astype(int) + 4
-    x0, y0 = max(x0, 0), max(y0, 0)
-    height, width = y1 - y0, x1 - x0
-    canvas = np.empty((height, width, 3), np.float32)
-    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
-    canvas[:] = skin * (1.0 - 0.12 * rows)  # the lid darkens slightly towards the lashes
-    thickness = max(1, int(round(eye_width / 30)))
-    lash_line = np.round(edge[2:-2] - (x0, y0)).astype(np.int32)  # lashes thin out towards the corners
-    cv2.polylines(canvas, [lash_line], False, lash.tolist(), thickness, cv2.LINE_AA)
-    canvas = cv2.GaussianBlur(canvas, (3, 3), 0.8)
-    alpha = polygon_alpha(lid - (x0, y0), height, width)
-    alpha = np.maximum(alpha, _line_alpha(lash_line, height, width, thickness))
-    return PaintedPatch(int(x0), int(y0), canvas, alpha)
+
+def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: float) -> None:
+    frame = EyeFrame.of(eye)
+    local_eye, local_brow = frame.to_local(eye), frame.to_local(brow)
+    if local_eye[3, 0] < 4:  # an eye a few pixels wide has no lid to draw
+        return
+    profile = LidProfile.of(local_eye, local_brow, closure)
+    matte = _lash_matte(crop, frame, profile)
+    profile = profile.with_lash_length(_lash_length(matte, frame, profile, local_eye[3, 0]))
+    x0, y0, x1, y1 = _box(frame, profile, crop.shape)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    local = frame.to_local(np.stack([xs, ys], -1))
+    u, v = local[..., 0], local[..., 1]
+    # Towards the corners the lid fades into the open eye over a tenth of its width, so no seam shows there.
+    inside = np.clip(np.minimum(u - profile.u[0], profile.u[-1] - u) / (CORNER_FADE * profile.u[-1]), 0.0, 1.0)
+    top, upper, edge, lashes = profile.at(u)
+    skin_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
+    lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
+    image = torch.cat([crop, matte[..., None]], -1)
+    skin = _sample(image, frame.to_image(np.stack([u, skin_v], -1)))[..., :3]
+    lash = _sample(image, frame.to_image(np.stack([u, lash_v], -1)))
+    to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
+    skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:]
+    region = crop[y0:y1, x0:x1]
+    region.mul_(1 - skin_alpha).add_(skin * skin_alpha)
+    region.mul_(1 - lash_alpha).add_(lash[..., :3] * lash_alpha)
+
+
+def _skin_layer(v, top, upper, edge, lashes, closure: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the lid's skin at each pixel comes from (v in the open eye), and how much of the pixel is lid.
+
+    The skin between the band's top and the lashes is stretched over [top, edge]; the lid's edge is one pixel soft,
+    and the band's top blends in over two pixels so no crease line appears where the stretch starts."""
+    skin_bottom = upper - lashes
+    stretched = top + (np.minimum(v, edge) - top) * (skin_bottom - top) / np.maximum(edge - top, 1e-6)
+    source_v = v + min(1.0, closure / STRETCH_IN) * (stretched - v)
+    source_v = np.where(v <= top, v, source_v)
+    alpha = np.clip(edge - v + 0.5, 0.0, 1.0) * np.clip((v - top + 1) / 2, 0.0, 1.0)
+    return source_v, alpha
+
+
+def _lash_layer(v, upper, edge, lashes, closure: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the lashes at each pixel come from, and where there are any: a lash `h` above the open margin is drawn
+    `h * cos(pi * closure)` above the moving edge, so it points up when open and hangs down when shut."""
+    turn = np.cos(np.pi * closure)
+    turn = np.copysign(max(abs(turn), LASH_MIN_TURN), turn)
+    height = (edge - v) / turn
+    visible = (height >= -1.0) & (height <= lashes)  # from just under the margin (its dark line) to the lash tips
+    fade = np.clip((lashes - height) / np.maximum(0.3 * lashes, 1.0), 0.0, 1.0)  # tips fade, no cut line
+    return upper - height, visible * fade
+
+
+def _lash_matte(crop: torch.Tensor, frame: EyeFrame, profile: LidProfile) -> torch.Tensor:
+    """(h, w) 0..1: how much darker than the lid's skin each pixel is: 1 on lashes and the lid margin, 0 on skin."""
+    luma = crop @ torch.tensor([0.299, 0.587, 0.114], dtype=crop.dtype, device=crop.device)
+    middle = len(profile.u) // 2
+    band_top, band_bottom = profile.top[middle], profile.upper[middle] - profile.lash_height.max()
+    centre = frame.to_image(np.array([[profile.u[middle], (band_top + band_bottom) / 2]]))[0]
+    x, y = np.clip(np.round(centre), 0, [crop.shape[1] - 1, crop.shape[0] - 1]).astype(int)
+    reach = max(2, int((band_bottom - band_top) / 2))
+    skin = luma[max(y - reach, 0):y + reach + 1, max(x - 2 * reach, 0):x + 2 * reach + 1].median()
+    return ((skin - luma) / (0.4 * skin.clamp_min(20.0))).clamp(0.0, 1.0)
+
+
+def _lash_length(matte: torch.Tensor, frame: EyeFrame, profile: LidProfile, width: float) -> float:
+    """How far above the lid margin the lashes reach, in pixels: where the middle half of the lid stops being dark."""
+    middle = slice(len(profile.u) // 4, 3 * len(profile.u) // 4)
+    heights = np.linspace(0, LASH_RANGE[1] * width, 24)
+    u, upper = profile.u[middle], profile.upper[middle]
+    points = frame.to_image(np.stack(np.broadcast_arrays(u[None, :], upper[None, :] - heights[:, None]), -1))
+    darkness = _sample(matte[..., None], points)[..., 0].mean(dim=1).cpu().numpy()
+    light = np.flatnonzero(darkness < 0.15)
+    reach = heights[light[0]] if len(light) else heights[-1]
+    return float(np.clip(reach * 1.15, LASH_RANGE[0] * width, LASH_RANGE[1] * width))
+
+
+def _sample(crop: torch.Tensor, points: np.ndarray) -> torch.Tensor:
+    """Bilinear samples of the crop (H, W, C) at (h, w, 2) pixel positions, as (h, w, C)."""
+    height, width = crop.shape[:2]
+    grid = torch.from_numpy((points / [width - 1, height - 1] * 2 - 1).astype(np.float32)).to(crop.device)
+    image = crop.permute(2, 0, 1)[None].float()
+    sampled = F.grid_sample(image, grid[None], mode="bilinear", padding_mode="border", align_corners=True)
+    return sampled[0].permute(1, 2, 0).to(crop.dtype)
+
+
+def _box(frame: EyeFrame, profile: LidProfile, shape) -> tuple[int, int, int, int]:
+    outline = np.concatenate([np.stack([profile.u, profile.top - 2], -1), np.stack([profile.u, profile.lower + 2], -1)])
+    corners = frame.to_image(outline)
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2
+    return max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
+
+
+def _curve_through(points: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """v along a lid: a smooth curve through four (u, v) points from corner to corner, sampled at u."""
+    curve = smooth_curve(points, 16)
+    return np.interp(u, *_sorted_by_u(curve))
+
+
+def _sorted_by_u(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
 
 
 def smooth_curve(points: np.ndarray, samples_per_segment: int = 6) -> np.ndarray:
-    """A Catmull-Rom curve through the points (ends kept), so six landmarks make a round eye, not a hexagon."""
+    """A Catmull-Rom curve through the points (ends kept), so a few landmarks make a round outline, not a polygon."""
     padded = np.concatenate([2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]])
     t = np.linspace(0, 1, samples_per_segment, endpoint=False)[:, None]
     curve = []
@@ -86,9 +221,3 @@ def smooth_curve(points: np.ndarray, samples_per_segment: int = 6) -> np.ndarray
         curve.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
                             + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
     return np.concatenate(curve + [points[-1:]])
-
-
-def _line_alpha(points: np.ndarray, height: int, width: int, thickness: int) -> np.ndarray:
-    mask = np.zeros((height, width), np.float32)
-    cv2.polylines(mask, [points], False, 1.0, thickness, cv2.LINE_AA)
-    return mask

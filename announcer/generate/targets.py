@@ -61,30 +61,20 @@ def plan_targets(landmarks: np.ndarray, plan) -> np.ndarray:
     """
     reference = landmarks[int(np.argmin(layout.mouth_opening(landmarks)))]
     neutral = closed_mouth(layout.to_face_coords(reference[None], layout.face_frame(reference[None]))[0])
-    return target_landmarks(landmarks[plan.source_frame], neutral, plan.mouth, plan.blink, plan.head)
+    return target_landmarks(landmarks[plan.source_frame], neutral, plan.mouth, plan.head)
 
 
-def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray, blink: np.ndarray,
-                     head: np.ndarray) -> np.ndarray:
-    """(T, 68, 2) pixel targets. `source` is each output frame's avatar landmarks (T, 68, 2)."""
+def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """(T, 68, 2) pixel targets. `source` is each output frame's avatar landmarks (T, 68, 2).
+
+    The eyes stay open here: a blink is drawn over the warped frame by sliding the lids (generate.eyes)."""
     frame = layout.face_frame(source)
     face_coords = layout.to_face_coords(source, frame)
     shaped = shaped_mouth(neutral, mouth)
     moved = layout.LIPS.tolist() + list(JAW_DROP)
     face_coords[:, moved] = shaped[:, moved]
-    face_coords = _close_eyes(face_coords, blink)
     face_coords = _sway(face_coords, head)
     return layout.from_face_coords(face_coords, frame).astype(np.float32)
-
-
-def _close_eyes(points: np.ndarray, closure: np.ndarray) -> np.ndarray:
-    """Lower the upper lids part of the way; the painted lid (generate.eyes) does the rest."""
-    from .eyes import LID_TRAVEL
-
-    for upper, lower in layout.UPPER_LID_PAIRS:
-        gap = points[:, lower] - points[:, upper]
-        points[:, upper] += gap * (LID_TRAVEL * closure[:, None])
-    return points
 
 
 def _sway(points: np.ndarray, head: np.ndarray) -> np.ndarray:
