@@ -27,6 +27,7 @@ from .cache import ArtifactCache, cache_key
 from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
+from .eval.closeups import closeup_png, pick_moments
 from .face import Avatar, FaceStage, FaceTrack, load_avatar
 from .generate import WarpRenderer
 from .media.encode import VideoEncoder, encode_command
@@ -50,6 +51,8 @@ class RenderRequest:
     """Recorded narration instead of TTS (the script, if any, then only gives subtitles)."""
     voice_overrides: dict = field(default_factory=dict)
     """VoiceConfig fields set explicitly for this clip (the CLI's flags); they win over the script's front matter."""
+    closeups: bool = False
+    """Also write OUT.closeups.png: eyes and mouth at 1:1 and 2x at the widest mouths and a blink, for review."""
 
 
 @dataclass
@@ -125,11 +128,16 @@ class Pipeline:
         staged = StagedOutputs(outputs)
         try:
             with _timed(timings, "generate+encode"):
-                thumbnail = self._generate_and_encode(renderer.renderer, avatar, track, plan, speech, staged)
+                moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
+                    if request.closeups else []
+                thumbnail, kept = self._generate_and_encode(renderer.renderer, avatar, track, plan, speech, staged,
+                                                           [m.frame for m in moments])
             with _timed(timings, "deliver"):
                 staged.write_text(outputs.subtitles_srt, to_srt(speech.captions))
                 staged.write_text(outputs.subtitles_vtt, to_vtt(speech.captions))
                 staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
+                if moments:
+                    staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
             manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer)
             staged.write_text(outputs.manifest, _json(manifest))
             staged.commit()
@@ -239,7 +247,9 @@ class Pipeline:
             self._engines[engine_key] = load_engine(voice, self.registry, self.home.models_dir / "coqui")
         return self._engines[engine_key]
 
-    def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs) -> np.ndarray:
+    def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs,
+                             keep: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Render and encode the clip; its thumbnail, and copies of the frames numbered in `keep`."""
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         audio_path = Path(tempfile.mkstemp(dir=scratch, suffix=".wav")[1])
@@ -249,18 +259,20 @@ class Pipeline:
         video_temp = staged.temp_for(staged.outputs.video)
         command = encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames, self.config.encode)
         thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
-        thumbnail = None
+        thumbnail, kept = None, {}
         try:
             with VideoEncoder(command) as encoder, \
                     tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
                 for batch in renderer(avatar, track, plan):
                     if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
                         thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
+                    kept.update({k: batch[k - encoder.frames_written].copy() for k in keep
+                                 if encoder.frames_written <= k < encoder.frames_written + len(batch)})
                     encoder.write(batch)
                     bar.update(len(batch))
         finally:
             audio_path.unlink(missing_ok=True)
-        return thumbnail
+        return thumbnail, kept
 
     def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer) -> dict:
         models = {**track.model_files, **speech.model_files}

@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--fps", type=int, help="frames per second (default 25)")
     render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    render.add_argument("--closeups", action="store_true",
+                        help="also write OUT.closeups.png: eyes and mouth at 1:1 and 2x at the widest mouths and a blink")
     render.add_argument("-o", "--output", type=Path, help="OUT.mp4 (default: front matter output, else the script's name)")
     render.set_defaults(handler=_render)
 
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("video", type=Path, help="a talking-head video with its own speech")
     evaluate.add_argument("-o", "--output", type=Path, required=True, help="folder for report.json, mouth.png, side_by_side.mp4")
     evaluate.add_argument("--max-seconds", type=float, default=30.0, help="evaluate at most this much of the video")
+    evaluate.add_argument("--drive", choices=("speech", "landmarks"), default="speech",
+                          help="speech: the video's audio drives the mouth (lip sync); landmarks: held-out frames are "
+                               "rendered from their own real landmarks (teeth and lips, apart from timing)")
     evaluate.set_defaults(handler=_evaluate)
 
     train = commands.add_parser("train-mouth", parents=[common], help="train the speech-to-mouth model")
@@ -164,9 +169,9 @@ def _render(args) -> int:
     started = time.perf_counter()
     with Pipeline(config) as pipeline:
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
-                                               voice_overrides=overrides))
+                                               voice_overrides=overrides, closeups=args.closeups))
     log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
-             extra={"outputs": [str(p) for p in result.outputs.all()]})
+             extra={"outputs": [str(p) for p in result.outputs.all() if p.is_file()]})
     if not args.quiet and not args.json:
         print(result.outputs.video)
     return 0
@@ -210,12 +215,23 @@ def _default_output(script: Path | None, audio: Path | None) -> Path:
 def _evaluate(args) -> int:
     from .api import Pipeline
     from .eval import evaluate
+    from .eval.texture import evaluate_texture
 
     with Pipeline(_config(args)) as pipeline:
-        report = evaluate(args.video, args.output, pipeline, args.max_seconds)
+        if args.drive == "landmarks":
+            report = evaluate_texture(args.video, args.output, pipeline, args.max_seconds)
+        else:
+            report = evaluate(args.video, args.output, pipeline, args.max_seconds)
     if args.json:
         print(json.dumps(report))
-    elif not args.quiet:
+    elif args.quiet:
+        pass
+    elif args.drive == "landmarks":
+        print(f"{'':18} {'real':>8} {'painted':>8}")
+        for key in ("mouth_psnr_db", "mouth_ssim", "interior_flicker"):
+            print(f"{key:18} {report[key]:>8} {report['painted'][key]:>8}")
+        print(f"real footage's interior flicker {report['real_interior_flicker']}; wrote {args.output / 'report.json'}, closeups.png")
+    else:
         keys = ("mouth_open_r", "lip_landmark_distance", "offset_frames", "silence_close_ms", "above_mouth_psnr_db")
         print(f"{'':22} {'announcer':>10} {'baseline':>10}")
         for key in keys:

@@ -11,6 +11,7 @@ LOUDNESS_PRESETS = {
     "broadcast": (-23.0, -1.0),  # EBU R128
 }
 VOICE_ENGINES = ("piper", "coqui", "espeak")
+MOUTH_INTERIORS = ("real", "painted", "off")
 
 
 @dataclass
@@ -79,8 +80,10 @@ class MotionConfig:
 class GenerateConfig:
     batch_size: int = 16
     """Frames warped per batch on the device."""
-    mouth_interior: bool = True
-    """Paint a mouth cavity and teeth where the mouth opens beyond the avatar's own."""
+    mouth_interior: str = "real"
+    """What fills parted lips: 'real' (the presenter's own teeth and cavity from their footage or photo, or teeth
+    rendered in their colours when the photo's mouth is shut), 'painted' (flat cavity, teeth and tongue: the old
+    renderer, kept for comparison) or 'off'."""
     close_mouths_above: float = 0.04
     """Avatar frames whose inner-lip gap (inter-ocular units) exceeds this are closed before rendering;
     0 closes every frame (evaluation does, so none of the real mouth leaks into the result)."""
@@ -130,6 +133,8 @@ class RenderConfig:
             raise InputError(f"fps {self.motion.fps} is out of range", fix="use 10 to 60")
         if self.encode.height is not None and not 128 <= self.encode.height <= 2160:
             raise InputError(f"height {self.encode.height} is out of range", fix="use 128 to 2160")
+        if self.generate.mouth_interior not in MOUTH_INTERIORS:
+            raise InputError(f"unknown mouth interior '{self.generate.mouth_interior}'", fix=f"use one of {', '.join(MOUTH_INTERIORS)}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise InputError(f"unknown device '{self.device}'", fix="use auto, cpu, cuda or cuda:N")
         return self

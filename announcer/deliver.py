@@ -31,8 +31,13 @@ class OutputSet:
     def manifest(self) -> Path:
         return self.video.with_suffix(".json")
 
+    @property
+    def closeups(self) -> Path:
+        """Written only when asked for (`render --closeups`)."""
+        return self.video.with_suffix(".closeups.png")
+
     def all(self) -> list[Path]:
-        return [self.video, self.subtitles_srt, self.subtitles_vtt, self.thumbnail, self.manifest]
+        return [self.video, self.subtitles_srt, self.subtitles_vtt, self.thumbnail, self.manifest, self.closeups]
 
     @staticmethod
     def for_path(path: str | Path) -> "OutputSet":

@@ -19,7 +19,9 @@ from ..face import Avatar, FaceTrack, layout
 from ..motion import MotionPlan
 from .composite import CropBox, crop_margin, feather_mask, paste
 from .eyes import close_lids
-from .mouth import MouthPalette, paint_interior
+from .eyes import smooth_curve
+from .interior import InteriorBank
+from .mouth import MouthPalette, PaintedPatch, paint_interior, polygon_alpha
 from .preclose import ClosedMouths, close_open_mouths
 from .targets import plan_targets
 from .warp import border_anchors, warp_crops
@@ -36,6 +38,7 @@ class WarpRenderer:
         self.config = config
         self.device = device
         self.closed_mouths = ClosedMouths()
+        self._banks: dict[tuple, InteriorBank] = {}
 
     def __call__(self, avatar: Avatar, track: FaceTrack, plan: MotionPlan) -> Iterator[np.ndarray]:
         """Yield batches of finished frames, (B, H, W, 3) uint8 RGB, in order."""
@@ -45,39 +48,38 @@ class WarpRenderer:
                                    plan.source_frame, targets, plan.blink):
             yield frames.cpu().numpy()
 
-    def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
-                         targets: np.ndarray) -> Iterator[np.ndarray]:
-        """Frames whose landmarks are moved to explicit `targets` (T, 68, 2): evaluation drives real mouths this way."""
-        for frames in self.landmark_batches_on_device(avatar, track, source_frames, targets):
+    def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray, targets: np.ndarray,
+                         interior_frames: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        """Frames whose landmarks are moved to explicit `targets` (T, 68, 2): evaluation drives real mouths this way.
+        `interior_frames`: the avatar frames the mouth interiors may come from (all by default)."""
+        for frames in self.landmark_batches_on_device(avatar, track, source_frames, targets, interior_frames):
             yield frames.cpu().numpy()
 
-    def landmark_batches_on_device(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
-                                   targets: np.ndarray) -> Iterator[torch.Tensor]:
+    def landmark_batches_on_device(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray, targets: np.ndarray,
+                                   interior_frames: np.ndarray | None = None) -> Iterator[torch.Tensor]:
         """`render_landmarks`' batches left on the device as (B, H, W, 3) uint8, for a stage that goes on there."""
         closed_frames, closed_landmarks = self._close_mouths(avatar, track, source_frames)
         yield from self._render(avatar, track, replace(avatar, frames=closed_frames), closed_landmarks, source_frames,
-                                targets, np.zeros(len(source_frames), np.float32))
+                                targets, np.zeros(len(source_frames), np.float32), interior_frames)
 
     def _close_mouths(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return close_open_mouths(avatar.frames, track.landmarks, source_frames, self.config.close_mouths_above,
                                  self.closed_mouths, f"{avatar.sha256}@{avatar.fps}")
 
     def _render(self, original: Avatar, track: FaceTrack, avatar: Avatar, landmarks: np.ndarray, source_frame: np.ndarray,
-                targets: np.ndarray, blink: np.ndarray) -> Iterator[torch.Tensor]:
+                targets: np.ndarray, blink: np.ndarray, interior_frames: np.ndarray | None = None) -> Iterator[torch.Tensor]:
         sources = landmarks[source_frame]
         box = CropBox.around([sources, targets], avatar.size, crop_margin(landmarks))
         mask = feather_mask(box, avatar.size)
-        # The palette comes from the untouched avatar: an open mouth shows its real teeth.
-        original_reference = int(np.argmax(layout.mouth_opening(track.landmarks)))
-        palette = MouthPalette.from_avatar(original.frames[original_reference], track.landmarks[original_reference])
+        interior = self._interior(original, track, interior_frames)
         anchors = border_anchors(box.width, box.height).to(self.device)
         for start in range(0, len(source_frame), self.config.batch_size):
             batch = slice(start, min(start + self.config.batch_size, len(source_frame)))
             yield self._render_batch(avatar, source_frame[batch], sources[batch] - box.offset,
-                                     targets[batch] - box.offset, blink[batch], box, mask, palette, anchors)
+                                     targets[batch] - box.offset, blink[batch], box, mask, interior, anchors)
 
     @torch.no_grad()
-    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, palette, anchors) -> torch.Tensor:
+    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, interior, anchors) -> torch.Tensor:
         unique, inverse = np.unique(frame_indices, return_inverse=True)
         originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
         crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
@@ -85,13 +87,41 @@ class WarpRenderer:
         source_points = torch.cat([torch.from_numpy(sources).to(self.device), anchors.expand(count, -1, -1)], 1)
         target_points = torch.cat([torch.from_numpy(targets).to(self.device), anchors.expand(count, -1, -1)], 1)
         warped = warp_crops(crops, source_points, target_points).permute(0, 2, 3, 1).contiguous()
-        if self.config.mouth_interior:
+        if interior is not None:
             iod = float(np.median(layout.inter_ocular(targets)))
             for k in range(count):
-                self._add_interior(warped[k], paint_interior(targets[k, layout.INNER_LIPS], iod, palette))
+                self._add_interior(warped[k], interior(targets[k], iod))
         for k in np.flatnonzero(blink > 0):
             close_lids(warped[k], targets[k], float(blink[k]))
         return paste(originals, warped, box, mask.to(self.device))
+
+    def _interior(self, avatar: Avatar, track: FaceTrack, candidates: np.ndarray | None):
+        """A function (target landmarks in crop pixels, inter-ocular distance) -> the mouth interior's patch, or None."""
+        choice = self.config.mouth_interior
+        if choice == "off":
+            return None
+        if choice == "painted":
+            # The palette comes from the untouched avatar: an open mouth shows its real teeth.
+            widest = int(np.argmax(layout.mouth_opening(track.landmarks)))
+            palette = MouthPalette.from_avatar(avatar.frames[widest], track.landmarks[widest])
+            return lambda points, iod: paint_interior(points[layout.INNER_LIPS], iod, palette)
+        bank = self.interior_bank(avatar, track, candidates)
+        return lambda points, iod: real_interior(bank, points, iod, self.device)
+
+    def interior_bank(self, avatar: Avatar, track: FaceTrack, candidates: np.ndarray | None = None) -> InteriorBank:
+        """The avatar's bank of mouth interiors, made once per avatar (and set of frames it may use)."""
+        key = (avatar.sha256, avatar.frames.shape, None if candidates is None else np.asarray(candidates).tobytes())
+        if key not in self._banks:
+            bank = InteriorBank.from_frames(avatar.frames, track.landmarks, candidates)
+            if bank is None:
+                from .teeth import rendered_bank
+
+                usable = np.arange(len(avatar.frames)) if candidates is None else np.asarray(candidates)
+                closed = usable[int(np.argmin(layout.mouth_opening(track.landmarks[usable])))]
+                bank = rendered_bank(avatar.frames[closed], track.landmarks[closed])
+            log.debug("mouth interiors for %s: %d levels from %s", avatar.source.name, len(bank.openings), bank.source)
+            self._banks = {key: bank}  # one avatar at a time: a batch renders many clips of one presenter
+        return self._banks[key]
 
     def _add_interior(self, crop: torch.Tensor, patch) -> None:
         """Blend a painted patch (mouth interior, closed lid) into one warped crop (h, w, 3), in place."""
@@ -100,9 +130,22 @@ class WarpRenderer:
         height, width = patch.alpha.shape
         region = crop[patch.y0:patch.y0 + height, patch.x0:patch.x0 + width]
         height, width = region.shape[:2]
-        colour = torch.from_numpy(patch.colour[:height, :width]).to(self.device)
+        colour = torch.as_tensor(patch.colour[:height, :width]).to(self.device)
         alpha = torch.from_numpy(patch.alpha[:height, :width]).to(self.device)[..., None]
         region.mul_(1 - alpha).add_(colour * alpha)
+
+
+def real_interior(bank: InteriorBank, points: np.ndarray, iod: float, device: torch.device) -> PaintedPatch | None:
+    """The bank's interior inside one frame's target inner lips (crop pixels), behind a smooth lip line; None when shut."""
+    inner = points[layout.INNER_LIPS]
+    gap = float(np.mean([inner[8 - k, 1] - inner[k, 1] for k in (1, 2, 3)]))
+    if gap < 1.0:
+        return None
+    colour, corner = bank.interior(inner, gap / iod, device)
+    height, width = colour.shape[:2]
+    outline = smooth_curve(np.concatenate([inner, inner[:1]]), 6)
+    alpha = polygon_alpha(outline - corner, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))
+    return PaintedPatch(int(corner[0]), int(corner[1]), colour, alpha)
 
 
 __all__ = ["WarpRenderer", "CropBox"]

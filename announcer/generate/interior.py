@@ -1,0 +1,153 @@
+"""Mouth interiors from real pixels: the presenter's own teeth, tongue and cavity, moved with the lips.
+
+A bank holds a few mouth interiors, each at one opening, in an upright mouth-centred square
+("canonical" space, the avatar's own pixel scale). For each output frame the two levels around
+the target opening are warped onto the target inner lips (a thin-plate spline through the eight
+inner-lip points, so the upper teeth stay under the upper lip and the lower teeth ride on the
+lower lip) and mixed by how close each is. The mix is a smooth function of the target shape, so
+nothing flickers from frame to frame.
+
+Where the levels come from:
+- a video avatar: its own frames with the mouth open, grouped by opening; each level is the
+  per-pixel median of the frames nearest to it, warped to their mean shape (after Suwajanakorn et
+  al., "Synthesizing Obama", 2017): real teeth, without one frame's motion blur or noise;
+- a photo with its mouth open: that one mouth;
+- a photo with its mouth closed: teeth rendered tooth by tooth, shaded, in the photo's colours,
+  with its sharpness and grain (generate.teeth).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from ..face import layout
+from .warp import evaluate_tps, fit_tps
+
+LEVELS = 6
+DONORS_PER_LEVEL = 5
+OPEN_DONOR = 0.06
+"""Frames whose inner-lip gap (inter-ocular units) is at least this show enough interior to be a donor."""
+HALF_WIDTH, HALF_HEIGHT = 0.5, 0.38
+"""The canonical square around the inner lips' centre, in inter-ocular distances."""
+
+
+@dataclass(frozen=True)
+class InteriorBank:
+    openings: np.ndarray
+    """(L,) inner-lip gap of each level, inter-ocular units, ascending."""
+    patches: np.ndarray
+    """(L, h, w, 3) float32 RGB in canonical space."""
+    inner_lips: np.ndarray
+    """(L, 8, 2) each level's inner lips in canonical pixels."""
+    scale: float
+    """Canonical pixels per inter-ocular distance."""
+    source: str
+    """Where the pixels come from: 'video', 'photo' or 'rendered'."""
+
+    @staticmethod
+    def from_frames(frames: np.ndarray, landmarks: np.ndarray, candidates: np.ndarray | None = None) -> "InteriorBank | None":
+        """A bank from the frames (N, H, W, 3) whose mouths open (None when fewer than two do). `candidates`: the frames
+        it may use (all by default); evaluation keeps its held-out frames out."""
+        indices = np.arange(len(frames)) if candidates is None else np.asarray(candidates)
+        openings = layout.mouth_opening(landmarks[indices])
+        donors = indices[openings >= OPEN_DONOR]
+        if len(donors) == 0:
+            return None
+        scale = float(np.median(layout.inter_ocular(landmarks[donors])))
+        canonical = [to_canonical(frames[i], landmarks[i], scale) for i in donors]
+        donor_openings = layout.mouth_opening(landmarks[donors])
+        levels = _level_openings(donor_openings)
+        patches, shapes = [], []
+        for level in levels:
+            nearest = np.argsort(np.abs(donor_openings - level))[:DONORS_PER_LEVEL]
+            shape = np.mean([canonical[i][1] for i in nearest], axis=0)
+            aligned = [warp_to_shape(canonical[i][0], canonical[i][1], shape) for i in nearest]
+            patches.append(np.median(aligned, axis=0))
+            shapes.append(shape)
+        source = "video" if len(frames) > 1 else "photo"
+        return InteriorBank(levels, np.stack(patches).astype(np.float32), np.stack(shapes), scale, source)
+
+    def interior(self, inner_lips: np.ndarray, opening: float, device: torch.device) -> tuple[torch.Tensor, np.ndarray]:
+        """Colours (h, w, 3) for the box around target inner lips (8, 2) in crop pixels, and the box's corner (x0, y0)."""
+        x0, y0 = np.floor(inner_lips.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(inner_lips.max(axis=0)).astype(int) + 3
+        x0, y0 = max(x0, 0), max(y0, 0)
+        below = int(np.searchsorted(self.openings, opening).clip(1, len(self.openings) - 1)) - 1
+        above = min(below + 1, len(self.openings) - 1)
+        span = self.openings[above] - self.openings[below]
+        share = float(np.clip((opening - self.openings[below]) / span, 0, 1)) if span > 0 else 0.0
+        colour = self._sample_level(below, inner_lips, (x0, y0, x1, y1), device)
+        if share > 0:
+            colour = colour * (1 - share) + self._sample_level(above, inner_lips, (x0, y0, x1, y1), device) * share
+        return colour, np.array([x0, y0])
+
+    def _sample_level(self, level: int, inner_lips: np.ndarray, box, device: torch.device) -> torch.Tensor:
+        x0, y0, x1, y1 = box
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        pixels = np.stack([xs, ys], -1).reshape(1, -1, 2)
+        mapping = _spline(inner_lips, self.inner_lips[level], device)
+        canonical = mapping(torch.from_numpy(pixels).to(device))
+        patch = torch.from_numpy(self.patches[level]).to(device)
+        height, width = patch.shape[:2]
+        grid = canonical / torch.tensor([width - 1, height - 1], device=device, dtype=torch.float32) * 2 - 1
+        sampled = torch.nn.functional.grid_sample(patch.permute(2, 0, 1)[None], grid.reshape(1, y1 - y0, x1 - x0, 2),
+                                                  mode="bilinear", padding_mode="border", align_corners=True)
+        return sampled[0].permute(1, 2, 0)
+
+
+def _level_openings(openings: np.ndarray) -> np.ndarray:
+    """LEVELS openings spread over the donors' range (fewer when the donors are few or alike)."""
+    if len(openings) < 2 * DONORS_PER_LEVEL or np.ptp(openings) < 0.02:
+        return np.array([float(np.median(openings))])
+    return np.unique(np.round(np.quantile(openings, np.linspace(0.05, 0.95, LEVELS)), 4))
+
+
+def canonical_size(scale: float) -> tuple[int, int]:
+    return int(round(2 * HALF_WIDTH * scale)) | 1, int(round(2 * HALF_HEIGHT * scale)) | 1
+
+
+def to_canonical(frame: np.ndarray, points: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth of one frame upright and centred at `scale` pixels per inter-ocular distance, and its inner lips there."""
+    origin, x_axis, y_axis = layout.face_frame(points[None])
+    x_axis, y_axis = x_axis[0], y_axis[0]
+    centre = points[layout.INNER_LIPS].mean(axis=0)
+    width, height = canonical_size(scale)
+    unit = float(np.linalg.norm(x_axis))
+    # canonical = R (p - centre) * scale / iod + (width/2, height/2), with R taking the face's axes to x and y
+    rotation = np.stack([x_axis, y_axis]) / unit ** 2 * scale
+    offset = np.array([width / 2, height / 2]) - rotation @ centre
+    affine = np.concatenate([rotation, offset[:, None]], 1).astype(np.float32)
+    patch = cv2.warpAffine(frame, affine, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    inner = points[layout.INNER_LIPS] @ rotation.T + offset
+    return patch.astype(np.float32), inner.astype(np.float32)
+
+
+def warp_to_shape(patch: np.ndarray, inner_lips: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """A canonical patch warped so its inner lips land on `shape` (both (8, 2) canonical pixels)."""
+    height, width = patch.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    mapping = _spline(shape, inner_lips, torch.device("cpu"))
+    sources = mapping(torch.from_numpy(np.stack([xs, ys], -1).reshape(1, -1, 2)))[0].numpy().reshape(height, width, 2)
+    return cv2.remap(patch, sources[..., 0], sources[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def _spline(from_points: np.ndarray, to_points: np.ndarray, device: torch.device):
+    """A thin-plate spline taking `from_points` (8, 2) onto `to_points`, with four far points held to the similarity
+    between them, so it bends inside the mouth and stays calm around it."""
+    anchors_from, anchors_to = _far_points(from_points), _far_points(to_points)
+    source = torch.from_numpy(np.concatenate([from_points, anchors_from]).astype(np.float32))[None].to(device)
+    target = torch.from_numpy(np.concatenate([to_points, anchors_to]).astype(np.float32))[None].to(device)
+    scale = float(max(np.ptp(from_points[:, 0]), 1.0))
+    coefficients = fit_tps(source / scale, target / scale)
+    return lambda points: evaluate_tps(coefficients, source / scale, points / scale) * scale
+
+
+def _far_points(inner_lips: np.ndarray) -> np.ndarray:
+    """Four points one mouth-width out from the inner lips' centre, along the corners' line and across it."""
+    centre = inner_lips.mean(axis=0)
+    along = inner_lips[4] - inner_lips[0]
+    across = np.array([-along[1], along[0]])
+    return np.stack([centre - along, centre + along, centre - across, centre + across]).astype(np.float32)

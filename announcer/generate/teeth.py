@@ -1,0 +1,147 @@
+"""Teeth rendered tooth by tooth, for a presenter whose only picture keeps the mouth shut.
+
+Each level of the bank is drawn in canonical space (generate.interior) at one opening of the
+presenter's own mouth shape: a cavity that darkens away from the lips, a row of upper teeth
+(incisors widest, each shaded across its face, darker towards the corners and at the gaps), the
+lower incisors' edges at wider openings, and a tongue with a soft highlight. Colours come from the
+presenter's lips and skin; the result is blurred to the photo's sharpness and given its grain
+(one fixed noise field, so it does not shimmer).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..face import layout
+from .interior import LEVELS, InteriorBank, canonical_size
+from .targets import MAX_GAP, closed_mouth, shaped_mouth
+
+ENAMEL = np.array([208, 200, 186], np.float32)
+"""Teeth in good light before the photo's own light and colour are applied."""
+UPPER_TEETH = (0.085, 0.068, 0.06, 0.052, 0.048)
+"""Visible widths of the upper teeth from the middle out (incisor, lateral incisor, canine, premolars), inter-ocular units."""
+UPPER_LENGTH, LOWER_LENGTH = 0.085, 0.045
+"""How far the upper and lower teeth show below and above the lips, inter-ocular units, at most."""
+SEED = 7
+
+
+def rendered_bank(frame: np.ndarray, points: np.ndarray) -> InteriorBank:
+    """A bank of rendered interiors for a photo (H, W, 3) with its landmarks (68, 2)."""
+    scale = float(layout.inter_ocular(points))
+    face = layout.face_frame(points[None])
+    neutral = closed_mouth(layout.to_face_coords(points[None], face)[0])
+    openings = np.linspace(0.08, 1.0, LEVELS)
+    lips = _mean_inside(frame, points[layout.OUTER_LIPS], points[layout.INNER_LIPS])
+    skin = _mean_inside(frame, points[[1, 2, 3, 31, 35, 13, 14, 15]])
+    light = float(np.clip(skin.mean() / 170.0, 0.35, 1.2))
+    grain, blur = _grain_and_blur(frame, points)
+    width, height = canonical_size(scale)
+    noise = np.random.default_rng(SEED).standard_normal((height, width, 1)).astype(np.float32)
+    patches, shapes = [], []
+    for opening in openings:
+        inner = shaped_mouth(neutral, np.array([[opening, 0.0, 0.0]], np.float32))[0, layout.INNER_LIPS]
+        canonical = (inner - inner.mean(axis=0)) * scale + (width / 2, height / 2)
+        patch = draw_interior(canonical, scale, (height, width), lips, light)
+        patch = cv2.GaussianBlur(patch, (0, 0), blur) if blur > 0.3 else patch
+        patches.append(np.clip(patch + noise * grain, 0, 255))
+        shapes.append(canonical)
+    gaps = openings * MAX_GAP
+    return InteriorBank(gaps.astype(np.float32), np.stack(patches).astype(np.float32), np.stack(shapes).astype(np.float32),
+                        scale, "rendered")
+
+
+def draw_interior(inner: np.ndarray, scale: float, size: tuple[int, int], lips: np.ndarray, light: float) -> np.ndarray:
+    """One interior (h, w, 3) float32 for inner lips (8, 2) in canonical pixels."""
+    height, width = size
+    upper_y, lower_y = inner[[1, 2, 3], 1].mean(), inner[[5, 6, 7], 1].mean()
+    gap = lower_y - upper_y
+    left, right = inner[0, 0], inner[4, 0]
+    middle = (left + right) / 2
+    canvas = _cavity(inner, (height, width), lips)
+    if gap > 0.16 * scale:
+        _tongue(canvas, middle, lower_y, (right - left) * 0.3, 0.25 * gap, lips)
+    teeth = ENAMEL * light * (0.85 + 0.15 * lips / max(float(lips.mean()), 1.0))
+    _tooth_row(canvas, middle, upper_y, (right - left) / 2, min(UPPER_LENGTH * scale, 0.55 * gap), scale, teeth, down=True)
+    lower_length = min(LOWER_LENGTH * scale, 0.2 * gap)
+    if lower_length >= 1.5:
+        _tooth_row(canvas, middle, lower_y, (right - left) / 2 * 0.8, lower_length, scale * 0.8, teeth * 0.82, down=False)
+    return canvas
+
+
+def _cavity(inner: np.ndarray, size: tuple[int, int], lips: np.ndarray) -> np.ndarray:
+    """Dark red-brown, lighter just inside the lips and darkest at the back of the mouth."""
+    mask = np.zeros(size, np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    depth = depth / max(float(depth.max()), 1.0)
+    shade = (0.32 - 0.24 * np.sqrt(depth))[..., None]
+    return (lips * shade).astype(np.float32)
+
+
+def _tongue(canvas: np.ndarray, middle: float, lower_y: float, half_width: float, height: float, lips: np.ndarray) -> None:
+    ys, xs = np.mgrid[0:canvas.shape[0], 0:canvas.shape[1]].astype(np.float32)
+    inside = ((xs - middle) / half_width) ** 2 + ((ys - lower_y) / max(height, 1.0)) ** 2
+    cover = np.clip((1 - inside) * 3, 0, 1)[..., None]
+    # lit from above: brighter at its top, falling into shade at the back
+    lit = np.clip(1 - (lower_y - ys) / max(height, 1.0), 0.3, 1)[..., None]
+    colour = lips * 0.62 * (0.7 + 0.3 * lit)
+    canvas[:] = canvas * (1 - cover) + colour * cover
+
+
+def _tooth_row(canvas: np.ndarray, middle: float, lip_y: float, half_span: float, length: float, scale: float,
+               enamel: np.ndarray, down: bool) -> None:
+    """Teeth from the lip line (down for the upper row, up for the lower), from the middle out to `half_span` each side."""
+    ys, xs = np.mgrid[0:canvas.shape[0], 0:canvas.shape[1]].astype(np.float32)
+    for side in (-1, 1):
+        x = middle
+        for number, share in enumerate(UPPER_TEETH):
+            width = share * scale
+            if abs(x - middle) > half_span * 0.95:
+                break
+            centre = x + side * width / 2
+            depth = abs(centre - middle) / max(half_span, 1.0)  # teeth further round the arch are further back, darker
+            tooth_length = length * (1 - 0.35 * depth) * (0.92 if number == 1 else 1.0)
+            _tooth(canvas, xs, ys, centre, width, lip_y, tooth_length, enamel * (1 - 0.45 * depth ** 1.5), down)
+            x += side * width
+
+
+def _tooth(canvas, xs, ys, centre: float, width: float, lip_y: float, length: float, colour: np.ndarray, down: bool) -> None:
+    across = (xs - centre) / (0.56 * width)  # -0.9..0.9 over the tooth's own width: neighbours touch, no dark gap
+    along = (ys - lip_y) / max(length, 1.0) if down else (lip_y - ys) / max(length, 1.0)
+    # a rounded biting edge: the corners of each tooth end a little short
+    edge = 1 - 0.25 * across ** 4
+    cover = np.clip((1 - np.abs(across)) * width / 2, 0, 1) * np.clip((edge - along) * length, 0, 1) * (along > -0.5)
+    shading = 0.78 + 0.22 * np.sqrt(np.clip(1 - across ** 2, 0, 1))  # rounded face: darker at the sides
+    shading = shading * (1 - 0.18 * np.clip(along, 0, 1))  # the biting edge is a touch translucent
+    cover = cover[..., None]
+    canvas[:] = canvas * (1 - cover) + colour * shading[..., None] * cover
+
+
+def _mean_inside(frame: np.ndarray, outline: np.ndarray, hole: np.ndarray | None = None) -> np.ndarray:
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(cv2.convexHull(outline.astype(np.float32))[:, 0]).astype(np.int32)], 1)
+    if hole is not None:
+        cv2.fillPoly(mask, [np.round(hole).astype(np.int32)], 0)
+    pixels = frame[mask.astype(bool)]
+    return (pixels if len(pixels) else frame.reshape(-1, 3)).mean(axis=0).astype(np.float32)
+
+
+def _grain_and_blur(frame: np.ndarray, points: np.ndarray) -> tuple[float, float]:
+    """The photo's grain (std of fine detail on the cheek, grey levels) and a blur radius matching its sharpness."""
+    iod = float(layout.inter_ocular(points))
+    cheek = points[[2, 3, 31, 48]].mean(axis=0)
+    half = max(3, int(0.08 * iod))
+    x, y = np.round(cheek).astype(int)
+    patch = frame[max(y - half, 0):y + half, max(x - half, 0):x + half].astype(np.float32).mean(axis=2)
+    if patch.size < 16:
+        return 0.0, 0.0
+    fine = patch - cv2.GaussianBlur(patch, (0, 0), 1.0)
+    grain = float(np.clip(fine.std(), 0.0, 8.0))
+    # Sharp photos keep edges; soft ones (small faces, old photos) get the teeth blurred to match their lips' edges.
+    lips = frame.astype(np.float32).mean(axis=2)
+    edges = cv2.Laplacian(cv2.GaussianBlur(lips, (0, 0), 0.5), cv2.CV_32F)
+    x0, y0 = np.floor(points[layout.OUTER_LIPS].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points[layout.OUTER_LIPS].max(axis=0)).astype(int)
+    sharpness = float(np.abs(edges[max(y0, 0):y1, max(x0, 0):x1]).mean()) if x1 > x0 and y1 > y0 else 4.0
+    blur = float(np.clip(1.6 - sharpness / 4.0, 0.0, 1.4)) * iod / 160.0 + 0.4
+    return grain, blur
