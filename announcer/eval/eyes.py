@@ -65,16 +65,18 @@ def blink_depths(readings: EyeReadings, usual_opening: float) -> list[dict]:
 
 
 def grain(frame: np.ndarray, points: np.ndarray) -> float:
-    """High-pass energy (mean square of detail finer than 1.5 px) over both eyes and their lids, in grey levels squared."""
+    """Fine-grain energy over both eyes and their lids, grey levels squared: the robust variance (from the median
+    absolute value) of detail finer than 1 px. The median makes it a measure of the texture everywhere in the region,
+    not of its few strong edges (iris, lid line), which any shut eye loses, a real one too."""
     import cv2
 
     grey = frame.astype(np.float32).mean(axis=2)
-    detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.5)
+    detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
     mask = np.zeros(grey.shape, np.uint8)
     for eye in (layout.RIGHT_EYE, layout.LEFT_EYE):
         hull = cv2.convexHull(_eye_and_lid(points[eye]).astype(np.float32))[:, 0]
         cv2.fillPoly(mask, [np.round(hull).astype(np.int32)], 1)
-    return float((detail[mask.astype(bool)] ** 2).mean())
+    return float((np.median(np.abs(detail[mask.astype(bool)])) / 0.6745) ** 2)
 
 
 def _eye_and_lid(eye: np.ndarray) -> np.ndarray:

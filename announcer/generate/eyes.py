@@ -35,6 +35,8 @@ LASH_MIN_TURN = 0.2
 """Lashes seen end-on (half way through the turn) keep this share of their length, so they never vanish."""
 STRETCH_IN = 0.25
 """Up to this closure the skin's stretch fades in, so the first frames of a blink start from the open eye exactly."""
+GRAIN_SIGMA = 1.2
+"""Detail finer than this (pixels) is the skin's grain, carried over unstretched."""
 CORNER_FADE = 0.12
 SAMPLES = 64
 
@@ -125,11 +127,15 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     top, upper, edge, lashes = profile.at(u)
     skin_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
     lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
-    image = torch.cat([crop, matte[..., None]], -1)
-    skin = _sample(image, frame.to_image(np.stack([u, skin_v], -1)))[..., :3]
+    smooth = _blurred(crop, GRAIN_SIGMA)
+    image = torch.cat([crop, matte[..., None], smooth], -1)
+    stretched = _sample(image, frame.to_image(np.stack([u, skin_v], -1)))
+    # Stretching smooths the skin's grain away, so the grain comes unstretched from the same skin, shifted down whole.
+    shifted = _sample(image, frame.to_image(np.stack([u, np.where(v <= top, v, v - (edge - upper))], -1)))
+    skin = stretched[..., 4:] + (shifted[..., :3] - shifted[..., 4:])
     lash = _sample(image, frame.to_image(np.stack([u, lash_v], -1)))
     to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
-    skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:]
+    skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:4]
     region = crop[y0:y1, x0:x1]
     region.mul_(1 - skin_alpha).add_(skin * skin_alpha)
     region.mul_(1 - lash_alpha).add_(lash[..., :3] * lash_alpha)
@@ -181,6 +187,17 @@ def _lash_length(matte: torch.Tensor, frame: EyeFrame, profile: LidProfile, widt
     light = np.flatnonzero(darkness < 0.15)
     reach = heights[light[0]] if len(light) else heights[-1]
     return float(np.clip(reach * 1.15, LASH_RANGE[0] * width, LASH_RANGE[1] * width))
+
+
+def _blurred(crop: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(H, W, 3) Gaussian-blurred copy of a crop, separable, same size."""
+    radius = int(3 * sigma + 0.5)
+    taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32, device=crop.device) ** 2 / (2 * sigma ** 2))
+    taps = (taps / taps.sum()).to(crop.dtype)
+    image = crop.permute(2, 0, 1)[:, None]
+    image = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode="replicate"), taps.view(1, 1, 1, -1))
+    image = F.conv2d(F.pad(image, (0, 0, radius, radius), mode="replicate"), taps.view(1, 1, -1, 1))
+    return image[:, 0].permute(1, 2, 0)
 
 
 def _sample(crop: torch.Tensor, points: np.ndarray) -> torch.Tensor:
