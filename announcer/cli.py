@@ -171,7 +171,7 @@ def _render(args) -> int:
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
                                                voice_overrides=overrides, closeups=args.closeups))
     log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
-             extra={"outputs": [str(p) for p in result.outputs.all() if p.is_file()]})
+             extra={"outputs": [str(p) for p in [*result.outputs.all(), result.outputs.closeups] if p.is_file()]})
     if not args.quiet and not args.json:
         print(result.outputs.video)
     return 0

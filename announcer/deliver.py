@@ -37,7 +37,8 @@ class OutputSet:
         return self.video.with_suffix(".closeups.png")
 
     def all(self) -> list[Path]:
-        return [self.video, self.subtitles_srt, self.subtitles_vtt, self.thumbnail, self.manifest, self.closeups]
+        """Every file of a delivered clip (the close-up sheet, written only on request, is not among them)."""
+        return [self.video, self.subtitles_srt, self.subtitles_vtt, self.thumbnail, self.manifest]
 
     @staticmethod
     def for_path(path: str | Path) -> "OutputSet":
@@ -90,7 +91,7 @@ class StagedOutputs:
     def remove_leftovers(outputs: OutputSet) -> int:
         """Delete temp files a killed render left beside these outputs. Only for a caller that owns the outputs (a job lease)."""
         removed = 0
-        for final in outputs.all():
+        for final in [*outputs.all(), outputs.closeups]:
             for temp in final.parent.glob(f".{final.stem}.????????.part{final.suffix}"):  # mkstemp adds 8 characters
                 temp.unlink(missing_ok=True)
                 removed += 1

@@ -23,7 +23,7 @@ EYES = ((layout.RIGHT_EYE, layout.BROWS[:5]), (layout.LEFT_EYE, layout.BROWS[5:]
 """Each eye's six points with the brow above it."""
 SKIN_BAND = 0.55
 """Height of the skin that slides down, as a share of the eye's width (above it nothing moves)."""
-BROW_CLEARANCE = 0.7
+BROW_CLEARANCE = 0.5
 """The band never reaches higher than this share of the way from the upper lid to the brow."""
 OVERLAP = 0.1
 """A shut upper lid reaches this share of the eye's opening past the lower lid's margin, so no slit of eye is left."""
@@ -35,8 +35,12 @@ LASH_MIN_TURN = 0.2
 """Lashes seen end-on (half way through the turn) keep this share of their length, so they never vanish."""
 STRETCH_IN = 0.25
 """Up to this closure the skin's stretch fades in, so the first frames of a blink start from the open eye exactly."""
+CREASE = 0.5
+"""Where the lid's crease lies, as a share of the way from the band's top down to the lashes."""
 GRAIN_SIGMA = 1.2
 """Detail finer than this (pixels) is the skin's grain, carried over unstretched."""
+CORNER_REACH = 0.12
+"""How far past each landmarked corner the lid reaches, as a share of the eye's width."""
 CORNER_FADE = 0.12
 SAMPLES = 64
 
@@ -79,7 +83,7 @@ class LidProfile:
     @staticmethod
     def of(local_eye: np.ndarray, local_brow: np.ndarray, closure: float) -> "LidProfile":
         width = float(local_eye[3, 0] - local_eye[0, 0])
-        u = np.linspace(0.0, width, SAMPLES)
+        u = np.linspace(local_eye[0, 0], local_eye[3, 0], SAMPLES)
         upper = _curve_through(local_eye[[0, 1, 2, 3]], u)
         lower = _curve_through(local_eye[[0, 5, 4, 3]], u)
         brow = np.interp(u, *_sorted_by_u(local_brow))
@@ -113,9 +117,13 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     local_eye, local_brow = frame.to_local(eye), frame.to_local(brow)
     if local_eye[3, 0] < 4:  # an eye a few pixels wide has no lid to draw
         return
+    # Landmarked corners sit inside the lashes and liner that frame an eye: the lid reaches a little beyond them.
+    width = local_eye[3, 0] - local_eye[0, 0]
+    local_eye[0, 0] -= CORNER_REACH * width
+    local_eye[3, 0] += CORNER_REACH * width
     profile = LidProfile.of(local_eye, local_brow, closure)
     matte = _lash_matte(crop, frame, profile)
-    profile = profile.with_lash_length(_lash_length(matte, frame, profile, local_eye[3, 0]))
+    profile = profile.with_lash_length(_lash_length(matte, frame, profile, width))
     x0, y0, x1, y1 = _box(frame, profile, crop.shape)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
@@ -123,16 +131,16 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     local = frame.to_local(np.stack([xs, ys], -1))
     u, v = local[..., 0], local[..., 1]
     # Towards the corners the lid fades into the open eye over a tenth of its width, so no seam shows there.
-    inside = np.clip(np.minimum(u - profile.u[0], profile.u[-1] - u) / (CORNER_FADE * profile.u[-1]), 0.0, 1.0)
+    span = profile.u[-1] - profile.u[0]
+    inside = np.clip(np.minimum(u - profile.u[0], profile.u[-1] - u) / (CORNER_FADE * span), 0.0, 1.0)
     top, upper, edge, lashes = profile.at(u)
-    skin_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
+    skin_v, grain_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
     lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
     smooth = _blurred(crop, GRAIN_SIGMA)
     image = torch.cat([crop, matte[..., None], smooth], -1)
     stretched = _sample(image, frame.to_image(np.stack([u, skin_v], -1)))
-    # Stretching smooths the skin's grain away, so the grain comes unstretched from the same skin, shifted down whole.
-    shifted = _sample(image, frame.to_image(np.stack([u, np.where(v <= top, v, v - (edge - upper))], -1)))
-    skin = stretched[..., 4:] + (shifted[..., :3] - shifted[..., 4:])
+    unstretched = _sample(image, frame.to_image(np.stack([u, grain_v], -1)))
+    skin = stretched[..., 4:] + (unstretched[..., :3] - unstretched[..., 4:])
     lash = _sample(image, frame.to_image(np.stack([u, lash_v], -1)))
     to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
     skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:4]
@@ -141,17 +149,27 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     region.mul_(1 - lash_alpha).add_(lash[..., :3] * lash_alpha)
 
 
-def _skin_layer(v, top, upper, edge, lashes, closure: float) -> tuple[np.ndarray, np.ndarray]:
-    """Where the lid's skin at each pixel comes from (v in the open eye), and how much of the pixel is lid.
+def _skin_layer(v, top, upper, edge, lashes, closure: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the lid's skin at each pixel comes from (v in the open eye), where its grain comes from, and how much of
+    the pixel is lid.
 
-    The skin between the band's top and the lashes is stretched over [top, edge]; the lid's edge is one pixel soft,
-    and the band's top blends in over two pixels so no crease line appears where the stretch starts."""
+    The skin between the band's top and the lashes covers [top, edge]; the lid's edge is one pixel soft, and the
+    band's top blends in over two pixels so no crease line appears where the stretch starts. Stretching smooths
+    grain away, so the stretched part takes its fine detail unstretched, from the skin the lid's travel above it."""
     skin_bottom = upper - lashes
-    stretched = top + (np.minimum(v, edge) - top) * (skin_bottom - top) / np.maximum(edge - top, 1e-6)
+    # The lid's skin below the crease moves down whole; the new skin unfolds at the crease, so only the band above
+    # the crease stretches.
+    crease = top + CREASE * (skin_bottom - top)
+    travel = edge - skin_bottom
+    within = np.minimum(v, edge)
+    stretched = np.where(within >= crease + travel, within - travel,
+                         top + (within - top) * (crease - top) / np.maximum(crease + travel - top, 1e-6))
     source_v = v + min(1.0, closure / STRETCH_IN) * (stretched - v)
     source_v = np.where(v <= top, v, source_v)
+    # Grain for the stretched part: the skin's detail shifted down whole by the lid's travel, not stretched.
+    grain_v = np.where((within >= crease + travel) | (v <= top), source_v, v - (edge - upper))
     alpha = np.clip(edge - v + 0.5, 0.0, 1.0) * np.clip((v - top + 1) / 2, 0.0, 1.0)
-    return source_v, alpha
+    return source_v, grain_v, alpha
 
 
 def _lash_layer(v, upper, edge, lashes, closure: float) -> tuple[np.ndarray, np.ndarray]:
