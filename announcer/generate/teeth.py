@@ -20,7 +20,7 @@ ENAMEL = np.array([208, 200, 186], np.float32)
 """Teeth in good light before the photo's own light and colour are applied."""
 UPPER_TEETH = (0.085, 0.068, 0.06, 0.052, 0.048)
 """Visible widths of the upper teeth from the middle out (incisor, lateral incisor, canine, premolars), inter-ocular units."""
-UPPER_LENGTH, LOWER_LENGTH = 0.085, 0.045
+UPPER_LENGTH, LOWER_LENGTH = 0.1, 0.05
 """How far the upper and lower teeth show below and above the lips, inter-ocular units, at most."""
 SEED = 7
 
@@ -58,11 +58,11 @@ def draw_interior(inner: np.ndarray, scale: float, size: tuple[int, int], lips: 
     left, right = inner[0, 0], inner[4, 0]
     middle = (left + right) / 2
     canvas = _cavity(inner, (height, width), lips)
-    if gap > 0.16 * scale:
-        _tongue(canvas, middle, lower_y, (right - left) * 0.3, 0.25 * gap, lips)
+    if gap > 0.12 * scale:  # the tongue lies behind the lower teeth, its back in the mouth's shade
+        _tongue(canvas, middle, lower_y - 0.1 * gap, (right - left) * 0.32, 0.35 * gap, lips)
     teeth = ENAMEL * light * (0.85 + 0.15 * lips / max(float(lips.mean()), 1.0))
-    _tooth_row(canvas, middle, upper_y, (right - left) / 2, min(UPPER_LENGTH * scale, 0.55 * gap), scale, teeth, down=True)
-    lower_length = min(LOWER_LENGTH * scale, 0.2 * gap)
+    _tooth_row(canvas, middle, upper_y, (right - left) / 2, min(UPPER_LENGTH * scale, 0.6 * gap), scale, teeth, down=True)
+    lower_length = min(LOWER_LENGTH * scale, 0.25 * gap)
     if lower_length >= 1.5:
         _tooth_row(canvas, middle, lower_y, (right - left) / 2 * 0.8, lower_length, scale * 0.8, teeth * 0.82, down=False)
     return canvas
@@ -74,7 +74,7 @@ def _cavity(inner: np.ndarray, size: tuple[int, int], lips: np.ndarray) -> np.nd
     cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
     depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     depth = depth / max(float(depth.max()), 1.0)
-    shade = (0.32 - 0.24 * np.sqrt(depth))[..., None]
+    shade = (0.45 - 0.33 * np.sqrt(depth))[..., None]
     return (lips * shade).astype(np.float32)
 
 
@@ -83,8 +83,8 @@ def _tongue(canvas: np.ndarray, middle: float, lower_y: float, half_width: float
     inside = ((xs - middle) / half_width) ** 2 + ((ys - lower_y) / max(height, 1.0)) ** 2
     cover = np.clip((1 - inside) * 3, 0, 1)[..., None]
     # lit from above: brighter at its top, falling into shade at the back
-    lit = np.clip(1 - (lower_y - ys) / max(height, 1.0), 0.3, 1)[..., None]
-    colour = lips * 0.62 * (0.7 + 0.3 * lit)
+    lit = np.clip(1 - (ys - (lower_y - height)) / (2 * max(height, 1.0)), 0.0, 1.0)[..., None]
+    colour = lips * 0.7 * (0.55 + 0.45 * lit)
     canvas[:] = canvas * (1 - cover) + colour * cover
 
 
