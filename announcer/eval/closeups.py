@@ -43,24 +43,27 @@ def pick_moments(landmarks: np.ndarray, blink: np.ndarray | None = None, fps: fl
     return moments
 
 
-def closeup_sheet(frames, landmarks: np.ndarray, moments: list[Moment], reference: np.ndarray | None = None) -> np.ndarray:
+def closeup_sheet(frames, landmarks: np.ndarray, moments: list[Moment], reference: np.ndarray | None = None,
+                  names: tuple[str, str] = ("real", "generated")) -> np.ndarray:
     """(H, W, 3) uint8 RGB: one row per moment; `frames` by index (an array, or a dict of the frames kept), `landmarks`
-    (N, 68, 2) place the crops; `reference` frames go beside."""
+    (N, 68, 2) place the crops; `reference` frames go beside, on the left, and `names` say which is which."""
     iod = float(np.median(layout.inter_ocular(landmarks)))
-    rows = [_row(frames, landmarks, m, iod, reference) for m in moments]
+    rows = [_row(frames, landmarks, m, iod, reference, names) for m in moments]
     width = max(row.shape[1] for row in rows)
     rows = [np.pad(row, ((0, GAP), (0, width - row.shape[1]), (0, 0)), constant_values=BACKGROUND) for row in rows]
     return np.concatenate(rows)
 
 
-def closeup_png(frames, landmarks: np.ndarray, moments: list[Moment], reference: np.ndarray | None = None) -> bytes:
-    ok, data = cv2.imencode(".png", cv2.cvtColor(closeup_sheet(frames, landmarks, moments, reference), cv2.COLOR_RGB2BGR))
+def closeup_png(frames, landmarks: np.ndarray, moments: list[Moment], reference: np.ndarray | None = None,
+                names: tuple[str, str] = ("real", "generated")) -> bytes:
+    sheet = closeup_sheet(frames, landmarks, moments, reference, names)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     if not ok:
         raise RuntimeError("could not encode the close-up sheet")
     return data.tobytes()
 
 
-def _row(frames, landmarks, moment: Moment, iod: float, reference) -> np.ndarray:
+def _row(frames, landmarks, moment: Moment, iod: float, reference, names: tuple[str, str]) -> np.ndarray:
     points = landmarks[moment.frame]
     eyes = _box(points[np.concatenate([layout.RIGHT_EYE, layout.LEFT_EYE, layout.BROWS])], 0.18 * iod)
     mouth = _box(points[np.concatenate([layout.LIPS, layout.JAW[5:12]])], 0.1 * iod)
@@ -74,7 +77,7 @@ def _row(frames, landmarks, moment: Moment, iod: float, reference) -> np.ndarray
     height = max(tile.shape[0] for tile in tiles)
     body = _side_by_side([np.pad(t, ((0, height - t.shape[0]), (0, 0), (0, 0)), constant_values=BACKGROUND) for t in tiles])
     label = np.full((LABEL_HEIGHT, body.shape[1], 3), BACKGROUND, np.uint8)
-    text = moment.label + ("   (real | generated)" if reference is not None else "") + "   1:1 and 2x"
+    text = moment.label + (f"   ({names[0]} | {names[1]})" if reference is not None else "") + "   1:1 and 2x"
     cv2.putText(label, text, (4, LABEL_HEIGHT - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (230, 230, 230), 1, cv2.LINE_AA)
     return np.concatenate([label, body])
 

@@ -106,7 +106,7 @@ class WarpRenderer:
             palette = MouthPalette.from_avatar(avatar.frames[widest], track.landmarks[widest])
             return lambda points, iod: paint_interior(points[layout.INNER_LIPS], iod, palette)
         bank = self.interior_bank(avatar, track, candidates)
-        return lambda points, iod: real_interior(bank, points, iod, self.device)
+        return lambda points, iod: real_interior(bank, points, iod)
 
     def interior_bank(self, avatar: Avatar, track: FaceTrack, candidates: np.ndarray | None = None) -> InteriorBank:
         """The avatar's bank of mouth interiors, made once per avatar (and set of frames it may use)."""
@@ -130,18 +130,18 @@ class WarpRenderer:
         height, width = patch.alpha.shape
         region = crop[patch.y0:patch.y0 + height, patch.x0:patch.x0 + width]
         height, width = region.shape[:2]
-        colour = torch.as_tensor(patch.colour[:height, :width]).to(self.device)
+        colour = torch.from_numpy(patch.colour[:height, :width]).to(self.device)
         alpha = torch.from_numpy(patch.alpha[:height, :width]).to(self.device)[..., None]
         region.mul_(1 - alpha).add_(colour * alpha)
 
 
-def real_interior(bank: InteriorBank, points: np.ndarray, iod: float, device: torch.device) -> PaintedPatch | None:
+def real_interior(bank: InteriorBank, points: np.ndarray, iod: float) -> PaintedPatch | None:
     """The bank's interior inside one frame's target inner lips (crop pixels), behind a smooth lip line; None when shut."""
     inner = points[layout.INNER_LIPS]
     gap = float(np.mean([inner[8 - k, 1] - inner[k, 1] for k in (1, 2, 3)]))
     if gap < 1.0:
         return None
-    colour, corner = bank.interior(inner, gap / iod, device)
+    colour, corner = bank.interior(inner, gap / iod)
     height, width = colour.shape[:2]
     outline = smooth_curve(np.concatenate([inner, inner[:1]]), 6)
     alpha = polygon_alpha(outline - corner, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))

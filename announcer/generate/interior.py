@@ -70,8 +70,9 @@ class InteriorBank:
         source = "video" if len(frames) > 1 else "photo"
         return InteriorBank(levels, np.stack(patches).astype(np.float32), np.stack(shapes), scale, source)
 
-    def interior(self, inner_lips: np.ndarray, opening: float, device: torch.device) -> tuple[torch.Tensor, np.ndarray]:
-        """Colours (h, w, 3) for the box around target inner lips (8, 2) in crop pixels, and the box's corner (x0, y0)."""
+    def interior(self, inner_lips: np.ndarray, opening: float) -> tuple[np.ndarray, np.ndarray]:
+        """Colours (h, w, 3) float32 for the box around target inner lips (8, 2) in crop pixels, and the box's corner
+        (x0, y0). Small and per frame, so it runs on the CPU whatever the device (OpenCV's remap)."""
         x0, y0 = np.floor(inner_lips.min(axis=0)).astype(int) - 2
         x1, y1 = np.ceil(inner_lips.max(axis=0)).astype(int) + 3
         x0, y0 = max(x0, 0), max(y0, 0)
@@ -79,23 +80,18 @@ class InteriorBank:
         above = min(below + 1, len(self.openings) - 1)
         span = self.openings[above] - self.openings[below]
         share = float(np.clip((opening - self.openings[below]) / span, 0, 1)) if span > 0 else 0.0
-        colour = self._sample_level(below, inner_lips, (x0, y0, x1, y1), device)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        pixels = np.stack([xs, ys], -1)
+        colour = self._sample_level(below, inner_lips, pixels)
         if share > 0:
-            colour = colour * (1 - share) + self._sample_level(above, inner_lips, (x0, y0, x1, y1), device) * share
+            colour = colour * (1 - share) + self._sample_level(above, inner_lips, pixels) * share
         return colour, np.array([x0, y0])
 
-    def _sample_level(self, level: int, inner_lips: np.ndarray, box, device: torch.device) -> torch.Tensor:
-        x0, y0, x1, y1 = box
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        pixels = np.stack([xs, ys], -1).reshape(1, -1, 2)
-        mapping = _spline(inner_lips, self.inner_lips[level], device)
-        canonical = mapping(torch.from_numpy(pixels).to(device))
-        patch = torch.from_numpy(self.patches[level]).to(device)
-        height, width = patch.shape[:2]
-        grid = canonical / torch.tensor([width - 1, height - 1], device=device, dtype=torch.float32) * 2 - 1
-        sampled = torch.nn.functional.grid_sample(patch.permute(2, 0, 1)[None], grid.reshape(1, y1 - y0, x1 - x0, 2),
-                                                  mode="bilinear", padding_mode="border", align_corners=True)
-        return sampled[0].permute(1, 2, 0)
+    def _sample_level(self, level: int, inner_lips: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+        mapping = _spline(inner_lips, self.inner_lips[level])
+        canonical = mapping(torch.from_numpy(pixels.reshape(1, -1, 2)))[0].numpy().reshape(pixels.shape)
+        return cv2.remap(self.patches[level], canonical[..., 0], canonical[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
 
 
 def _level_openings(openings: np.ndarray) -> np.ndarray:
@@ -129,17 +125,17 @@ def warp_to_shape(patch: np.ndarray, inner_lips: np.ndarray, shape: np.ndarray) 
     """A canonical patch warped so its inner lips land on `shape` (both (8, 2) canonical pixels)."""
     height, width = patch.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    mapping = _spline(shape, inner_lips, torch.device("cpu"))
+    mapping = _spline(shape, inner_lips)
     sources = mapping(torch.from_numpy(np.stack([xs, ys], -1).reshape(1, -1, 2)))[0].numpy().reshape(height, width, 2)
     return cv2.remap(patch, sources[..., 0], sources[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def _spline(from_points: np.ndarray, to_points: np.ndarray, device: torch.device):
+def _spline(from_points: np.ndarray, to_points: np.ndarray):
     """A thin-plate spline taking `from_points` (8, 2) onto `to_points`, with four far points held to the similarity
     between them, so it bends inside the mouth and stays calm around it."""
     anchors_from, anchors_to = _far_points(from_points), _far_points(to_points)
-    source = torch.from_numpy(np.concatenate([from_points, anchors_from]).astype(np.float32))[None].to(device)
-    target = torch.from_numpy(np.concatenate([to_points, anchors_to]).astype(np.float32))[None].to(device)
+    source = torch.from_numpy(np.concatenate([from_points, anchors_from]).astype(np.float32))[None]
+    target = torch.from_numpy(np.concatenate([to_points, anchors_to]).astype(np.float32))[None]
     scale = float(max(np.ptp(from_points[:, 0]), 1.0))
     coefficients = fit_tps(source / scale, target / scale)
     return lambda points: evaluate_tps(coefficients, source / scale, points / scale) * scale
