@@ -307,6 +307,14 @@ def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
     assert not (bundle / "cleanup.safetensors").exists() and (bundle / "checkpoints" / "cleanup.safetensors").is_file()
     assert json.loads((bundle / "bundle.json").read_text())["generator"]["steps_run"] == 0
 
+    # The generator refines the warp it was trained on: this one learnt the presenter's own interiors; a bundle from
+    # before them (no `warp_interior`) learnt painted ones and keeps getting them.
+    meta = json.loads((bundle / "bundle.json").read_text())
+    assert meta["warp_interior"] == "real"
+    assert load_renderer(AvatarBundle(bundle), GenerateConfig(), torch.device("cpu")).warp.config.mouth_interior == "real"
+    (bundle / "bundle.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "warp_interior"}))
+    assert load_renderer(AvatarBundle(bundle), GenerateConfig(), torch.device("cpu")).warp.config.mouth_interior == "painted"
+
     # A bundle whose generator was made for the earlier design (no `design` in its settings) is refused, not misused.
     tensors, metadata = load_weights(bundle / "generator.safetensors", "generator", "")
     save_weights(bundle / "generator.safetensors", tensors, _FirstDesignSettings(**{k: metadata["settings"][k] for k in ("size", "width")}))

@@ -6,6 +6,8 @@ from a video of them; `announcer render --avatar NAME` then renders with those m
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from ..cleanup import load_cleanup
@@ -29,7 +31,10 @@ def load_renderer(bundle: AvatarBundle, config: GenerateConfig, device: torch.de
     generator = MouthGenerator(GeneratorSettings(**metadata["settings"]))
     generator.load_state_dict(tensors)
     cleanup = load_cleanup(bundle.cleanup_path, device) if bundle.cleanup_path.is_file() else None
-    return NeuralRenderer(WarpRenderer(config, device), generator, cleanup, bundle.read_reference(), device)
+    # The generator refines the warp it was trained on: bundles from before real mouth interiors learnt painted ones.
+    interior = bundle.read_meta().get("warp_interior", "painted")
+    warp = WarpRenderer(replace(config, mouth_interior=interior), device)
+    return NeuralRenderer(warp, generator, cleanup, bundle.read_reference(), device)
 
 
 __all__ = ["AvatarBundle", "PrepareConfig", "prepare_avatar", "evaluate_bundle", "load_renderer", "find_bundle",

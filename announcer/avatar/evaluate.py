@@ -39,12 +39,13 @@ def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dic
     neural = load_renderer(bundle, replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
     geometry = neural.geometry
     real = geometry.cut(torch.from_numpy(avatar.frames[frames]), truth)
-    runs = {"warp": _render(neural.warp, avatar, track, frames, truth)}
+    training_frames = np.arange(start)
+    runs = {"warp": _render(neural.warp, avatar, track, frames, truth, training_frames)}
     cleanup = neural.cleanup
     generator_only = NeuralRenderer(neural.warp, neural.generator, None, neural.reference, pipeline.device)
-    runs["generator"] = _render(generator_only, avatar, track, frames, truth)
+    runs["generator"] = _render(generator_only, avatar, track, frames, truth, training_frames)
     if cleanup is not None:
-        runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth)
+        runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth, training_frames)
     mask = geometry.mask()[0, 0].numpy() > 0.5
     rendered_crops = {name: geometry.cut(torch.from_numpy(rendered), truth) for name, rendered in runs.items()}
     generation = {name: _region_scores(crops, real, mask) for name, crops in rendered_crops.items()}
@@ -55,8 +56,9 @@ def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dic
     return report
 
 
-def _render(renderer, avatar, track, frames, targets) -> np.ndarray:
-    return np.concatenate(list(renderer.render_landmarks(avatar, track, frames, targets)))
+def _render(renderer, avatar, track, frames, targets, interior_frames) -> np.ndarray:
+    """Held-out frames drawn to their own landmarks; mouth interiors come from `interior_frames` only."""
+    return np.concatenate(list(renderer.render_landmarks(avatar, track, frames, targets, interior_frames)))
 
 
 def _region_scores(rendered: torch.Tensor, real: torch.Tensor, mask: np.ndarray) -> dict:

@@ -81,6 +81,7 @@ def prepare_avatar(video: Path, name: str, pipeline, config: PrepareConfig) -> A
     bundle.write_meta({**bundle.read_meta(), "name": name, "source": str(Path(video).resolve()), "source_sha256": avatar.sha256,
                        "frames": len(avatar.frames), "fps": avatar.fps, "size": list(avatar.size),
                        "held_out": [len(data.train), len(avatar.frames)], "reference_frame": data.reference,
+                       "warp_interior": warp.config.mouth_interior,
                        "prepare": asdict(config), "device": str(pipeline.device),
                        "generator": generator_log.summary(), "cleanup": cleanup_log.summary() if cleanup_log else None})
     return bundle
@@ -122,17 +123,18 @@ def presenter_crops(avatar: Avatar, track: FaceTrack, geometry: CropGeometry, he
     mouth first), which is what the generator is given at render time, with the real frame as the answer.
     """
     crops, warped_crops, maps = [], [], []
-    every_frame = np.arange(len(avatar.frames))
+    count = len(avatar.frames)
+    held = max(1, int(round(count * held_out_share))) if count > 4 else 0
+    every_frame = np.arange(count)
     done = 0
-    for warped in warp.landmark_batches_on_device(avatar, track, every_frame, track.landmarks):
+    # Mouth interiors come from the training frames only, so held-out frames never see their own teeth.
+    for warped in warp.landmark_batches_on_device(avatar, track, every_frame, track.landmarks, every_frame[:count - held]):
         part = slice(done, done + len(warped))
         done += len(warped)
         points = track.landmarks[part]
         crops.append(_as_bytes(geometry.cut(torch.from_numpy(avatar.frames[part].copy()).to(warp.device), points)))
         warped_crops.append(_as_bytes(geometry.cut(warped, points)))
         maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points), warp.device)))
-    count = len(avatar.frames)
-    held = max(1, int(round(count * held_out_share))) if count > 4 else 0
     train = torch.arange(count - held)
     reference = int(np.argmax(layout.mouth_opening(track.landmarks[:count - held])))
     return PresenterCrops(torch.cat(crops), torch.cat(warped_crops), torch.cat(maps), geometry.mask(warp.device), train, reference)

@@ -1,7 +1,7 @@
 """Neural face generation for a prepared presenter: warp first, then their own generator refines it.
 
 Per batch, on the device: the warp renderer moves the presenter's lips to the target landmarks
-and paints a mouth interior; upright lower-face crops are cut from those frames, the presenter's
+and fills the mouth with the presenter's own interior (or the painted one the generator was trained on); upright lower-face crops are cut from those frames, the presenter's
 U-Net corrects them (real teeth and lips from a reference crop, the target mouth drawn as lines),
 the presenter's denoising autoencoder cleans the result, and it is pasted back through a
 feathered mask. Outside that mask the warp renderer's pixels are untouched.
@@ -40,10 +40,10 @@ class NeuralRenderer:
         targets = plan_targets(track.landmarks, plan)
         yield from self.render_landmarks(avatar, track, plan.source_frame, targets)
 
-    def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray,
-                         targets: np.ndarray) -> Iterator[np.ndarray]:
+    def render_landmarks(self, avatar: Avatar, track: FaceTrack, source_frames: np.ndarray, targets: np.ndarray,
+                         interior_frames: np.ndarray | None = None) -> Iterator[np.ndarray]:
         done = 0
-        for warped in self.warp.landmark_batches_on_device(avatar, track, source_frames, targets):
+        for warped in self.warp.landmark_batches_on_device(avatar, track, source_frames, targets, interior_frames):
             batch = slice(done, done + len(warped))
             done += len(warped)
             yield self.render_batch(warped, track.landmarks[source_frames[batch]], targets[batch]).cpu().numpy()
