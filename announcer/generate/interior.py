@@ -30,6 +30,8 @@ LEVELS = 6
 DONORS_PER_LEVEL = 5
 OPEN_DONOR = 0.06
 """Frames whose inner-lip gap (inter-ocular units) is at least this show enough interior to be a donor."""
+CAVITY_FADE_PX = 3.0
+"""Past the level's middle the interior darkens to the cavity's colour over this many canonical pixels."""
 HALF_WIDTH, HALF_HEIGHT = 0.5, 0.38
 """The canonical square around the inner lips' centre, in inter-ocular distances."""
 
@@ -42,6 +44,8 @@ class InteriorBank:
     """(L, h, w, 3) float32 RGB in canonical space."""
     inner_lips: np.ndarray
     """(L, 8, 2) each level's inner lips in canonical pixels."""
+    cavity: np.ndarray
+    """(L, 3) the darkest colour inside each level's inner lips: the back of the mouth."""
     scale: float
     """Canonical pixels per inter-ocular distance."""
     source: str
@@ -68,7 +72,14 @@ class InteriorBank:
             patches.append(np.median(aligned, axis=0))
             shapes.append(shape)
         source = "video" if len(frames) > 1 else "photo"
-        return InteriorBank(levels, np.stack(patches).astype(np.float32), np.stack(shapes), scale, source)
+        return InteriorBank.of(levels, np.stack(patches), np.stack(shapes), scale, source)
+
+    @staticmethod
+    def of(openings, patches: np.ndarray, inner_lips: np.ndarray, scale: float, source: str) -> "InteriorBank":
+        """A bank from its levels, finding each level's cavity colour."""
+        patches, inner_lips = patches.astype(np.float32), inner_lips.astype(np.float32)
+        cavity = np.stack([_darkest_inside(patch, lips) for patch, lips in zip(patches, inner_lips, strict=True)])
+        return InteriorBank(np.asarray(openings, np.float32), patches, inner_lips, cavity, scale, source)
 
     def interior(self, inner_lips: np.ndarray, opening: float) -> tuple[np.ndarray, np.ndarray]:
         """Colours (h, w, 3) float32 for the box around target inner lips (8, 2) in crop pixels, and the box's corner
@@ -88,10 +99,30 @@ class InteriorBank:
         return colour, np.array([x0, y0])
 
     def _sample_level(self, level: int, inner_lips: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-        mapping = _spline(inner_lips, self.inner_lips[level])
-        canonical = mapping(torch.from_numpy(pixels.reshape(1, -1, 2)))[0].numpy().reshape(pixels.shape)
-        return cv2.remap(self.patches[level], canonical[..., 0], canonical[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+        """The level's interior on the target's pixels. Teeth keep their size whatever the opening: the half of the
+        mouth above its middle follows the upper lip, the half below follows the lower lip, and where the target opens
+        wider than the level the cavity's middle row fills the difference (where it opens less, the middle is hidden)."""
+        level_lips = self.inner_lips[level]
+        across = _unit_normal(inner_lips)
+        scale = _width(inner_lips) / max(_width(level_lips), 1e-6)
+        extra = _gap(inner_lips) - _gap(level_lips) * scale
+        upper_anchored, lower_anchored = inner_lips.copy(), inner_lips.copy()
+        upper_anchored[LOWER_INNER] -= across * extra
+        lower_anchored[UPPER_INNER] += across * extra
+        flat = torch.from_numpy(pixels.reshape(1, -1, 2))
+        from_upper = _spline(upper_anchored, level_lips)(flat)[0].numpy().reshape(pixels.shape)
+        from_lower = _spline(lower_anchored, level_lips)(flat)[0].numpy().reshape(pixels.shape)
+        middle = (level_lips[UPPER_INNER, 1].mean() + level_lips[LOWER_INNER, 1].mean()) / 2
+        target_middle = (inner_lips[UPPER_INNER].mean(axis=0) + inner_lips[LOWER_INNER].mean(axis=0)) / 2
+        above = ((pixels - target_middle) @ across) < 0
+        canonical = np.where(above[..., None], from_upper, from_lower).astype(np.float32)
+        # Past the level's middle (a wider mouth than the level's) lies the dark of the mouth, not more teeth.
+        beyond = np.where(above, canonical[..., 1] - middle, middle - canonical[..., 1])
+        canonical[..., 1] = np.where(above, np.minimum(canonical[..., 1], middle), np.maximum(canonical[..., 1], middle))
+        colour = cv2.remap(self.patches[level], canonical[..., 0], canonical[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        dark = np.clip(beyond / CAVITY_FADE_PX, 0.0, 1.0)[..., None].astype(np.float32)
+        return colour * (1 - dark) + self.cavity[level] * dark
 
 
 def _level_openings(openings: np.ndarray) -> np.ndarray:
@@ -99,6 +130,14 @@ def _level_openings(openings: np.ndarray) -> np.ndarray:
     if len(openings) < 2 * DONORS_PER_LEVEL or np.ptp(openings) < 0.02:
         return np.array([float(np.median(openings))])
     return np.unique(np.round(np.quantile(openings, np.linspace(0.05, 0.95, LEVELS)), 4))
+
+
+def _darkest_inside(patch: np.ndarray, inner_lips: np.ndarray) -> np.ndarray:
+    mask = np.zeros(patch.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner_lips).astype(np.int32)], 1)
+    inside = patch[mask.astype(bool)] if mask.any() else patch.reshape(-1, 3)
+    luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
+    return inside[luma <= np.percentile(luma, 10)].mean(axis=0).astype(np.float32)
 
 
 def canonical_size(scale: float) -> tuple[int, int]:
@@ -139,6 +178,25 @@ def _spline(from_points: np.ndarray, to_points: np.ndarray):
     scale = float(max(np.ptp(from_points[:, 0]), 1.0))
     coefficients = fit_tps(source / scale, target / scale)
     return lambda points: evaluate_tps(coefficients, source / scale, points / scale) * scale
+
+
+UPPER_INNER, LOWER_INNER = [1, 2, 3], [5, 6, 7]
+"""The middle three points of each inner lip, in the eight inner-lip points' order (60-67)."""
+
+
+def _gap(inner_lips: np.ndarray) -> float:
+    return float(np.linalg.norm(inner_lips[LOWER_INNER].mean(axis=0) - inner_lips[UPPER_INNER].mean(axis=0)))
+
+
+def _width(inner_lips: np.ndarray) -> float:
+    return float(np.linalg.norm(inner_lips[4] - inner_lips[0]))
+
+
+def _unit_normal(inner_lips: np.ndarray) -> np.ndarray:
+    """Across the mouth, from the upper lip towards the lower, unit length."""
+    along = inner_lips[4] - inner_lips[0]
+    normal = np.array([-along[1], along[0]]) / max(float(np.linalg.norm(along)), 1e-6)
+    return normal if normal @ (inner_lips[LOWER_INNER].mean(axis=0) - inner_lips[UPPER_INNER].mean(axis=0)) >= 0 else -normal
 
 
 def _far_points(inner_lips: np.ndarray) -> np.ndarray:

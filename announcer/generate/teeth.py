@@ -46,8 +46,7 @@ def rendered_bank(frame: np.ndarray, points: np.ndarray) -> InteriorBank:
         patches.append(np.clip(patch + noise * grain, 0, 255))
         shapes.append(canonical)
     gaps = openings * MAX_GAP
-    return InteriorBank(gaps.astype(np.float32), np.stack(patches).astype(np.float32), np.stack(shapes).astype(np.float32),
-                        scale, "rendered")
+    return InteriorBank.of(gaps, np.stack(patches), np.stack(shapes), scale, "rendered")
 
 
 def draw_interior(inner: np.ndarray, scale: float, size: tuple[int, int], lips: np.ndarray, light: float) -> np.ndarray:
