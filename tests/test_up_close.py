@@ -153,3 +153,12 @@ def test_eval_drive_landmarks_and_render_closeups_from_the_cli(tmp_path, home):
     subprocess.run([sys.executable, "-m", "announcer", "render", str(script), "--avatar",
                     str(MEDIA / "portraits" / "woman_smile.png"), "-o", str(clip), "--closeups", *env_args], check=True)
     assert cv2.imread(str(tmp_path / "clip.closeups.png")) is not None
+
+
+def test_an_unknown_mouth_interior_is_refused_up_front():
+    from announcer.config import RenderConfig
+    from announcer.errors import InputError
+
+    with pytest.raises(InputError, match="unknown mouth interior 'teeth'"):
+        RenderConfig(generate=GenerateConfig(mouth_interior="teeth")).validate()
+    assert RenderConfig(generate=GenerateConfig(mouth_interior="painted")).validate().generate.mouth_interior == "painted"
