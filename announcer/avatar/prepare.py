@@ -121,23 +121,35 @@ def presenter_crops(avatar: Avatar, track: FaceTrack, geometry: CropGeometry, he
 
     The warp redraws each frame to its own landmarks from its mouth closed (`warp` closes every
     mouth first), which is what the generator is given at render time, with the real frame as the answer.
+    Its mouth interiors come from other frames than the one drawn (`_interior_donors`), as they do at render time.
     """
     crops, warped_crops, maps = [], [], []
     count = len(avatar.frames)
     held = max(1, int(round(count * held_out_share))) if count > 4 else 0
-    every_frame = np.arange(count)
-    done = 0
-    # Mouth interiors come from the training frames only, so held-out frames never see their own teeth.
-    for warped in warp.landmark_batches_on_device(avatar, track, every_frame, track.landmarks, every_frame[:count - held]):
-        part = slice(done, done + len(warped))
-        done += len(warped)
-        points = track.landmarks[part]
-        crops.append(_as_bytes(geometry.cut(torch.from_numpy(avatar.frames[part].copy()).to(warp.device), points)))
-        warped_crops.append(_as_bytes(geometry.cut(warped, points)))
-        maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points), warp.device)))
+    for frames, donors in _interior_donors(count, held):
+        done = int(frames[0])
+        for warped in warp.landmark_batches_on_device(avatar, track, frames, track.landmarks[frames], donors):
+            part = slice(done, done + len(warped))
+            done += len(warped)
+            points = track.landmarks[part]
+            crops.append(_as_bytes(geometry.cut(torch.from_numpy(avatar.frames[part].copy()).to(warp.device), points)))
+            warped_crops.append(_as_bytes(geometry.cut(warped, points)))
+            maps.append(_as_bytes(geometry.landmark_maps(geometry.landmarks_in_crop(points, points), warp.device)))
     train = torch.arange(count - held)
     reference = int(np.argmax(layout.mouth_opening(track.landmarks[:count - held])))
     return PresenterCrops(torch.cat(crops), torch.cat(warped_crops), torch.cat(maps), geometry.mask(warp.device), train, reference)
+
+
+def _interior_donors(count: int, held: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frames, the frames their mouth interiors come from), in frame order. A frame is never its own donor, nor are
+    its neighbours: each half of the training frames takes its interiors from the other half, as held-out frames and
+    rendering take theirs from frames other than themselves; the held-out frames take them from all training frames."""
+    train = np.arange(count - held)
+    if len(train) < 4:
+        return [(np.arange(count), train)]
+    first, second = train[:len(train) // 2], train[len(train) // 2:]
+    groups = [(first, second), (second, first)]
+    return groups + ([(np.arange(count - held, count), train)] if held else [])
 
 
 def _as_bytes(images: torch.Tensor) -> torch.Tensor:
