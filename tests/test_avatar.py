@@ -307,11 +307,12 @@ def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
     assert not (bundle / "cleanup.safetensors").exists() and (bundle / "checkpoints" / "cleanup.safetensors").is_file()
     assert json.loads((bundle / "bundle.json").read_text())["generator"]["steps_run"] == 0
 
-    # The generator refines the warp it was trained on: this one learnt the presenter's own interiors; a bundle from
-    # before them (no `warp_interior`) learnt painted ones and keeps getting them.
+    # The generator refines the warp it was trained on, whatever the render's own setting: the bundle says which.
     meta = json.loads((bundle / "bundle.json").read_text())
-    assert meta["warp_interior"] == "real"
-    assert load_renderer(AvatarBundle(bundle), GenerateConfig(), torch.device("cpu")).warp.config.mouth_interior == "real"
+    assert meta["warp_interior"] == "painted"
+    (bundle / "bundle.json").write_text(json.dumps({**meta, "warp_interior": "real"}))
+    assert load_renderer(AvatarBundle(bundle), GenerateConfig(mouth_interior="painted"),
+                         torch.device("cpu")).warp.config.mouth_interior == "real"
     (bundle / "bundle.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "warp_interior"}))
     assert load_renderer(AvatarBundle(bundle), GenerateConfig(), torch.device("cpu")).warp.config.mouth_interior == "painted"
 
