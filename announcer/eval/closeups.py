@@ -7,6 +7,7 @@ crop of the generated frame sits beside the same crop of the real one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import cv2
 import numpy as np
 

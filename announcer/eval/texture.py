@@ -12,12 +12,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import InputError
 from ..face import layout, load_avatar
 from ..generate import WarpRenderer
+from ..generate.mouth import polygon_mask
 from . import metrics
 from .closeups import closeup_png, pick_moments
 from .eyes import EyeMeter, blink_depths
@@ -83,9 +83,9 @@ def mouth_scores(frames: np.ndarray, real: np.ndarray, points: np.ndarray) -> di
 def interior_flicker(frames: np.ndarray, points: np.ndarray) -> float:
     """Mean absolute change (grey levels) between consecutive frames inside both frames' inner lips."""
     changes = []
+    insides = [polygon_mask(frame.shape, face[layout.INNER_LIPS]) for frame, face in zip(frames, points, strict=True)]
     for k in range(1, len(frames)):
-        both = _polygon(points[k, layout.INNER_LIPS], frames.shape[1:3]) & _polygon(points[k - 1, layout.INNER_LIPS],
-                                                                                     frames.shape[1:3])
+        both = insides[k] & insides[k - 1]
         if both.sum() >= 20:
             changes.append(np.abs(frames[k][both].astype(np.float32) - frames[k - 1][both].astype(np.float32)).mean())
     return float(np.mean(changes)) if changes else 0.0
@@ -104,16 +104,10 @@ def _real_blinks(frames: np.ndarray, pipeline) -> dict:
 
 
 def _lips_mask(points: np.ndarray, shape) -> tuple[np.ndarray, tuple[slice, slice]]:
-    mask = _polygon(points[layout.OUTER_LIPS], shape[:2])
+    mask = polygon_mask(shape, points[layout.OUTER_LIPS])
     x0, y0 = np.floor(points[layout.OUTER_LIPS].min(axis=0)).astype(int)
     x1, y1 = np.ceil(points[layout.OUTER_LIPS].max(axis=0)).astype(int) + 1
     return mask, (slice(max(y0, 0), y1), slice(max(x0, 0), x1))
-
-
-def _polygon(outline: np.ndarray, shape) -> np.ndarray:
-    mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
-    return mask.astype(bool)
 
 
 def _masked_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:

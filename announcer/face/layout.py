@@ -28,6 +28,8 @@ LEFT_EYE = np.arange(42, 48)
 OUTER_LIPS = np.arange(48, 60)
 INNER_LIPS = np.arange(60, 68)
 LIPS = np.arange(48, 68)
+CHEEKS_AND_NOSE_BASE = np.array([1, 2, 3, 31, 35, 13, 14, 15])
+"""Jaw points beside the cheeks and the nose's base: bare skin, for the face's skin colour."""
 UPPER_FACE = np.concatenate([BROWS, NOSE[:4], RIGHT_EYE, LEFT_EYE])
 """Points the mouth never moves: used to align frames and to check the face stayed intact."""
 UPPER_LID_PAIRS = ((37, 41), (38, 40), (43, 47), (44, 46))

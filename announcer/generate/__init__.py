@@ -18,10 +18,9 @@ from ..config import GenerateConfig
 from ..face import Avatar, FaceTrack, layout
 from ..motion import MotionPlan
 from .composite import CropBox, crop_margin, feather_mask, paste
-from .eyes import close_lids
-from .eyes import smooth_curve
+from .eyes import close_lids, smooth_curve
 from .interior import InteriorBank
-from .mouth import MouthPalette, PaintedPatch, paint_interior, polygon_alpha
+from .mouth import MouthPalette, PaintedPatch, inner_gap, paint_interior, parting, polygon_alpha
 from .preclose import ClosedMouths, close_open_mouths
 from .targets import plan_targets
 from .warp import border_anchors, warp_crops
@@ -138,13 +137,13 @@ class WarpRenderer:
 def real_interior(bank: InteriorBank, points: np.ndarray, iod: float) -> PaintedPatch | None:
     """The bank's interior inside one frame's target inner lips (crop pixels), behind a smooth lip line; None when shut."""
     inner = points[layout.INNER_LIPS]
-    gap = float(np.mean([inner[8 - k, 1] - inner[k, 1] for k in (1, 2, 3)]))
+    gap = inner_gap(inner)
     if gap < 1.0:
         return None
     colour, corner = bank.interior(inner, gap / iod)
     height, width = colour.shape[:2]
     outline = smooth_curve(np.concatenate([inner, inner[:1]]), 6)
-    alpha = polygon_alpha(outline - corner, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))
+    alpha = polygon_alpha(outline - corner, height, width) * parting(gap)
     return PaintedPatch(int(corner[0]), int(corner[1]), colour, alpha)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..face import layout
+from .mouth import polygon_mask
 from .warp import evaluate_tps, fit_tps
 
 LEVELS = 6
@@ -53,16 +54,16 @@ class InteriorBank:
 
     @staticmethod
     def from_frames(frames: np.ndarray, landmarks: np.ndarray, candidates: np.ndarray | None = None) -> "InteriorBank | None":
-        """A bank from the frames (N, H, W, 3) whose mouths open (None when fewer than two do). `candidates`: the frames
-        it may use (all by default); evaluation keeps its held-out frames out."""
+        """A bank from the frames (N, H, W, 3) whose mouths open (None when none does). `candidates`: the frames it may
+        use (all by default); evaluation keeps its held-out frames out."""
         indices = np.arange(len(frames)) if candidates is None else np.asarray(candidates)
         openings = layout.mouth_opening(landmarks[indices])
-        donors = indices[openings >= OPEN_DONOR]
+        is_donor = openings >= OPEN_DONOR
+        donors, donor_openings = indices[is_donor], openings[is_donor]
         if len(donors) == 0:
             return None
         scale = float(np.median(layout.inter_ocular(landmarks[donors])))
         canonical = [to_canonical(frames[i], landmarks[i], scale) for i in donors]
-        donor_openings = layout.mouth_opening(landmarks[donors])
         levels = _level_openings(donor_openings)
         patches, shapes = [], []
         for level in levels:
@@ -133,9 +134,8 @@ def _level_openings(openings: np.ndarray) -> np.ndarray:
 
 
 def _darkest_inside(patch: np.ndarray, inner_lips: np.ndarray) -> np.ndarray:
-    mask = np.zeros(patch.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(inner_lips).astype(np.int32)], 1)
-    inside = patch[mask.astype(bool)] if mask.any() else patch.reshape(-1, 3)
+    mask = polygon_mask(patch.shape, inner_lips)
+    inside = patch[mask] if mask.any() else patch.reshape(-1, 3)
     luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
     return inside[luma <= np.percentile(luma, 10)].mean(axis=0).astype(np.float32)
 

@@ -24,8 +24,8 @@ class MouthPalette:
 
     @staticmethod
     def from_avatar(frame: np.ndarray, points: np.ndarray) -> "MouthPalette":
-        lips = _mean_colour(frame, points[layout.OUTER_LIPS])
-        skin = _mean_colour(frame, points[[1, 2, 3, 31, 35, 13, 14, 15]], convex=True)
+        lips = mean_colour(frame, points[layout.OUTER_LIPS])
+        skin = mean_colour(frame, points[layout.CHEEKS_AND_NOSE_BASE], convex=True)
         brightness = float(np.clip(skin.mean() / 170.0, 0.35, 1.2))
         teeth = _visible_teeth(frame, points)
         teeth = teeth if teeth is not None else TEETH_FALLBACK * brightness
@@ -33,8 +33,11 @@ class MouthPalette:
         return MouthPalette(cavity=lips * 0.2, teeth=0.8 * teeth + 0.1 * lips, tongue=lips * 0.7)
 
 
-def _mean_colour(frame: np.ndarray, polygon: np.ndarray, convex: bool = False) -> np.ndarray:
+def mean_colour(frame: np.ndarray, polygon: np.ndarray, convex: bool = False, hole: np.ndarray | None = None) -> np.ndarray:
+    """Mean RGB inside a polygon (its convex hull with `convex`), less an inner polygon `hole`; the frame's when empty."""
     mask = polygon_mask(frame.shape, cv2.convexHull(polygon.astype(np.float32))[:, 0] if convex else polygon)
+    if hole is not None:
+        mask &= ~polygon_mask(frame.shape, hole)
     if not mask.any():
         return frame.reshape(-1, 3).mean(axis=0).astype(np.float32)
     return frame[mask].mean(axis=0).astype(np.float32)
@@ -65,7 +68,7 @@ class PaintedPatch:
 
 def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) -> PaintedPatch | None:
     """The interior inside one frame's target inner-lip polygon (crop pixels), or None when closed."""
-    gap = float(np.mean([inner_lips[8 - k, 1] - inner_lips[k, 1] for k in (1, 2, 3)]))
+    gap = inner_gap(inner_lips)
     if gap < 1.0:
         return None
     x0, y0 = np.floor(inner_lips.min(axis=0)).astype(int) - 2
@@ -89,8 +92,18 @@ def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) ->
         cv2.ellipse(canvas, (int(middle_x), int(lower_y - lower_teeth)), (int(mouth_width * 0.28), int(0.22 * gap)), 0,
                     180, 360, palette.tongue.tolist(), -1, cv2.LINE_AA)
     canvas = cv2.GaussianBlur(canvas, (3, 3), 0.7)
-    alpha = polygon_alpha(local, height, width) * float(np.clip((gap - 1.0) / 3.0, 0, 1))
+    alpha = polygon_alpha(local, height, width) * parting(gap)
     return PaintedPatch(int(x0), int(y0), canvas, alpha)
+
+
+def inner_gap(inner_lips: np.ndarray) -> float:
+    """How far apart the inner lips (8, 2) are, in pixels: the mean of their three upper-to-lower distances."""
+    return float(np.mean([inner_lips[8 - k, 1] - inner_lips[k, 1] for k in (1, 2, 3)]))
+
+
+def parting(gap: float) -> float:
+    """How much of an interior shows at a gap of `gap` pixels: none under one pixel, all from four, so lips part softly."""
+    return float(np.clip((gap - 1.0) / 3.0, 0, 1))
 
 
 def polygon_mask(shape, polygon: np.ndarray) -> np.ndarray:

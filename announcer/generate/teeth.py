@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from ..face import layout
-from .interior import LEVELS, InteriorBank, canonical_size
+from .interior import LEVELS, LOWER_INNER, UPPER_INNER, InteriorBank, canonical_size
+from .mouth import mean_colour
 from .targets import MAX_GAP, closed_mouth, shaped_mouth
 
 ENAMEL = np.array([208, 200, 186], np.float32)
@@ -23,6 +24,8 @@ UPPER_TEETH = (0.085, 0.068, 0.06, 0.052, 0.048)
 UPPER_LENGTH, LOWER_LENGTH = 0.1, 0.05
 """How far the upper and lower teeth show below and above the lips, inter-ocular units, at most."""
 SEED = 7
+FILTER_MARGIN = 4
+"""Pixels around the lips kept when measuring sharpness: more than the blur and Laplacian reach (2 + 1)."""
 
 
 def rendered_bank(frame: np.ndarray, points: np.ndarray) -> InteriorBank:
@@ -31,8 +34,8 @@ def rendered_bank(frame: np.ndarray, points: np.ndarray) -> InteriorBank:
     face = layout.face_frame(points[None])
     neutral = closed_mouth(layout.to_face_coords(points[None], face)[0])
     openings = np.linspace(0.08, 1.0, LEVELS)
-    lips = _mean_inside(frame, points[layout.OUTER_LIPS], points[layout.INNER_LIPS])
-    skin = _mean_inside(frame, points[[1, 2, 3, 31, 35, 13, 14, 15]])
+    lips = mean_colour(frame, points[layout.OUTER_LIPS], convex=True, hole=points[layout.INNER_LIPS])
+    skin = mean_colour(frame, points[layout.CHEEKS_AND_NOSE_BASE], convex=True)
     light = float(np.clip(skin.mean() / 170.0, 0.35, 1.2))
     grain, blur = _grain_and_blur(frame, points)
     width, height = canonical_size(scale)
@@ -52,7 +55,7 @@ def rendered_bank(frame: np.ndarray, points: np.ndarray) -> InteriorBank:
 def draw_interior(inner: np.ndarray, scale: float, size: tuple[int, int], lips: np.ndarray, light: float) -> np.ndarray:
     """One interior (h, w, 3) float32 for inner lips (8, 2) in canonical pixels."""
     height, width = size
-    upper_y, lower_y = inner[[1, 2, 3], 1].mean(), inner[[5, 6, 7], 1].mean()
+    upper_y, lower_y = inner[UPPER_INNER, 1].mean(), inner[LOWER_INNER, 1].mean()
     gap = lower_y - upper_y
     left, right = inner[0, 0], inner[4, 0]
     middle = (left + right) / 2
@@ -116,15 +119,6 @@ def _tooth(canvas, xs, ys, centre: float, width: float, lip_y: float, length: fl
     canvas[:] = canvas * (1 - cover) + colour * shading[..., None] * cover
 
 
-def _mean_inside(frame: np.ndarray, outline: np.ndarray, hole: np.ndarray | None = None) -> np.ndarray:
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(cv2.convexHull(outline.astype(np.float32))[:, 0]).astype(np.int32)], 1)
-    if hole is not None:
-        cv2.fillPoly(mask, [np.round(hole).astype(np.int32)], 0)
-    pixels = frame[mask.astype(bool)]
-    return (pixels if len(pixels) else frame.reshape(-1, 3)).mean(axis=0).astype(np.float32)
-
-
 def _grain_and_blur(frame: np.ndarray, points: np.ndarray) -> tuple[float, float]:
     """The photo's grain (std of fine detail on the cheek, grey levels) and a blur radius matching its sharpness."""
     iod = float(layout.inter_ocular(points))
@@ -137,10 +131,19 @@ def _grain_and_blur(frame: np.ndarray, points: np.ndarray) -> tuple[float, float
     fine = patch - cv2.GaussianBlur(patch, (0, 0), 1.0)
     grain = float(np.clip(fine.std(), 0.0, 8.0))
     # Sharp photos keep edges; soft ones (small faces, old photos) get the teeth blurred to match their lips' edges.
-    lips = frame.astype(np.float32).mean(axis=2)
-    edges = cv2.Laplacian(cv2.GaussianBlur(lips, (0, 0), 0.5), cv2.CV_32F)
-    x0, y0 = np.floor(points[layout.OUTER_LIPS].min(axis=0)).astype(int)
-    x1, y1 = np.ceil(points[layout.OUTER_LIPS].max(axis=0)).astype(int)
-    sharpness = float(np.abs(edges[max(y0, 0):y1, max(x0, 0):x1]).mean()) if x1 > x0 and y1 > y0 else 4.0
+    sharpness = _lip_sharpness(frame, points)
     blur = float(np.clip(1.6 - sharpness / 4.0, 0.0, 1.4)) * iod / 160.0 + 0.4
     return grain, blur
+
+
+def _lip_sharpness(frame: np.ndarray, points: np.ndarray) -> float:
+    """Mean absolute Laplacian over the lips' box (4.0 for an empty box). Filtered on that box only, with a margin
+    wider than the filters reach, so the figure is the one the whole frame would give."""
+    x0, y0 = np.floor(points[layout.OUTER_LIPS].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points[layout.OUTER_LIPS].max(axis=0)).astype(int)
+    if not (x1 > x0 and y1 > y0):
+        return 4.0
+    left, top = max(x0 - FILTER_MARGIN, 0), max(y0 - FILTER_MARGIN, 0)
+    lips = frame[top:y1 + FILTER_MARGIN, left:x1 + FILTER_MARGIN].astype(np.float32).mean(axis=2)
+    edges = cv2.Laplacian(cv2.GaussianBlur(lips, (0, 0), 0.5), cv2.CV_32F)
+    return float(np.abs(edges[max(y0, 0) - top:y1 - top, max(x0, 0) - left:x1 - left]).mean())
