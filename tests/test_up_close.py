@@ -54,9 +54,10 @@ def test_a_blink_really_closes_the_eye_and_keeps_its_grain(face_stage, eye_meter
     assert readings.opening[2] <= 0.35 * readings.opening[0]  # MediaPipe sees the eye shut
     assert readings.blink[2] >= 0.45 > readings.blink[0]
     assert readings.opening[0] > readings.opening[1] > readings.opening[2]  # half way is half closed
-    # The shut lid is skin and lashes, not a flat fill: it keeps fine detail (a flat patch keeps next to none).
-    # The goal, 70% of the open eye's, is not met yet (benchmarks/RESULTS.md).
-    assert grain(frames[2], track.landmarks[0]) >= 0.1 * grain(frames[0], track.landmarks[0])
+    # The shut lid is skin and lashes, not a flat fill: it keeps fine detail (a flat patch keeps next to none, and
+    # grain moved by interpolation kept 0.13 on this woman). The goal, 70% of the open eye's, is not met
+    # (benchmarks/RESULTS.md).
+    assert grain(frames[2], track.landmarks[0]) >= 0.17 * grain(frames[0], track.landmarks[0])
     # Nothing but the eyes moved: the mouth region is the open-eyed frame's.
     below_eyes = int(track.landmarks[0][layout.NOSE, 1].max())
     assert np.abs(frames[2][below_eyes:].astype(int) - frames[0][below_eyes:]).max() <= 1

@@ -137,11 +137,10 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     skin_v, grain_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
     lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
     smooth = _blurred(crop, GRAIN_SIGMA)
-    image = torch.cat([crop, matte[..., None], smooth], -1)
-    stretched = _sample(image, frame.to_image(np.stack([u, skin_v], -1)))
-    unstretched = _sample(image, frame.to_image(np.stack([u, grain_v], -1)))
-    skin = stretched[..., 4:] + (unstretched[..., :3] - unstretched[..., 4:])
-    lash = _sample(image, frame.to_image(np.stack([u, lash_v], -1)))
+    # The skin's shading is interpolated; its grain is moved by whole pixels, since interpolating would smooth it away.
+    skin = (_sample(smooth, frame.to_image(np.stack([u, skin_v], -1)))
+            + _sample(crop - smooth, frame.to_image(np.stack([u, grain_v], -1)), mode="nearest"))
+    lash = _sample(torch.cat([crop, matte[..., None]], -1), frame.to_image(np.stack([u, lash_v], -1)))
     to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
     skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:4]
     region = crop[y0:y1, x0:x1]
@@ -178,9 +177,10 @@ def _lash_layer(v, upper, edge, lashes, closure: float) -> tuple[np.ndarray, np.
     turn = np.cos(np.pi * closure)
     turn = np.copysign(max(abs(turn), LASH_MIN_TURN), turn)
     height = (edge - v) / turn
-    visible = (height >= -1.0) & (height <= lashes)  # from just under the margin (its dark line) to the lash tips
-    fade = np.clip((lashes - height) / np.maximum(0.3 * lashes, 1.0), 0.0, 1.0)  # tips fade, no cut line
-    return upper - height, visible * fade
+    # From just under the margin (its dark line) to the lash tips; both ends fade, so neither draws a cut line.
+    margin = np.clip(height + 1.5, 0.0, 1.0)
+    tips = np.clip((lashes - height) / np.maximum(0.3 * lashes, 1.0), 0.0, 1.0)
+    return upper - height, margin * tips
 
 
 def _lash_matte(crop: torch.Tensor, frame: EyeFrame, profile: LidProfile) -> torch.Tensor:
@@ -218,17 +218,19 @@ def _blurred(crop: torch.Tensor, sigma: float) -> torch.Tensor:
     return image[:, 0].permute(1, 2, 0)
 
 
-def _sample(crop: torch.Tensor, points: np.ndarray) -> torch.Tensor:
-    """Bilinear samples of the crop (H, W, C) at (h, w, 2) pixel positions, as (h, w, C)."""
+def _sample(crop: torch.Tensor, points: np.ndarray, mode: str = "bilinear") -> torch.Tensor:
+    """Samples of the crop (H, W, C) at (h, w, 2) pixel positions, as (h, w, C)."""
     height, width = crop.shape[:2]
     grid = torch.from_numpy((points / [width - 1, height - 1] * 2 - 1).astype(np.float32)).to(crop.device)
     image = crop.permute(2, 0, 1)[None].float()
-    sampled = F.grid_sample(image, grid[None], mode="bilinear", padding_mode="border", align_corners=True)
+    sampled = F.grid_sample(image, grid[None], mode=mode, padding_mode="border", align_corners=True)
     return sampled[0].permute(1, 2, 0).to(crop.dtype)
 
 
 def _box(frame: EyeFrame, profile: LidProfile, shape) -> tuple[int, int, int, int]:
-    outline = np.concatenate([np.stack([profile.u, profile.top - 2], -1), np.stack([profile.u, profile.lower + 2], -1)])
+    # Shut, the lashes hang below the lid's edge, past the lower lid.
+    bottom = np.maximum(profile.lower, profile.edge) + profile.lash_height + 2
+    outline = np.concatenate([np.stack([profile.u, profile.top - 2], -1), np.stack([profile.u, bottom], -1)])
     corners = frame.to_image(outline)
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 1
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2
