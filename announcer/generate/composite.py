@@ -55,8 +55,8 @@ def paste(frames: torch.Tensor, crops: torch.Tensor, box: CropBox, mask: torch.T
     """Blend crops (B, h, w, 3) float into frames (B, H, W, 3) uint8 at `box`; outside it nothing changes."""
     out = frames.clone()
     region = out[:, box.y0:box.y1, box.x0:box.x1]
-    blended = crops.sub_(region).mul_(mask).add_(region).add_(0.5).clamp_(0, 255)
-    out[:, box.y0:box.y1, box.x0:box.x1] = blended.to(torch.uint8)
+    original = region.float()  # one conversion, not one per operation
+    region.copy_(crops.sub_(original).mul_(mask).add_(original).add_(0.5).clamp_(0, 255))
     return out
 
 

