@@ -121,8 +121,8 @@ def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
     while time.time() < deadline and not (out / "clip1.json").exists():
         time.sleep(0.05)
     store = JobStore(home / "work" / "jobs.sqlite")
-    while time.time() < deadline and not any(store.stages(job.id) for job in store.jobs(state="running")):
-        time.sleep(0.02)  # until the third clip is under way
+    while time.time() < deadline and not any(_under_way(store, job) for job in store.jobs(state="running")):
+        time.sleep(0.02)  # until the third clip is under way (clip1's job may still read "running" as it finishes)
     process.kill()
     process.wait()
     first_run = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
@@ -145,6 +145,12 @@ def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
             assert (out / name).stat().st_mtime_ns == mtime  # a finished clip was not rendered again
     assert _leftovers(out) == []  # the killed clip's temp files were cleared
     assert all(job.state == "done" for job in store.jobs())
+
+
+def _under_way(store: JobStore, job) -> bool:
+    """Begun but still seconds from delivery: the script is read and the clip not yet rendered."""
+    recorded = {row["stage"] for row in store.stages(job.id)}
+    return "script" in recorded and "generate+encode" not in recorded
 
 
 def test_two_workers_on_one_store_run_each_job_once(tmp_path):
