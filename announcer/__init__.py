@@ -6,7 +6,17 @@
 """
 __version__ = "0.1.0"
 
-from .api import Pipeline, RenderRequest, RenderResult, render  # noqa: E402
-from .config import RenderConfig  # noqa: E402
-
 __all__ = ["render", "Pipeline", "RenderRequest", "RenderResult", "RenderConfig", "__version__"]
+
+
+def __getattr__(name: str):
+    """The API loads on first use, so `announcer --help` and Ctrl-C while starting stay quick (torch loads with it)."""
+    if name == "RenderConfig":
+        from .config import RenderConfig
+
+        return RenderConfig
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'announcer' has no attribute '{name}'")

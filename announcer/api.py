@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import tempfile
 import time
@@ -28,14 +29,14 @@ from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
-from .face import Avatar, FaceStage, FaceTrack, load_avatar
+from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
 from .generate import WarpRenderer
 from .media.encode import VideoEncoder, encode_command
 from .media.ffmpeg import ffmpeg_binary
 from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
 from .script import Script, read_script
-from .voice import Speech, TimedUnit, load_engine, load_narration, synthesize
+from .voice import MIN_SHARE_HEARD, Speech, TimedUnit, load_engine, load_narration, script_share_heard, synthesize
 
 log = logging.getLogger(__name__)
 
@@ -170,18 +171,47 @@ class Pipeline:
             avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
                                  self.config.face.max_avatar_seconds)
         with _timed(timings, "face"):
-            track = self.face_track(avatar)
+            avatar, track = frames_with_face(avatar, self.face_track(avatar))
         with _timed(timings, "voice"):
             speech = self._speech(script, request.audio, voice_config)
+            if request.audio is not None and script is not None:
+                self._check_narration_holds(script, speech, Path(request.audio))
         return script, renderer, avatar, track, speech
+
+    def _check_narration_holds(self, script: Script, speech: Speech, audio: Path) -> None:
+        """Warn (fail with `strict`) when the recording is far too short for the script it comes with."""
+        words = sum(len(s.spoken.split()) for s in script.segments)
+        share = script_share_heard(speech, words)
+        if share >= MIN_SHARE_HEARD:
+            return
+        problem = (f"narration of {speech.duration:.1f}s can hold at most {share:.0%} of the script's {words} words; "
+                   f"the subtitles will not match")
+        if self.config.strict:
+            raise InputError(problem, path=audio, fix="check that the recording and the script belong together")
+        log.warning("%s: %s", audio.name, problem)
 
     def _voice_config(self, script: Script | None, overrides: dict) -> VoiceConfig:
         """The run's config, then the script's front matter, then this clip's explicit overrides."""
         voice = replace(self.config.voice, device=str(self.device))
         if script is not None:
-            voice = replace(_with_front_matter(voice, script.options), language=script.language)
+            voice = replace(self._front_matter_voice(voice, script), language=script.language)
         voice = replace(voice, **overrides)
         replace(self.config, voice=voice).validate()
+        return voice
+
+    def _front_matter_voice(self, voice: VoiceConfig, script: Script) -> VoiceConfig:
+        """The voice with the script's front matter applied, one key at a time, so a bad value is reported at its line."""
+        for key in ("voice", "speed", "loudness"):
+            if key not in script.options:
+                continue
+            try:
+                voice = _with_front_matter(voice, {key: script.options[key]})
+                replace(self.config, voice=voice).validate()
+            except (InputError, TypeError, ValueError) as error:
+                what = error.what if isinstance(error, InputError) else f"'{script.options[key]}' is not a number"
+                fix = error.fix if isinstance(error, InputError) else "write a number"
+                raise InputError(f"front matter {key}: {what}", path=script.path, line=script.option_lines.get(key),
+                                 fix=fix) from None
         return voice
 
     def _avatar_path(self, avatar: str | Path | None, script: Script | None) -> Path:
@@ -213,7 +243,7 @@ class Pipeline:
         """The avatar's landmark track, from the work dir when this avatar was tracked before."""
         face = self.config.face
         key = cache_key("face", avatar.sha256, avatar.frames.shape, face.backend, face.smoothing_cutoff_hz,
-                        face.max_avatar_seconds)
+                        face.max_avatar_seconds, face.face_number)
         cached = self.cache.load("face", key)
         if cached is not None:
             arrays, meta = cached
@@ -252,15 +282,17 @@ class Pipeline:
         """Render and encode the clip; its thumbnail, and copies of the frames numbered in `keep`."""
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
-        audio_path = Path(tempfile.mkstemp(dir=scratch, suffix=".wav")[1])
-        padded = np.zeros(int(round(plan.n_frames / plan.fps * speech.sample_rate)), np.float32)
-        padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
-        soundfile.write(audio_path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
-        video_temp = staged.temp_for(staged.outputs.video)
-        command = encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames, self.config.encode)
+        descriptor, name = tempfile.mkstemp(dir=scratch, suffix=".wav")
+        os.close(descriptor)
+        audio_path = Path(name)
         thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
         thumbnail, kept = None, {}
         try:
+            padded = np.zeros(int(round(plan.n_frames / plan.fps * speech.sample_rate)), np.float32)
+            padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
+            soundfile.write(audio_path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
+            video_temp = staged.temp_for(staged.outputs.video)
+            command = encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames, self.config.encode)
             with VideoEncoder(command) as encoder, \
                     tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
                 for batch in renderer(avatar, track, plan):
@@ -282,7 +314,8 @@ class Pipeline:
             "inputs": {
                 "script": _file_entry(request.script),
                 "avatar": {"path": str(avatar.source.resolve()), "sha256": avatar.sha256, "kind": "video" if avatar.is_video else "photo",
-                           "frames": int(len(avatar.frames)), "prepared": renderer.bundle_name},
+                           "frames": int(len(avatar.frames)), "prepared": renderer.bundle_name,
+                           "frames_used": list(avatar.used_frames) if avatar.used_frames else "all"},
                 "audio": _file_entry(request.audio),
                 "language": script.language if script else None,
                 "title": script.title if script else None,

@@ -23,9 +23,12 @@ log = logging.getLogger("announcer")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    _setup_logging(args.quiet, args.json, args.verbose)
+    try:
+        args = _parser().parse_args(argv)
+        _setup_logging(args.quiet, args.json, args.verbose)
+    except KeyboardInterrupt:
+        _report(AnnouncerError("interrupted; nothing was written"), False)
+        return 130
     try:
         return args.handler(args)
     except AnnouncerError as error:
@@ -63,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--fps", type=int, help="frames per second (default 25)")
     render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    render.add_argument("--face", type=int, help="with several faces in the picture, the presenter's: 1 is the "
+                                                 "leftmost (default: the largest)")
+    render.add_argument("--strict", action="store_true",
+                        help="fail, rather than warn, on input that is probably wrong (narration far too short for its script)")
     render.add_argument("--closeups", action="store_true",
                         help="also write OUT.closeups.png: eyes and mouth at 1:1 and 2x at the widest mouths and a blink")
     render.add_argument("-o", "--output", type=Path, help="OUT.mp4 (default: front matter output, else the script's name)")
@@ -160,9 +167,10 @@ def _render(args) -> int:
 
     config = _config(args)
     overrides = _voice_overrides(args)
-    motion = replace(config.motion, fps=args.fps) if args.fps else config.motion
-    encode = replace(config.encode, height=args.height) if args.height else config.encode
-    config = replace(config, motion=motion, encode=encode, use_cache=not args.no_cache)
+    motion = replace(config.motion, fps=args.fps) if args.fps is not None else config.motion
+    encode = replace(config.encode, height=args.height) if args.height is not None else config.encode
+    face = replace(config.face, face_number=args.face)
+    config = replace(config, motion=motion, encode=encode, face=face, use_cache=not args.no_cache, strict=args.strict)
     if args.script is None and args.audio is None:
         raise InputError("nothing to read", fix="give a SCRIPT, or --audio NARRATION.wav")
     output = args.output or _default_output(args.script, args.audio)
@@ -187,7 +195,7 @@ def _voice_overrides(args) -> dict:
         overrides["engine"], overrides["voice"] = parse_voice(args.voice)
     if args.language:
         overrides["language"] = args.language
-    if args.speed:
+    if args.speed is not None:
         overrides["speed"] = args.speed
     if args.loudness in LOUDNESS_PRESETS:
         overrides["loudness_lufs"], overrides["true_peak_dbtp"] = LOUDNESS_PRESETS[args.loudness]

@@ -45,6 +45,12 @@ class VoiceConfig:
         return replace(self, loudness_lufs=lufs, true_peak_dbtp=peak)
 
 
+MAX_FACES_TO_CHOOSE = 4
+MAX_AVATAR_SECONDS = 600.0
+"""A video avatar's frames are held in memory: ten minutes at 1080 lines is already about 90 GB, so few need more
+than the 60 s default."""
+
+
 @dataclass
 class FaceConfig:
     models_dir: Path | None = None
@@ -57,6 +63,8 @@ class FaceConfig:
     """Video avatars are cut to this length (they loop forward-backward)."""
     smoothing_cutoff_hz: float = 4.0
     """Landmark tracks are low-pass filtered at this frequency to remove jitter."""
+    face_number: int | None = None
+    """With several faces in the picture: the presenter's, counted from the left (1 is the leftmost). None: the largest."""
 
 
 @dataclass
@@ -117,6 +125,8 @@ class RenderConfig:
     """Everything kept between runs; default ANNOUNCER_HOME or the user's data dir."""
     use_cache: bool = True
     """Reuse finished stage artifacts from the work dir."""
+    strict: bool = False
+    """Fail, rather than warn, on input that renders but is probably wrong (narration far shorter than its script)."""
     progress: bool = True
     """Progress bars on a terminal (never in --quiet or --json mode)."""
 
@@ -127,6 +137,12 @@ class RenderConfig:
             raise InputError(f"speed {self.voice.speed} is out of range", fix="use a value from 0.5 to 2.0")
         if not -40 <= self.voice.loudness_lufs <= -5:
             raise InputError(f"loudness {self.voice.loudness_lufs} LUFS is out of range", fix="use -40 to -5 LUFS")
+        if not 1 <= self.face.max_avatar_seconds <= MAX_AVATAR_SECONDS:
+            raise InputError(f"max avatar seconds {self.face.max_avatar_seconds} is out of range",
+                             fix=f"use 1 to {MAX_AVATAR_SECONDS:g}")
+        if self.face.face_number is not None and not 1 <= self.face.face_number <= MAX_FACES_TO_CHOOSE:
+            raise InputError(f"face {self.face.face_number} is out of range",
+                             fix=f"count faces from the left, 1 to {MAX_FACES_TO_CHOOSE}")
         if self.face.backend not in ("mediapipe", "fan"):
             raise InputError(f"unknown face backend '{self.face.backend}'", fix="use mediapipe or fan")
         if not 10 <= self.motion.fps <= 60:

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-
-COMPANIONS = ("srt", "vtt", "jpg", "json")
-
 
 @dataclass(frozen=True)
 class OutputSet:
@@ -47,7 +44,7 @@ class OutputSet:
             raise InputError("output must be an .mp4 file", path=path, fix="use -o NAME.mp4")
         if not path.parent.is_dir():
             raise InputError("output folder does not exist", path=path.parent, fix="create it first")
-        return OutputSet(path)
+        return OutputSet(path).checked()
 
     @staticmethod
     def inside(folder: Path, name: str) -> "OutputSet":
@@ -57,21 +54,28 @@ class OutputSet:
         if candidate.parent != folder and folder not in candidate.parents:
             raise InputError(f"output name '{name}' leads outside the output folder", fix="use a plain file name")
         candidate.parent.mkdir(parents=True, exist_ok=True)
-        return OutputSet(candidate)
+        return OutputSet(candidate).checked()
+
+    def checked(self) -> "OutputSet":
+        """Fail now, before any work, when a file cannot be delivered: a folder in its way, or a folder that cannot be
+        written to (tried by making and removing a temp file, which also catches read-only mounts and immutable folders)."""
+        for final in [*self.all(), self.closeups]:
+            refuse_folder_at(final)
+        _create_beside(self.video, "probe").unlink()
+        return self
 
 
 class StagedOutputs:
-    """Temp files beside the final paths; `commit()` renames them all, `discard()` removes them."""
+    """Temp files beside the final paths; `commit()` puts them all in place or none, `discard()` removes them."""
 
     def __init__(self, outputs: OutputSet):
         self.outputs = outputs
         self._temps: dict[Path, Path] = {}
 
     def temp_for(self, final: Path) -> Path:
-        descriptor, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=f".part{final.suffix}")
-        os.close(descriptor)
-        self._temps[final] = Path(name)
-        return Path(name)
+        temp = _create_beside(final, "part")
+        self._temps[final] = temp
+        return temp
 
     def write_text(self, final: Path, text: str) -> None:
         self.temp_for(final).write_text(text, encoding="utf-8")
@@ -80,11 +84,28 @@ class StagedOutputs:
         self.temp_for(final).write_bytes(data)
 
     def commit(self) -> None:
-        """The manifest goes last: its presence means the whole set is there."""
-        mode = 0o666 & ~_current_umask()
-        for final in sorted(self._temps, key=lambda p: p == self.outputs.manifest):
-            os.chmod(self._temps[final], mode)  # mkstemp makes 0600; deliverables follow the umask
-            os.replace(self._temps[final], final)
+        """Every target is checked before the first rename; if a rename fails part way, what was there before is put
+        back. The manifest goes last: its presence means the whole set is there."""
+        for final in self._temps:
+            refuse_folder_at(final)
+        finals = sorted(self._temps, key=lambda p: p == self.outputs.manifest)
+        kept: dict[Path, Path] = {}
+        placed: list[Path] = []
+        try:
+            for final in finals:
+                if final.exists():
+                    kept[final] = _moved_aside(final)
+                os.replace(self._temps[final], final)
+                placed.append(final)
+        except OSError as error:
+            for final in placed:
+                final.unlink(missing_ok=True)
+            for final, old in kept.items():
+                os.replace(old, final)
+            raise InputError(f"cannot write the clip's files ({error.strerror})", path=error.filename or self.outputs.video,
+                             fix="check the output folder's permissions and free space") from error
+        for old in kept.values():
+            old.unlink(missing_ok=True)
         self._temps.clear()
 
     @staticmethod
@@ -92,7 +113,7 @@ class StagedOutputs:
         """Delete temp files a killed render left beside these outputs. Only for a caller that owns the outputs (a job lease)."""
         removed = 0
         for final in [*outputs.all(), outputs.closeups]:
-            for temp in final.parent.glob(f".{final.stem}.????????.part{final.suffix}"):  # mkstemp adds 8 characters
+            for temp in final.parent.glob(f".{final.stem}.????????.part{final.suffix}"):
                 temp.unlink(missing_ok=True)
                 removed += 1
         return removed
@@ -103,7 +124,34 @@ class StagedOutputs:
         self._temps.clear()
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _moved_aside(final: Path) -> Path:
+    """The file now at `final`, renamed to a new name beside it."""
+    aside = _create_beside(final, "old")
+    try:
+        os.replace(final, aside)
+    except OSError:
+        aside.unlink(missing_ok=True)
+        raise
+    return aside
+
+
+def refuse_folder_at(final: Path) -> None:
+    if final.is_dir():
+        raise InputError("a folder is in the way of an output file", path=final,
+                         fix="remove or rename that folder, or choose another -o")
+
+
+def _create_beside(final: Path, kind: str) -> Path:
+    """A new empty file `.STEM.XXXXXXXX.KIND.SUFFIX` in the final file's folder. Made with mode 0o666 so the umask
+    applies as for any file the user makes (mkstemp's 0600 would hide the clip from the team)."""
+    for _ in range(100):
+        path = final.parent / f".{final.stem}.{secrets.token_hex(4)}.{kind}{final.suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise InputError(f"cannot write in the output folder ({error.strerror})", path=final.parent,
+                             fix="make the folder writable, or choose another -o") from error
+    raise InputError("cannot find a free temp name in the output folder", path=final.parent, fix="clear out .*.part files")

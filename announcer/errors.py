@@ -22,7 +22,7 @@ class AnnouncerError(Exception):
         if self.path is not None:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
         fix = f" ({self.fix})" if self.fix else ""
-        return f"{where}{self.what}{fix}"
+        return " ".join(f"{where}{self.what}{fix}".split())  # one line, whatever a tool's message held
 
 
 class InputError(AnnouncerError):

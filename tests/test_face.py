@@ -156,3 +156,26 @@ def test_frames_without_a_face_are_interpolated_and_jitter_filtered(face_stage):
     gappy = raw.copy()
     gappy[40:45] = np.nan
     assert np.allclose(fill_gaps(gappy)[42], raw[39] + (raw[45] - raw[39]) * 3 / 6, atol=1e-3)
+
+
+def test_with_two_faces_the_largest_is_the_presenter_unless_one_is_chosen(tmp_path, caplog):
+    from announcer.config import FaceConfig
+    from announcer.face import FaceStage
+
+    large = cv2.imread(str(MEDIA / "portraits" / "woman_brown_hair.jpg"))
+    small = cv2.imread(str(MEDIA / "portraits" / "man_open_mouth.jpg"))
+    large = cv2.resize(large, (int(large.shape[1] * 600 / large.shape[0]), 600))
+    small = cv2.copyMakeBorder(cv2.resize(small, (int(small.shape[1] * 400 / small.shape[0]), 400)), 100, 100, 0, 0,
+                               cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    photo = tmp_path / "two.jpg"
+    cv2.imwrite(str(photo), np.concatenate([small, large], axis=1))
+    avatar = load_avatar(photo, None, 720, 1)
+    split = small.shape[1] * avatar.size[1] / 600  # where the small portrait ends, in avatar pixels
+    centres = {}
+    for number in (None, 1, 2):
+        with FaceStage(FaceConfig(models_dir=MEDIA.parent / "models", face_number=number)) as stage:
+            with caplog.at_level("WARNING", logger="announcer.face"):
+                centres[number] = float(stage(avatar).landmarks[0][:, 0].mean())
+    assert centres[None] > split and centres[2] > split  # the larger face, on the right
+    assert centres[1] < split  # the first from the left, when asked for
+    assert "2 faces in the picture; the presenter is the largest" in caplog.text and "--face N" in caplog.text

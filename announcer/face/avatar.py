@@ -26,6 +26,8 @@ class Avatar:
     fps: float
     is_video: bool
     sha256: str
+    used_frames: tuple[int, int] | None = None
+    """Set when only frames [start, stop) of the video are used (the face left the picture elsewhere)."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -54,7 +56,8 @@ def load_avatar(path: Path, wanted_height: int | None, max_height: int, max_seco
 
 def _load_photo(path: Path, wanted_height: int | None, max_height: int) -> Avatar:
     # IMREAD_COLOR applies EXIF orientation and turns grayscale, CMYK and 16-bit images into 8-bit BGR.
-    image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if len(data) else None
     if image is None:
         raise InputError("cannot read the image: it is corrupt or not an image", path=path,
                          fix="re-export it as JPEG or PNG")

@@ -42,6 +42,27 @@ class YuNetDetector:
         return Detection(np.array([x, y, x + w, y + h], np.float32), float(best[14]))
 
 
+MAX_FACES = 4
+"""Faces the landmarker looks for on a frame, so that the presenter can be chosen among them."""
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    """Which face is the presenter when a frame shows several: `number` counts from the left (1 is the leftmost);
+    None takes the largest. On video, after the first frame, the face nearest the last one is kept."""
+    number: int | None = None
+
+    def pick(self, faces: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
+        if len(faces) == 1:
+            return faces[0]
+        if previous is not None:
+            return min(faces, key=lambda face: float(np.abs(face - previous).mean()))
+        if self.number is None:
+            return max(faces, key=lambda face: float(np.ptp(face[:, 0]) * np.ptp(face[:, 1])))
+        by_left = sorted(faces, key=lambda face: float(face[:, 0].mean()))
+        return by_left[min(self.number, len(by_left)) - 1]
+
+
 class Landmarker:
     """Maps frames to canonical 68-point landmarks; NaN rows where no face was found."""
 
@@ -77,11 +98,14 @@ class MediaPipeLandmarker(Landmarker):
 
     name = "mediapipe"
 
-    def __init__(self, model_path: Path, min_confidence: float = 0.5):
+    def __init__(self, model_path: Path, min_confidence: float = 0.5, choose: "FaceChoice | None" = None):
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._vision = vision
-        self._options = dict(base_options=BaseOptions(model_asset_path=str(model_path)), num_faces=1,
+        self.faces_seen = 0
+        """The most faces found on one frame by the last `landmarks` call."""
+        self.choose = choose or FaceChoice()
+        self._options = dict(base_options=BaseOptions(model_asset_path=str(model_path)), num_faces=MAX_FACES,
                              min_face_detection_confidence=min_confidence, min_face_presence_confidence=min_confidence,
                              min_tracking_confidence=min_confidence)
         with native_logs_hidden():
@@ -100,6 +124,7 @@ class MediaPipeLandmarker(Landmarker):
 
     def _landmarks(self, frames: np.ndarray, fps: float, mp, progress: bool) -> np.ndarray:
         out = np.full((len(frames), 68, 2), np.nan, np.float32)
+        self.faces_seen = 0
         video = None
         if len(frames) > 1:
             # VIDEO mode tracks between frames; timestamps must restart, so one instance per clip.
@@ -110,9 +135,12 @@ class MediaPipeLandmarker(Landmarker):
                                                leave=False)):
                 image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
                 result = video.detect_for_video(image, int(index * 1000 / (fps or 25))) if video else self._image.detect(image)
-                if result.face_landmarks:
-                    mesh = np.array([(p.x, p.y) for p in result.face_landmarks[0]], np.float32)
-                    out[index] = mesh[MEDIAPIPE_TO_IBUG68] * (frame.shape[1], frame.shape[0])
+                faces = [np.array([(p.x, p.y) for p in mesh], np.float32)[MEDIAPIPE_TO_IBUG68] * (frame.shape[1], frame.shape[0])
+                         for mesh in result.face_landmarks]
+                self.faces_seen = max(self.faces_seen, len(faces))
+                if faces:
+                    previous = out[index - 1] if index and not np.isnan(out[index - 1, 0, 0]) else None
+                    out[index] = self.choose.pick(faces, previous)
         finally:
             if video is not None:
                 video.close()

@@ -50,7 +50,7 @@ def probe(path: Path) -> dict:
     result = subprocess.run([binary, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
                             capture_output=True, check=False)
     if result.returncode != 0:
-        raise InputError(f"cannot read media ({_tail(result.stderr).strip() or 'unknown format'})", path=path,
+        raise InputError(f"cannot read media ({_reason(result.stderr, path)})", path=path,
                          fix="give a valid image, video or audio file")
     return json.loads(result.stdout)
 
@@ -81,7 +81,7 @@ def _probe_with_ffmpeg(path: Path) -> dict:
         if rotation and streams:
             streams[-1]["side_data_list"] = [{"rotation": int(float(rotation.group(1)))}]
     if not streams:
-        raise InputError(f"cannot read media ({_tail(result.stderr, 1).strip() or 'unknown format'})", path=path,
+        raise InputError(f"cannot read media ({_reason(result.stderr, path)})", path=path,
                          fix="give a valid image, video or audio file")
     return {"streams": streams}
 
@@ -91,6 +91,17 @@ def decode_audio(path: Path, sample_rate: int) -> np.ndarray:
     raw = run_ffmpeg(["-i", str(path), "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"],
                      f"decode the audio of {path}")
     return np.frombuffer(raw, dtype=np.float32).copy()
+
+
+def _reason(stderr: bytes, path: Path) -> str:
+    """ffmpeg's complaint about an input in a few words on one line, without its demuxer tags or the file's name."""
+    reasons = []
+    for line in stderr.decode("utf-8", "replace").strip().splitlines()[-3:]:
+        line = re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", line.strip())
+        line = line[len(str(path)) + 2:] if line.startswith(f"{path}: ") else line
+        if line and line not in reasons:
+            reasons.append(line)
+    return "; ".join(reasons) or "unknown format"
 
 
 def _tail(stderr: bytes, lines: int = 6) -> str:

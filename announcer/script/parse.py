@@ -14,6 +14,10 @@ from .sentences import split_sentences
 
 FRONT_MATTER_KEYS = {"title", "language", "voice", "avatar", "speed", "loudness", "output"}
 MAX_SCRIPT_BYTES = 2_000_000
+MAX_PAUSE_S = 60.0
+MAX_SCRIPT_SECONDS = 3600.0
+"""The longest clip a script may ask for: its pauses, its SRT times, or its words at a slow reading pace."""
+SLOW_WORDS_PER_SECOND = 2.0
 _PAUSE = re.compile(r"\[pause\s+(\d+(?:\.\d+)?)\s*(ms|s)\]", re.IGNORECASE)
 _ANY_MARKER = re.compile(r"\[[^\]]*\]")
 _SRT_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})")
@@ -40,6 +44,8 @@ class Script:
     title: str = ""
     options: dict = field(default_factory=dict)
     """Front matter: voice, avatar, speed, loudness, output (applied by the API)."""
+    option_lines: dict = field(default_factory=dict)
+    """The line of each front matter key, for errors about its value."""
 
     @property
     def text(self) -> str:
@@ -51,35 +57,56 @@ def read_script(path: str | Path, language: str | None = None) -> Script:
     path = Path(path)
     raw = _read_text(path)
     if path.suffix.lower() == ".srt":
-        return _parse_srt(path, raw, language)
+        return _bounded(_parse_srt(path, raw, language))
     options, body, body_line = _split_front_matter(path, raw) if path.suffix.lower() == ".md" else ({}, raw, 1)
     chosen_language = _language(language or options.get("language"), body)
     if path.suffix.lower() == ".md":
         body = _strip_markdown(body)
     segments = _segments_from_body(path, body, body_line, chosen_language)
-    return Script(path, chosen_language, segments, str(options.get("title", path.stem)), options)
+    lines = raw.splitlines()
+    option_lines = {key: next((i + 1 for i, text in enumerate(lines) if text.startswith(f"{key}:")), 1) for key in options}
+    return _bounded(Script(path, chosen_language, segments, str(options.get("title", path.stem)), options, option_lines))
+
+
+def _bounded(script: Script) -> Script:
+    """Refuse a script whose clip would run past MAX_SCRIPT_SECONDS, before any sample or frame is made for it."""
+    if any(s.end_s is not None for s in script.segments):
+        seconds = max(s.end_s for s in script.segments if s.end_s is not None)
+    else:
+        words = sum(len(s.spoken.split()) for s in script.segments)
+        seconds = words / SLOW_WORDS_PER_SECOND + sum(s.pause_after_ms for s in script.segments) / 1000
+    if seconds > MAX_SCRIPT_SECONDS:
+        raise InputError(f"script would make a clip of about {seconds / 60:.0f} minutes, more than "
+                         f"{MAX_SCRIPT_SECONDS / 60:.0f}", path=script.path, fix="split it into several scripts")
+    return script
 
 
 def parse_text(text: str, language: str | None = None) -> Script:
     """A script from a string, for the Python API."""
     chosen_language = _language(language, text)
-    return Script(None, chosen_language, _segments_from_body(None, text, 1, chosen_language))
+    return _bounded(Script(None, chosen_language, _segments_from_body(None, text, 1, chosen_language)))
 
 
 def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise InputError("script is a folder, not a file", path=path,
+                         fix="give a .txt, .md or .srt file; for a folder of scripts, use announcer batch")
     if not path.is_file():
         raise InputError("script not found", path=path, fix="check the path")
     data = path.read_bytes()
     if len(data) > MAX_SCRIPT_BYTES:
         raise InputError(f"script is {len(data)} bytes, more than {MAX_SCRIPT_BYTES}", path=path,
                          fix="split it into several scripts")
-    if b"\x00" in data[:4096]:
-        raise InputError("script is a binary file, not text", path=path, fix="give a UTF-8 .txt, .md or .srt file")
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"  # UTF-16 only with its BOM
+    if encoding == "utf-8-sig" and b"\x00" in data[:4096]:
+        raise InputError("script is a binary file (or UTF-16 without a byte-order mark), not text", path=path,
+                         fix="save it as UTF-8")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        raise InputError("script is not valid UTF-8", path=path, line=line, fix="save it as UTF-8") from error
+        raise InputError(f"script is not valid {'UTF-16' if encoding == 'utf-16' else 'UTF-8'}", path=path, line=line,
+                         fix="save it as UTF-8") from error
     if not text.strip():
         raise InputError("script is empty", path=path, fix="write the text to be read")
     return text
@@ -148,6 +175,10 @@ def _segments_from_body(path: Path | None, body: str, first_line: int, language:
             if index + 2 < len(parts):
                 amount, unit = float(parts[index + 1]), parts[index + 2].lower()
                 pause_ms = int(amount * (1000 if unit == "s" else 1))
+                if pause_ms > MAX_PAUSE_S * 1000:
+                    raise InputError(f"pause of {pause_ms / 1000:g}s is longer than {MAX_PAUSE_S:g}s", path=path,
+                                     line=_line_of(body_lines[line - first_line:], f"[pause {parts[index + 1]}", line),
+                                     fix=f"use pauses of at most {MAX_PAUSE_S:g}s")
             sentences = split_sentences(parts[index], language)
             for position, sentence in enumerate(sentences):
                 spoken = normalize(sentence, language)
@@ -178,9 +209,13 @@ def _paragraphs(body: str, first_line: int):
 def _check_markers(path: Path | None, paragraph: str, lines_from_here: list[str], line: int) -> None:
     for marker in _ANY_MARKER.findall(paragraph):
         if not _PAUSE.fullmatch(marker):
-            offset = next((k for k, text in enumerate(lines_from_here) if marker in text), 0)
-            raise InputError(f"unknown marker '{marker}'", path=path, line=line + offset,
+            raise InputError(f"unknown marker '{marker}'", path=path, line=_line_of(lines_from_here, marker, line),
                              fix="the only marker is [pause 800ms] or [pause 1.5s]")
+
+
+def _line_of(lines_from_here: list[str], text: str, line: int) -> int:
+    """The line number of the first of `lines_from_here` (which starts at `line`) that holds `text`."""
+    return line + next((k for k, candidate in enumerate(lines_from_here) if text.lower() in candidate.lower()), 0)
 
 
 def _parse_srt(path: Path, raw: str, language: str | None) -> Script:

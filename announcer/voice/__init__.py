@@ -26,6 +26,10 @@ LEAD_IN_S = 0.4
 TAIL_S = 0.6
 NARRATION_SAMPLE_RATE = 48000
 MAX_NARRATION_S = 3600
+FAST_WORDS_PER_SECOND = 4.0
+"""Faster than newsreaders read (about 3 words a second in English): a recording with less room than this for its
+script's words does not hold them all."""
+MIN_SHARE_HEARD = 0.5
 
 
 def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = None) -> VoiceEngine:
@@ -98,6 +102,10 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
     info = probe(path)
     if not any(s.get("codec_type") == "audio" for s in info.get("streams", [])):
         raise InputError("narration has no audio track", path=path, fix="give a WAV, MP3, M4A or a video with sound")
+    declared = float(info.get("format", {}).get("duration") or 0.0)
+    if declared > MAX_NARRATION_S:  # before decoding: an hour of samples is 0.3 GB
+        raise InputError(f"narration is {declared:.0f}s long, more than {MAX_NARRATION_S}s", path=path,
+                         fix="split it into several clips")
     audio = decode_audio(path, NARRATION_SAMPLE_RATE)
     duration = len(audio) / NARRATION_SAMPLE_RATE
     if duration < 0.2 or not np.any(np.abs(audio) > 1e-4):
@@ -114,6 +122,14 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
     captions = _narration_captions(script, audio, segment_words, timings.words if timings else [])
     return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes if timings else [], captions, "narration", path.name, lufs,
                   peak, align.model_checksums() if timings else {})
+
+
+def script_share_heard(speech: Speech, word_count: int) -> float:
+    """How much of a script of `word_count` words a recording can hold at most: its voiced time at a pace faster
+    than any newsreader's, as a share of the words (1.0 when it has room for them all)."""
+    span = voiced_span(speech.audio, speech.sample_rate)
+    seconds = span[1] - span[0] if span else 0.0
+    return min(1.0, seconds * FAST_WORDS_PER_SECOND / max(word_count, 1))
 
 
 def _narration_captions(script: Script | None, audio: np.ndarray, segment_words: list[list[str]],

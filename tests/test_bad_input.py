@@ -1,0 +1,373 @@
+"""Bad and odd input, as a new user gives it: each case must end with the contract of the CLI.
+
+- the expected exit code (2 for bad input);
+- exactly one line on stderr, naming the file (or flag) at fault;
+- nothing at the output path, no companion and no temp file beside it;
+- no temp file left in the home's work folder.
+
+Most cases run `announcer.cli.main` in this process (a case takes milliseconds to a second). The ones that
+need a process of their own (a memory limit, Ctrl-C) run the real command.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from announcer.cli import main
+from announcer.deliver import OutputSet, StagedOutputs
+from announcer.errors import InputError
+
+from .conftest import MEDIA, MODELS, NON_FACES, decode_frames, probe, run_cli
+
+PORTRAIT = MEDIA / "portraits" / "woman_brown_hair.jpg"
+VIDEO = MEDIA / "videos" / "talk_face1.mp4"
+SPEECH = MEDIA / "audio" / "jfk.wav"
+HELLO = "Hello there, this is a short test.\n"
+OUT = "out/clip.mp4"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: tuple[str, ...]
+    names: str
+    """What the one-line message must contain: the file (or flag value) at fault."""
+    files: tuple[tuple[str, bytes], ...] = ()
+    """Inputs to write into the case's folder first: (relative path, bytes); a path ending in / is a folder."""
+    exit_code: int = 2
+
+
+def md(front_matter: str, body: str = HELLO) -> bytes:
+    return f"---\n{front_matter}\n---\n{body}".encode()
+
+
+def random_bytes(size: int, seed: int = 0) -> bytes:
+    return np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes()
+
+
+def script_case(name: str, filename: str, content: bytes, names: str | None = None) -> Case:
+    return Case(name, (filename, "--avatar", str(PORTRAIT), "-o", OUT), names or filename, ((filename, content),))
+
+
+def avatar_case(name: str, filename: str, content: bytes | None, names: str | None = None) -> Case:
+    files = (("hello.txt", HELLO.encode()),) + (((filename, content),) if content is not None else ())
+    return Case(name, ("hello.txt", "--avatar", filename, "-o", OUT), names or Path(filename.rstrip("/")).name, files)
+
+
+def audio_case(name: str, filename: str, content: bytes | None, *extra: str) -> Case:
+    files = (("hello.txt", HELLO.encode()),) + (((filename, content),) if content is not None else ())
+    return Case(name, ("hello.txt", "--audio", filename, "--avatar", str(PORTRAIT), "-o", OUT, *extra),
+                Path(filename.rstrip("/")).name, files)
+
+
+def option_case(name: str, *options: str, names: str) -> Case:
+    return Case(name, ("hello.txt", "--avatar", str(PORTRAIT), "-o", OUT, *options), names, (("hello.txt", HELLO.encode()),))
+
+
+def srt(*cues: str) -> bytes:
+    return "\n\n".join(cues).encode()
+
+
+def _wav(seconds: float, amplitude: float, rate: int = 16000) -> bytes:
+    import io
+
+    import soundfile
+
+    t = np.arange(int(seconds * rate)) / rate
+    buffer = io.BytesIO()
+    soundfile.write(buffer, (amplitude * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate, format="WAV")
+    return buffer.getvalue()
+
+
+def _png(width: int, height: int) -> bytes:
+    import cv2
+
+    return cv2.imencode(".png", np.full((height, width, 3), 128, np.uint8))[1].tobytes()
+
+
+CASES = [
+    # Scripts
+    script_case("empty script", "empty.txt", b""),
+    script_case("blank script", "blank.txt", b"  \n\n \t\n"),
+    script_case("binary script", "binary.txt", random_bytes(3000) + b"\x00"),
+    script_case("latin-1 script", "latin1.txt", "Caf\u00e9 au lait.\n".encode("latin-1")),
+    script_case("utf-16 without a byte-order mark", "utf16.txt", "Hello there.".encode("utf-16-le")),
+    script_case("script over 2 MB", "huge.txt", b"word " * 500_000),
+    script_case("only punctuation", "dots.txt", b"... !!! ???\n"),
+    script_case("unknown marker", "marker.txt", b"Hello.\n\nThen [laugh] here.\n", names="marker.txt:3"),
+    script_case("pause of 61 s", "pause61.txt", b"Hello [pause 61s] there.\n", names="pause61.txt:1"),
+    script_case("pauses adding up past an hour", "pauses.txt", b"Hello [pause 59s] there. " * 70),
+    script_case("markdown without closing front matter", "open.md", b"---\ntitle: x\nHello there.\n"),
+    script_case("markdown front matter not YAML", "yaml.md", md("title: [unclosed"), names="yaml.md"),
+    script_case("markdown front matter a list", "list.md", md("- a\n- b")),
+    script_case("markdown unknown key", "key.md", md("title: x\ncolour: red"), names="key.md:3"),
+    script_case("front matter unknown voice", "voice.md", md("title: x\nvoice: nosuchvoice"), names="voice.md:3"),
+    script_case("front matter speed a word", "speedword.md", md("speed: fast"), names="speedword.md:2"),
+    script_case("front matter speed out of range", "speed9.md", md("speed: 9"), names="speed9.md:2"),
+    script_case("front matter loudness a word", "loud.md", md("loudness: loud"), names="loud.md:2"),
+    script_case("front matter loudness out of range", "loud100.md", md("loudness: -100"), names="loud100.md:2"),
+    Case("front matter avatar missing", ("avatar.md", "-o", OUT), "missing_person.jpg",
+         (("avatar.md", md("avatar: missing_person.jpg")),)),
+    script_case("srt bad timing line", "timing.srt", srt("1\n00:00:01 -> 00:00:02\nHello."), names="timing.srt:2"),
+    script_case("srt cue ends before it starts", "back.srt", srt("1\n00:00:03,000 --> 00:00:01,000\nHello."),
+                names="back.srt:2"),
+    script_case("srt cues out of order", "order.srt",
+                srt("1\n00:00:05,000 --> 00:00:06,000\nOne.", "2\n00:00:01,000 --> 00:00:02,000\nTwo."), names="order.srt:6"),
+    script_case("srt cue without text", "notext.srt", srt("1\n00:00:01,000 --> 00:00:02,000\n", "2\n00:00:03,000 --> 00:00:04,000\nHi.")),
+    script_case("srt with no cues", "nocues.srt", b"\n\n\n"),
+    script_case("srt ten hours long", "long.srt", srt("1\n10:00:00,000 --> 10:00:02,000\nHello.")),
+    script_case("srt binary", "binary.srt", random_bytes(500, 1) + b"\x00"),
+    script_case("a word-processor file", "letter.docx", b"PK\x03\x04" + random_bytes(800, 2)),
+    Case("script is a folder", ("scripts/", "--avatar", str(PORTRAIT), "-o", OUT), "scripts: script is a folder",
+         (("scripts/", b""),)),
+    Case("script missing", ("nowhere.txt", "--avatar", str(PORTRAIT), "-o", OUT), "nowhere.txt"),
+    # Avatars
+    avatar_case("avatar missing", "missing_person.jpg", None),
+    avatar_case("avatar is a folder", "faces/", b""),
+    avatar_case("avatar empty file", "empty.jpg", b""),
+    avatar_case("avatar random bytes", "noise.jpg", random_bytes(5000, 3)),
+    avatar_case("avatar text renamed .png", "notes.png", b"just some text\n"),
+    avatar_case("avatar of an unknown type", "face.gif", b"GIF89a" + random_bytes(100, 4)),
+    avatar_case("avatar too small", "tiny.png", _png(32, 32)),
+    avatar_case("avatar a grey card", "grey.png", _png(400, 400)),
+    avatar_case("avatar truncated video", "cut.mp4", VIDEO.read_bytes()[:30000]),
+    avatar_case("avatar video header only", "header.mp4", VIDEO.read_bytes()[:200]),
+    avatar_case("avatar sound only", "sound.mp4", SPEECH.read_bytes()),
+    avatar_case("prepared avatar that does not exist", "nosuchbundle", None),
+    *[avatar_case(f"avatar without a human face ({path.stem})", path.name, path.read_bytes()) for path in NON_FACES],
+    # Narration
+    audio_case("narration missing", "missing.wav", None),
+    audio_case("narration is a folder", "takes/", b""),
+    audio_case("narration random bytes", "noise.wav", random_bytes(4000, 5)),
+    audio_case("narration silent", "silent.wav", _wav(2.0, 0.0)),
+    audio_case("narration of 0.1 s", "blip.wav", _wav(0.1, 0.5)),
+    audio_case("narration is a photo", "photo.m4a", PORTRAIT.read_bytes()),
+    audio_case("narration far too short for its script, strict", "short.wav", _wav(0.3, 0.5), "--strict"),
+    # Options
+    option_case("fps 0", "--fps", "0", names="fps 0"),
+    option_case("fps 5", "--fps", "5", names="fps 5"),
+    option_case("fps 1000", "--fps", "1000", names="fps 1000"),
+    option_case("speed 0", "--speed", "0", names="speed 0"),
+    option_case("speed -1", "--speed", "-1", names="speed -1"),
+    option_case("speed 5", "--speed", "5", names="speed 5"),
+    option_case("height 0", "--height", "0", names="height 0"),
+    option_case("height 10000", "--height", "10000", names="height 10000"),
+    option_case("loudness a word", "--loudness", "loud", names="loud"),
+    option_case("loudness -100", "--loudness", "-100", names="-100"),
+    option_case("unknown voice engine", "--voice", "nosuchengine", names="nosuchengine"),
+    option_case("unknown device", "--device", "tpu", names="tpu"),
+    option_case("face number 0", "--face", "0", names="face 0"),
+    option_case("face number 9", "--face", "9", names="face 9"),
+    Case("output not .mp4", ("hello.txt", "--avatar", str(PORTRAIT), "-o", "out/clip.mov"), "clip.mov",
+         (("hello.txt", HELLO.encode()), ("out/", b""))),
+    Case("output folder missing", ("hello.txt", "--avatar", str(PORTRAIT), "-o", "nowhere/clip.mp4"), "nowhere",
+         (("hello.txt", HELLO.encode()),)),
+    Case("a folder in the way of the subtitles", ("hello.txt", "--avatar", str(PORTRAIT), "-o", OUT), "clip.srt",
+         (("hello.txt", HELLO.encode()), ("out/clip.srt/", b""))),
+    Case("front matter output outside the folder", ("escape.md", "--avatar", str(PORTRAIT)), "../escaped",
+         (("escape.md", md("output: ../escaped")),)),
+    Case("nothing to read", ("--avatar", str(PORTRAIT), "-o", OUT), "nothing to read"),
+    Case("no avatar", ("hello.txt", "-o", OUT), "--avatar", (("hello.txt", HELLO.encode()),)),
+]
+
+
+def _write_inputs(folder: Path, case: Case) -> None:
+    (folder / "out").mkdir(parents=True, exist_ok=True)
+    for relative, content in case.files:
+        target = folder / relative
+        if relative.endswith("/"):
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+
+
+def _assert_nothing_delivered(folder: Path, home: Path, before: set[str]) -> None:
+    out = folder / "out"
+    delivered = sorted(p.name for p in out.iterdir() if p.name not in before) if out.is_dir() else []
+    assert delivered == [], f"left in the output folder: {delivered}"
+    leftovers = sorted(p.name for p in (home / "work" / "tmp").glob("*")) if (home / "work" / "tmp").is_dir() else []
+    assert leftovers == [], f"temp files left in the home: {leftovers}"
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 60
+    assert len({case.name for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input_gets_one_line_naming_the_file(case, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    monkeypatch.setenv("ANNOUNCER_HOME", str(home))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    monkeypatch.chdir(tmp_path)
+    _write_inputs(tmp_path, case)
+    before = {p.name for p in (tmp_path / "out").iterdir()}
+    code = main(["render", "--quiet", *case.args])
+    stderr = capsys.readouterr().err
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert code == case.exit_code, stderr
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("announcer: error: ") and case.names in lines[0], lines[0]
+    assert "unexpected error" not in lines[0]
+    _assert_nothing_delivered(tmp_path, home, before)
+
+
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path):
+    from announcer.script import read_script
+
+    path = tmp_path / "utf16.txt"
+    path.write_bytes("Good evening, and welcome.".encode("utf-16"))
+    assert read_script(path).text == "Good evening, and welcome."
+
+
+def test_a_huge_pause_is_refused_before_any_memory_is_taken(tmp_path):
+    """Today's code allocated the pause's samples first and was killed by the kernel; here 3 GB of data would stop
+    it (RLIMIT_DATA: the address space limit would also stop torch mapping its CUDA libraries)."""
+    (tmp_path / "pause.txt").write_text("Hello [pause 99999s] there.\n")
+    limit = 3 * 1024 ** 3
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-m", "announcer", "render", "--quiet", "pause.txt", "--avatar", str(PORTRAIT)],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "announcer: error: pause.txt:1: pause of 99999s is longer than 60s (use pauses of at most 60s)"]
+    assert not (tmp_path / "pause.mp4").exists()
+
+
+@pytest.mark.parametrize("after_s", [0.15, 0.6, 2.0])
+def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, after_s):
+    (tmp_path / "hello.txt").write_text(HELLO)
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "announcer", "render", "--quiet", "hello.txt", "--avatar", str(PORTRAIT),
+                                "-o", "clip.mp4"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    time.sleep(after_s)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert process.returncode == 130, stderr
+    assert len(lines) == 1 and "interrupted" in lines[0], stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["hello.txt"]
+
+
+def test_a_read_only_output_folder_is_bad_input(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "hello.txt").write_text(HELLO)
+    locked = _lock(out)
+    try:
+        monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+        code = main(["render", "--quiet", str(tmp_path / "hello.txt"), "--avatar", str(PORTRAIT), "-o", str(out / "x.mp4")])
+    finally:
+        _unlock(out, locked)
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(stderr) == 1 and str(out) in stderr[0] and "writable" in stderr[0], stderr
+    assert list(out.iterdir()) == []
+    assert not list((tmp_path / "home" / "work" / "tmp").glob("*")) if (tmp_path / "home" / "work" / "tmp").exists() else True
+
+
+def _lock(folder: Path) -> str:
+    """Make a folder unwritable, even for root (chattr +i), else by its mode; returns how."""
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
+            pytest.skip("running as root on a file system without chattr +i")
+        return "chattr"
+    folder.chmod(0o555)
+    return "chmod"
+
+
+def _unlock(folder: Path, how: str) -> None:
+    if how == "chattr":
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        folder.chmod(0o755)
+
+
+def test_delivery_puts_back_what_was_there_when_a_rename_fails(tmp_path):
+    video = tmp_path / "clip.mp4"
+    outputs = OutputSet.for_path(video)
+    video.write_bytes(b"yesterday's clip")
+    outputs.manifest.write_text("{}")
+    staged = StagedOutputs(outputs)
+    for final in outputs.all():
+        staged.write_bytes(final, b"new " + final.suffix.encode())
+    locked = _lock_file(outputs.manifest)  # renaming onto the manifest, the last file, fails
+    try:
+        with pytest.raises(InputError, match="cannot write the clip's files"):
+            staged.commit()
+    finally:
+        _unlock(outputs.manifest, locked)
+    assert video.read_bytes() == b"yesterday's clip"
+    assert outputs.manifest.read_text() == "{}"
+    assert not outputs.subtitles_srt.exists() and not outputs.thumbnail.exists()
+    staged.discard()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.json", "clip.mp4"]
+
+
+def _lock_file(path: Path) -> str:
+    """A file that cannot be renamed or replaced: immutable as root, else in a folder made read-only around it."""
+    if os.geteuid() != 0:
+        pytest.skip("needs chattr +i (root): a non-root user cannot pin one file of a writable folder")
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    return "chattr"
+
+
+@pytest.mark.slow
+def test_a_face_that_leaves_the_video_is_cut_out_not_drawn_black(tmp_path):
+    """talk_face1 panned out of the picture from 1.5 s to 5 s: today's code drew black frames there."""
+    avatar = tmp_path / "leaving.mp4"
+    pan = "if(lt(t,1.5),0,if(lt(t,2.5),(t-1.5)*iw/2,if(lt(t,4.5),iw/2,max(0,iw/2-(t-4.5)*iw/2))))"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(VIDEO), "-t", "7", "-vf",
+                    f"pad=iw*2:ih:0:0:black,crop=iw/2:ih:'{pan}':0", "-c:a", "copy", str(avatar)], check=True)
+    (tmp_path / "long.txt").write_text("Good evening. " * 6 + "Tonight the river rose again, and the town stayed dry.\n")
+    result = run_cli("render", "long.txt", "--avatar", avatar, "-o", "clip.mp4", "--height", "256", cwd=tmp_path,
+                     home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert "out of the picture" in result.stderr
+    import json
+
+    used = json.loads((tmp_path / "clip.json").read_text())["inputs"]["avatar"]["frames_used"]
+    assert used[0] == 0 and 25 < used[1] < 100  # the first stretch, up to where the face leaves
+    brightness = decode_frames(tmp_path / "clip.mp4").reshape(-1, 256 * 256 * 3).mean(axis=1)
+    assert float(probe(tmp_path / "clip.mp4")["format"]["duration"]) > 5
+    assert brightness.min() > 40  # no frame without the presenter
+
+
+def test_a_video_with_a_face_for_half_a_second_is_refused(tmp_path, monkeypatch, capsys):
+    avatar = tmp_path / "glimpse.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(VIDEO), "-t", "3", "-vf",
+                    "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='gt(t,0.5)'", "-an", str(avatar)], check=True)
+    (tmp_path / "hello.txt").write_text(HELLO)
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    code = main(["render", "--quiet", str(tmp_path / "hello.txt"), "--avatar", str(avatar), "-o", str(tmp_path / "x.mp4")])
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(stderr) == 1 and "glimpse.mp4" in stderr[0], stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.slow
+def test_narration_far_too_short_for_its_script_warns_and_still_renders(tmp_path, monkeypatch, capsys):
+    (tmp_path / "four.txt").write_text("Good evening to everyone here.\n")
+    (tmp_path / "short.wav").write_bytes(_wav(0.3, 0.5))
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    code = main(["render", str(tmp_path / "four.txt"), "--audio", str(tmp_path / "short.wav"), "--avatar", str(PORTRAIT),
+                 "--height", "128", "-o", str(tmp_path / "clip.mp4")])
+    assert code == 0
+    assert "short.wav: narration of 0.3s can hold at most 24% of the script's 5 words" in capsys.readouterr().err
+    assert (tmp_path / "clip.mp4").is_file()
