@@ -26,10 +26,13 @@ from . import __version__
 from .assets import ModelRegistry, sha256_of
 from .cache import ArtifactCache, cache_key
 from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
+from . import face as face_package
+from . import voice as voice_package
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
+from .face.presenter import CREDIT, default_presenter
 from .generate import WarpRenderer
 from .media.encode import VideoEncoder, encode_command
 from .media.ffmpeg import ffmpeg_binary
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class RenderRequest:
     avatar: str | Path | None
-    """A photo, a video, or (later) a prepared avatar name; None takes the script's front matter."""
+    """A photo, a video, or a prepared avatar's name; None takes the script's front matter."""
     output: str | Path
     """The .mp4 to write; .srt, .vtt, .jpg and .json go beside it."""
     script: str | Path | None = None
@@ -219,7 +222,8 @@ class Pipeline:
             return Path(avatar).expanduser()
         if script is not None and "avatar" in script.options:
             return (script.path.parent / str(script.options["avatar"])).expanduser()
-        raise InputError("no avatar given", fix="pass --avatar PHOTO_OR_VIDEO or set avatar: in the script's front matter")
+        log.info("no avatar given: using the default presenter (%s); choose one with --avatar", CREDIT)
+        return default_presenter(self.home.avatars_dir)
 
     def _renderer_for(self, avatar: Path, load: bool = True) -> "_RendererChoice":
         """A prepared avatar's name picks its neural renderer and its own video; anything else is a file for the warp renderer.
@@ -242,8 +246,8 @@ class Pipeline:
     def face_track(self, avatar: Avatar) -> FaceTrack:
         """The avatar's landmark track, from the work dir when this avatar was tracked before."""
         face = self.config.face
-        key = cache_key("face", avatar.sha256, avatar.frames.shape, face.backend, face.smoothing_cutoff_hz,
-                        face.max_avatar_seconds, face.face_number)
+        key = cache_key("face", face_package.ARTIFACT_VERSION, avatar.sha256, avatar.frames.shape, face.backend,
+                        face.smoothing_cutoff_hz, face.max_avatar_seconds, face.face_number)
         cached = self.cache.load("face", key)
         if cached is not None:
             arrays, meta = cached
@@ -260,7 +264,7 @@ class Pipeline:
             return load_narration(Path(audio), voice, script)  # says what is wrong with the path
         source = sha256_of(Path(audio)) if audio is not None else None
         # Not keyed by the device: speech made on a cluster's CPU task is what its GPU task then renders.
-        key = cache_key("voice", segments, asdict(replace(voice, device="")), source)
+        key = cache_key("voice", voice_package.ARTIFACT_VERSION, segments, asdict(replace(voice, device="")), source)
         cached = self.cache.load("voice", key)
         if cached is not None:
             return _speech_from_cache(*cached)

@@ -1,4 +1,7 @@
-"""Stage artifacts in the work dir, keyed by a hash of inputs + config + code version.
+"""Stage artifacts in the work dir, keyed by a hash of the stage's artifact version, its inputs and its config.
+
+Each stage that caches owns an ARTIFACT_VERSION: raise it whenever what the stage makes from the same inputs
+changes, so an upgraded install never serves artifacts made by older code.
 
 A re-run finds finished stages and skips them. Arrays are stored as .npz without pickle and
 metadata as JSON; both are written to a temp name and renamed, so a killed run leaves no half file.
@@ -13,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 
-
-def cache_key(stage: str, *parts) -> str:
-    digest = hashlib.sha256(f"{stage}\0{__version__}".encode())
+def cache_key(stage: str, version: int, *parts) -> str:
+    digest = hashlib.sha256(f"{stage}\0{version}".encode())
     for part in parts:
         digest.update(b"\0")
         digest.update(json.dumps(part, sort_keys=True, default=str).encode() if not isinstance(part, bytes) else part)

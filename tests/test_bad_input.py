@@ -95,6 +95,9 @@ def _png(width: int, height: int) -> bytes:
     return cv2.imencode(".png", np.full((height, width, 3), 128, np.uint8))[1].tobytes()
 
 
+SILENT_VIDEO = subprocess.run(["ffmpeg", "-v", "error", "-i", str(VIDEO), "-t", "1", "-an", "-c:v", "copy", "-f", "mp4",
+                               "-movflags", "frag_keyframe+empty_moov", "pipe:1"], capture_output=True, check=True).stdout
+
 CASES = [
     # Scripts
     script_case("empty script", "empty.txt", b""),
@@ -152,6 +155,7 @@ CASES = [
     audio_case("narration silent", "silent.wav", _wav(2.0, 0.0)),
     audio_case("narration of 0.1 s", "blip.wav", _wav(0.1, 0.5)),
     audio_case("narration is a photo", "photo.m4a", PORTRAIT.read_bytes()),
+    audio_case("narration is a video without sound", "silent.mp4", SILENT_VIDEO),
     audio_case("narration far too short for its script, strict", "short.wav", _wav(0.3, 0.5), "--strict"),
     # Options
     option_case("fps 0", "--fps", "0", names="fps 0"),
@@ -165,6 +169,7 @@ CASES = [
     option_case("loudness a word", "--loudness", "loud", names="loud"),
     option_case("loudness -100", "--loudness", "-100", names="-100"),
     option_case("unknown voice engine", "--voice", "nosuchengine", names="nosuchengine"),
+    option_case("unknown espeak voice", "--voice", "espeak:zz-zz", names="no voice 'zz-zz'"),
     option_case("unknown device", "--device", "tpu", names="tpu"),
     option_case("face number 0", "--face", "0", names="face 0"),
     option_case("face number 9", "--face", "9", names="face 9"),
@@ -177,7 +182,6 @@ CASES = [
     Case("front matter output outside the folder", ("escape.md", "--avatar", str(PORTRAIT)), "../escaped",
          (("escape.md", md("output: ../escaped")),)),
     Case("nothing to read", ("--avatar", str(PORTRAIT), "-o", OUT), "nothing to read"),
-    Case("no avatar", ("hello.txt", "-o", OUT), "--avatar", (("hello.txt", HELLO.encode()),)),
 ]
 
 

@@ -1,5 +1,6 @@
 """End to end on the real media: script in, clip out; probed, re-detected and compared with the avatar."""
 import json
+from pathlib import Path
 import subprocess
 
 import cv2
@@ -8,7 +9,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from announcer import RenderRequest
-from announcer.face import layout, load_avatar
+from announcer.face import Avatar, layout, load_avatar
 from announcer.motion.idle import ping_pong
 
 from .conftest import MEDIA, decode_frames, probe, run_cli, write_script
@@ -217,38 +218,19 @@ def test_cli_renders_with_front_matter_avatar_and_flags_win(tmp_path, home):
                                                           "bulletin.vtt", "short.md"]
 
 
-BAD_INPUTS = {
-    "empty script": (["render", "empty.txt", "--avatar", MEDIA / "portraits" / "woman_smile.png"], "empty.txt: script is empty"),
-    "binary script": (["render", "binary.txt", "--avatar", MEDIA / "portraits" / "woman_smile.png"], "binary file"),
-    "unknown voice": (["render", "ok.txt", "--voice", "marvin", "--avatar", MEDIA / "portraits" / "woman_smile.png"],
-                      "unknown voice engine 'marvin'"),
-    "unknown espeak voice": (["render", "ok.txt", "--voice", "espeak:zz-zz", "--avatar", MEDIA / "portraits" / "woman_smile.png"],
-                             "no voice 'zz-zz'"),
-    "corrupt image": (["render", "ok.txt", "--avatar", "corrupt.jpg"], "corrupt.jpg: cannot read the image"),
-    "no face": (["render", "ok.txt", "--avatar", MEDIA / "nonface" / "alpaca.jpg"], "alpaca.jpg: no human face"),
-    "narration without sound": (["render", "--audio", "silent.mp4", "--avatar", MEDIA / "portraits" / "woman_smile.png"],
-                                "silent.mp4: narration has no audio track"),
-    "missing avatar": (["render", "ok.txt", "--avatar", "nobody.jpg"], "nobody.jpg: avatar not found"),
-    "bad script line": (["render", "marker.txt", "--avatar", MEDIA / "portraits" / "woman_smile.png"], "marker.txt:2: unknown marker"),
-}
-
-
-@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
-def test_bad_input_gets_one_line_exit_2_and_no_output(tmp_path, home, case):
-    args, message = BAD_INPUTS[case]
-    write_script(tmp_path, "empty.txt", "\n")
-    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 4)
-    write_script(tmp_path, "ok.txt", "Hello.\n")
-    write_script(tmp_path, "marker.txt", "Hello.\nWorld [applause].\n")
-    (tmp_path / "corrupt.jpg").write_bytes((MEDIA / "portraits" / "woman_brown_hair.jpg").read_bytes()[:300])
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(MEDIA / "videos" / "talk_480.mp4"), "-t", "1", "-an", "-c:v", "copy",
-                    str(tmp_path / "silent.mp4")], check=True)
-    before = set(tmp_path.iterdir())
-    done = run_cli(*args, "-o", tmp_path / "out.mp4", cwd=tmp_path, home=home)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("announcer: error: ") and message in lines[0], done.stderr
-    assert set(tmp_path.iterdir()) == before  # nothing partial at the output path
+@pytest.mark.slow
+def test_with_no_avatar_the_default_presenter_reads(tmp_path, face_stage):
+    """The README's first command: no --avatar, and nothing from ../shared/media."""
+    write_script(tmp_path, "hello.txt", "Good evening.\n")
+    home = tmp_path / "home"
+    done = run_cli("render", "hello.txt", "--quiet", "-o", "hello.mp4", cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "hello.json").read_text())
+    assert Path(manifest["inputs"]["avatar"]["path"]) == home / "avatars" / "default-presenter.png"
+    assert (manifest["video"]["width"], manifest["video"]["height"]) == (384, 384)
+    frames = decode_frames(tmp_path / "hello.mp4")
+    track = face_stage(Avatar(tmp_path / "f.png", frames[len(frames) // 2][None], 0.0, False, "x"))
+    assert 150 < track.landmarks[0][:, 0].mean() < 230  # her face, in the upper middle of the frame
 
 
 def test_json_errors_for_schedulers(tmp_path, home):

@@ -27,7 +27,6 @@ from .report import write_plot, write_side_by_side
 log = logging.getLogger(__name__)
 CLOSED_BELOW = 0.05
 """Inner-lip gap (inter-ocular units) under which a re-detected mouth counts as closed."""
-SILENCE_MIN_FRAMES = 3
 
 
 @dataclass

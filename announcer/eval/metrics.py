@@ -5,31 +5,11 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from ..face import layout
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if a.std() < 1e-9 or b.std() < 1e-9:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+from ..signals import best_offset, lagged_pearson, pearson, runs  # noqa: F401 (the metrics' own vocabulary)
 
 
 MIN_PAUSE_S = 0.2
 """Shorter silences do not count towards silence_close_ms."""
-
-
-def lagged_pearson(generated: np.ndarray, real: np.ndarray, lag: int) -> float:
-    """Pearson r of generated[t + lag] against real[t]."""
-    n = min(len(generated), len(real))
-    if lag >= 0:
-        return pearson(generated[lag:n], real[:n - lag])
-    return pearson(generated[:n + lag], real[-lag:n])
-
-
-def best_offset(generated: np.ndarray, real: np.ndarray, max_lag: int = 8) -> int:
-    """The lag (frames) at which the correlation peaks; positive when the generated mouth comes late."""
-    scores = {lag: lagged_pearson(generated, real, lag) for lag in range(-max_lag, max_lag + 1)}
-    return max(scores, key=lambda lag: (scores[lag], -abs(lag)))
 
 
 def lip_landmark_distance(generated: np.ndarray, real: np.ndarray) -> float:
@@ -53,12 +33,6 @@ def silence_close_ms(opening: np.ndarray, speaking: np.ndarray, fps: float, clos
         closed = np.flatnonzero(opening[start:stop] < closed_below)
         delays.append((closed[0] if len(closed) else stop - start) / fps * 1000)
     return float(np.mean(delays)) if delays else 0.0
-
-
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of every stretch of True in a 1-D mask."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(int), [0]])))
-    return [(int(start), int(stop)) for start, stop in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def silence_jitter(opening: np.ndarray, silent: np.ndarray) -> float:

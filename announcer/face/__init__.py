@@ -19,6 +19,8 @@ from .backends import FaceChoice, FanLandmarker, MediaPipeLandmarker, YuNetDetec
 from .track import fill_gaps, smooth
 
 log = logging.getLogger(__name__)
+ARTIFACT_VERSION = 2
+"""Raise when the landmark tracks made from the same avatar change (see cache.py)."""
 MIN_DETECTED_FRACTION = 0.5
 MAX_BRIDGED_GAP_S = 0.5
 """Shorter stretches without a face (a hand, a quick turn) are bridged by interpolation; longer ones are cut out."""

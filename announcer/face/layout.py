@@ -20,7 +20,6 @@ MEDIAPIPE_TO_IBUG68 = np.array([
 ])
 
 JAW = np.arange(0, 17)
-CHIN_AND_JAW_BOTTOM = np.arange(4, 13)
 BROWS = np.arange(17, 27)
 NOSE = np.arange(27, 36)
 RIGHT_EYE = np.arange(36, 42)
@@ -29,6 +28,16 @@ OUTER_LIPS = np.arange(48, 60)
 INNER_LIPS = np.arange(60, 68)
 LIPS = np.arange(48, 68)
 CHEEKS_AND_NOSE_BASE = np.array([1, 2, 3, 31, 35, 13, 14, 15])
+JAW_LINE = np.arange(2, 15)
+LOWER_JAW = np.arange(5, 12)
+"""The jaw points that follow the chin as the mouth opens."""
+"""The jaw without its top ends (those sit beside the ears)."""
+NOSE_BRIDGE_LOW = np.arange(29, 36)
+NOSE_BASE = np.arange(31, 36)
+UPPER_INNER_LIP, LOWER_INNER_LIP = np.array([61, 62, 63]), np.array([67, 66, 65])
+"""The middle three points of each inner lip, paired across the mouth."""
+UPPER_OUTER_LIP, LOWER_OUTER_LIP = np.arange(49, 54), np.arange(55, 60)
+"""Each outer lip without the corners."""
 """Jaw points beside the cheeks and the nose's base: bare skin, for the face's skin colour."""
 UPPER_FACE = np.concatenate([BROWS, NOSE[:4], RIGHT_EYE, LEFT_EYE])
 """Points the mouth never moves: used to align frames and to check the face stayed intact."""

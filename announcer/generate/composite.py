@@ -61,5 +61,5 @@ def paste(frames: torch.Tensor, crops: torch.Tensor, box: CropBox, mask: torch.T
 
 
 def crop_margin(landmarks: np.ndarray) -> float:
-    """Room around the face for the jaw to drop and the head to sway: half an inter-ocular distance."""
+    """Room around the face for the jaw to drop and the head to sway: 0.6 of an inter-ocular distance."""
     return 0.6 * float(np.median(layout.inter_ocular(landmarks)))

@@ -22,8 +22,6 @@ CROP_SPAN = 2.4
 """Side of the crop in inter-ocular distances: eye line to below the chin, cheek to cheek."""
 MASK_TOP, MASK_HALF_WIDTH, MASK_FEATHER = 0.62, 0.95, 0.12
 """The region the generator redraws (face coordinates): below the nose tip, inside the cheeks."""
-JAW_LINE = np.arange(2, 15)
-NOSE_BASE = np.arange(31, 36)
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class CropGeometry:
         for k, points in enumerate(fixed):
             cv2.polylines(maps[k, 0], [points[layout.OUTER_LIPS]], True, 255, thickness, cv2.LINE_AA, shift=2)
             cv2.fillPoly(maps[k, 1], [points[layout.INNER_LIPS]], 255, cv2.LINE_AA, shift=2)
-            cv2.polylines(maps[k, 2], [points[JAW_LINE], points[NOSE_BASE]], False, 255, thickness, cv2.LINE_AA, shift=2)
+            cv2.polylines(maps[k, 2], [points[layout.JAW_LINE], points[layout.NOSE_BASE]], False, 255, thickness, cv2.LINE_AA, shift=2)
         return torch.from_numpy(maps).to(device).float() / 255  # moved as bytes: a quarter of the transfer
 
     def paste(self, frames: torch.Tensor, crops: torch.Tensor, frame_points: np.ndarray) -> torch.Tensor:

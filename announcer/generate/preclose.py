@@ -14,7 +14,7 @@ from ..face import layout
 from .mouth import polygon_mask
 from .targets import closed_mouth
 
-MESH_POINTS = np.concatenate([np.arange(2, 15), np.arange(29, 36), layout.LIPS])
+MESH_POINTS = np.concatenate([layout.JAW_LINE, layout.NOSE_BRIDGE_LOW, layout.LIPS])
 """Lower face: jaw, nose base and lips. Points outside move nothing."""
 
 

@@ -8,28 +8,25 @@ from __future__ import annotations
 import numpy as np
 
 from ..face import layout
+from ..motion import MAX_GAP
 
-MAX_GAP = 0.34
-"""Inner-lip gap at open = 1, in inter-ocular distances (a wide 'ah')."""
 CLOSED_GAP = 0.008
-UPPER_INNER, LOWER_INNER = np.array([61, 62, 63]), np.array([67, 66, 65])
-UPPER_OUTER, LOWER_OUTER = np.arange(49, 54), np.arange(55, 60)
 CORNERS = np.array([48, 54, 60, 64])
-JAW_DROP = {5: 0.25, 6: 0.5, 7: 0.7, 8: 0.8, 9: 0.7, 10: 0.5, 11: 0.25}
+JAW_DROP = dict(zip(layout.LOWER_JAW.tolist(), (0.25, 0.5, 0.7, 0.8, 0.7, 0.5, 0.25), strict=True))
 """How much of the lower lip's drop each jaw point follows."""
 
 
 def closed_mouth(face_points: np.ndarray) -> np.ndarray:
     """The avatar's mouth shut: inner lips meet halfway, lower lip and jaw come up with them."""
     points = face_points.copy()
-    upper, lower = points[UPPER_INNER], points[LOWER_INNER]
+    upper, lower = points[layout.UPPER_INNER_LIP], points[layout.LOWER_INNER_LIP]
     middle = (upper + lower) / 2
     lift = float(np.mean(lower[:, 1] - middle[:, 1] - CLOSED_GAP / 2))
     drop = float(np.mean(middle[:, 1] - upper[:, 1] - CLOSED_GAP / 2))
-    points[UPPER_INNER, 1] = middle[:, 1] - CLOSED_GAP / 2
-    points[LOWER_INNER, 1] = middle[:, 1] + CLOSED_GAP / 2
-    points[UPPER_OUTER, 1] += max(drop, 0) * 0.5
-    points[LOWER_OUTER, 1] -= max(lift, 0)
+    points[layout.UPPER_INNER_LIP, 1] = middle[:, 1] - CLOSED_GAP / 2
+    points[layout.LOWER_INNER_LIP, 1] = middle[:, 1] + CLOSED_GAP / 2
+    points[layout.UPPER_OUTER_LIP, 1] += max(drop, 0) * 0.5
+    points[layout.LOWER_OUTER_LIP, 1] -= max(lift, 0)
     for index, share in JAW_DROP.items():
         points[index, 1] -= max(lift, 0) * share
     return points
@@ -40,10 +37,10 @@ def shaped_mouth(neutral: np.ndarray, shape: np.ndarray) -> np.ndarray:
     opening, wide, rounding = shape[:, 0, None], shape[:, 1, None], shape[:, 2, None]
     gap = opening * MAX_GAP
     points = np.repeat(neutral[None], len(shape), axis=0)
-    points[:, UPPER_INNER, 1] -= 0.22 * gap
-    points[:, UPPER_OUTER, 1] -= 0.15 * gap
-    points[:, LOWER_INNER, 1] += 0.78 * gap
-    points[:, LOWER_OUTER, 1] += 0.8 * gap
+    points[:, layout.UPPER_INNER_LIP, 1] -= 0.22 * gap
+    points[:, layout.UPPER_OUTER_LIP, 1] -= 0.15 * gap
+    points[:, layout.LOWER_INNER_LIP, 1] += 0.78 * gap
+    points[:, layout.LOWER_OUTER_LIP, 1] += 0.8 * gap
     points[:, CORNERS, 1] += 0.3 * gap
     for index, share in JAW_DROP.items():
         points[:, index, 1] += gap[:, 0] * share

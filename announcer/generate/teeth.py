@@ -15,7 +15,8 @@ import numpy as np
 from ..face import layout
 from .interior import LEVELS, LOWER_INNER, UPPER_INNER, InteriorBank, canonical_size
 from .mouth import mean_colour
-from .targets import MAX_GAP, closed_mouth, shaped_mouth
+from ..motion import MAX_GAP
+from .targets import closed_mouth, shaped_mouth
 
 ENAMEL = np.array([208, 200, 186], np.float32)
 """Teeth in good light before the photo's own light and colour are applied."""

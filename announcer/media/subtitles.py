@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..voice.types import TimedUnit
+from ..timeline import TimedUnit
 
 MAX_LINE = 42
 MAX_LINES = 2

@@ -19,6 +19,8 @@ from .visemes import blend, expand
 
 CLOSED_BELOW = 0.02
 """Openings smaller than this are snapped shut, so silence has no sub-pixel jitter."""
+MAX_GAP = 0.34
+"""What `open = 1` means: an inner-lip gap of this many inter-ocular distances (a wide 'ah')."""
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Mouth shapes from recorded speech (no phoneme timings): features of the mel spectrogram.
 
-A placeholder for the learned speech-to-mouth model: jaw opening follows energy in the first
-formant's band, lip spread and rounding follow the balance of second-formant energy, and a
-voice-activity gate with hysteresis keeps the mouth shut in silence.
+The signal-processing driver, used when no learned speech-to-mouth model is loaded: jaw opening
+follows energy in the first formant's band, lip spread and rounding follow the balance of
+second-formant energy, and a voice-activity gate with hysteresis keeps the mouth shut in silence.
 """
 from __future__ import annotations
 

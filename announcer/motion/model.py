@@ -92,7 +92,7 @@ def with_mirrored_edges(mel: torch.Tensor, context: int) -> torch.Tensor:
 @torch.no_grad()
 def predict_mouth(model: MouthNet, audio: np.ndarray, sample_rate: int, fps: int, n_frames: int) -> np.ndarray:
     """(n_frames, 3) mouth shapes at the video's frame centres, in the renderer's units (open 0..1)."""
-    from ..generate.targets import MAX_GAP
+    from . import MAX_GAP
 
     device = next(model.parameters()).device
     mel = log_mel(audio, sample_rate, model.settings, device)

@@ -96,7 +96,7 @@ def synthetic_clips(settings: MouthNetSettings, quick: bool, seed: int = 0) -> l
 
 
 def _labelled(audio: np.ndarray, speech, settings: MouthNetSettings, name: str) -> Clip:
-    from ..generate.targets import MAX_GAP
+    from . import MAX_GAP
     from .visemes import blend, expand
 
     mel = log_mel(audio, speech.sample_rate, settings)
@@ -152,7 +152,7 @@ def estimate_offset(audio: np.ndarray, sample_rate: int, opening: np.ndarray, fp
 
     Web clips are seen out of sync by up to 0.7 s (talk_face4: 18 frames), so the search spans ±20 frames.
     """
-    from ..eval.metrics import best_offset
+    from ..signals import best_offset
     from .audio import frame_levels_db
 
     return best_offset(frame_levels_db(audio, sample_rate, fps, len(opening)), opening, max_lag)
@@ -192,7 +192,7 @@ def _draw(synthetic: list[Clip], real: list[Clip], real_share: float) -> Clip:
 
 @torch.no_grad()
 def validation_r(model: MouthNet, clip: Clip) -> float:
-    from ..eval.metrics import pearson
+    from ..signals import pearson
 
     prediction = model(clip.mel[None].to(next(model.parameters()).device))[0, 0].cpu().numpy()
     known = clip.mask[0].numpy() > 0

@@ -105,7 +105,7 @@ def speech_chunks(pcm: np.ndarray, sample_rate: int, max_chunk_s: float | None =
 
 
 def _middle_of_longest_pause(quiet: np.ndarray) -> int:
-    from ..eval.metrics import runs
+    from ..signals import runs
 
     start, stop = max(runs(quiet), key=lambda pause: pause[1] - pause[0], default=(0, 0))
     return (start + stop) // 2 if stop - start >= MIN_CUT_PAUSE_S * FRAMES_PER_SECOND else len(quiet) - 1

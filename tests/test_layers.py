@@ -1,0 +1,70 @@
+"""The package's layers, read from its imports with `ast`: a module may import from its own layer or below, never
+from a layer above (a back-arrow), so each stage can be read, tested and replaced from the bottom up."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "announcer"
+LAYERS = [
+    {"errors", "config", "weights", "assets", "cache", "home", "signals", "timeline"},
+    {"media"},
+    {"script"},
+    {"voice"},
+    {"face"},
+    {"motion"},
+    {"generate"},
+    {"cleanup", "deliver"},
+    {"eval"},
+    {"avatar"},
+    {"api"},
+    {"jobs", "doctor"},
+    {"cli", "__main__", "__init__"},
+]
+LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
+
+
+def _unit(path: Path) -> str:
+    """The top-level module or subpackage a file belongs to (announcer/voice/align.py -> voice)."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def _imported_units(path: Path, root: Path = PACKAGE) -> set[str]:
+    package = list(path.relative_to(root).parent.parts)
+    units = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            base = package[:len(package) - (node.level - 1)]
+            target = base + (node.module.split(".") if node.module else [])
+            units |= {target[0]} if target else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "announcer":
+            units.add(node.module.split(".")[1] if "." in node.module else "__init__")
+        elif isinstance(node, ast.Import):
+            units |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("announcer.")}
+    return units
+
+
+def test_every_module_has_a_layer():
+    units = {_unit(path) for path in PACKAGE.rglob("*.py")}
+    assert units <= set(LAYER_OF), f"put these in LAYERS: {sorted(units - set(LAYER_OF))}"
+
+
+def test_no_module_imports_from_a_layer_above_its_own():
+    back_arrows = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        unit = _unit(path)
+        for imported in _imported_units(path) - {unit, "__version__"}:
+            if imported in LAYER_OF and LAYER_OF[imported] > LAYER_OF[unit]:
+                back_arrows.append(f"{path.relative_to(PACKAGE.parent)} imports {imported}")
+    assert back_arrows == []
+
+
+def test_the_checker_sees_a_back_arrow(tmp_path):
+    """Relative, absolute and function-level imports are all read."""
+    assert "timeline" in _imported_units(PACKAGE / "media" / "subtitles.py")
+    source = tmp_path / "announcer" / "media" / "x.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("from . import ffmpeg\n\ndef f():\n    from ..voice.types import Speech\n    import announcer.api\n")
+    assert _imported_units(source, tmp_path / "announcer") == {"media", "voice", "api"}
+    assert LAYER_OF["voice"] > LAYER_OF["media"] and LAYER_OF["api"] > LAYER_OF["media"]
