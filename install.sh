@@ -14,7 +14,7 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet --upgrade pip "setuptools>=77" wheel  # the tests build a wheel offline
 # torch and torchaudio first, pinned, so nothing later pulls in a different build.
 .venv/bin/python -m pip install --quiet "torch==2.9.1" "torchaudio==2.9.*"
 .venv/bin/python -m pip install --quiet -e ".[coqui,ray,test]"

@@ -21,7 +21,7 @@ from .errors import InputError, ToolError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_PATH = Path(__file__).resolve().parent.parent / "models" / "manifest.yaml"
+MANIFEST_PATH = Path(__file__).resolve().parent / "data" / "manifest.yaml"
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     train = commands.add_parser("train-mouth", parents=[common], help="train the speech-to-mouth model")
-    train.add_argument("-o", "--output", type=Path, help="weights file (default: models/mouth_net.safetensors in the repo)")
+    train.add_argument("-o", "--output", type=Path, help="weights file (default: the package's announcer/data/mouth_net.safetensors)")
     train.add_argument("--videos", type=Path, help="folder of talking videos (default: ../shared/media/videos)")
     train.add_argument("--steps", type=int, default=1500)
     train.add_argument("--seed", type=int, default=0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 import announcer.face
-from announcer.cache import ArtifactCache, cache_key
 from announcer.face import load_avatar
 
 from .conftest import MEDIA
@@ -22,14 +21,3 @@ def test_a_new_artifact_version_misses_the_cache(pipeline, monkeypatch):
     remade = sorted((pipeline.cache.root / "face").glob("*.npz"))
     assert len(remade) == len(made) + 1  # tracked again and stored under a new key
     np.testing.assert_allclose(again.landmarks, first.landmarks, atol=1e-3)
-
-
-def test_keys_differ_by_stage_version_and_parts(tmp_path):
-    assert cache_key("voice", 2, "hello") != cache_key("voice", 3, "hello")
-    assert cache_key("voice", 2, "hello") != cache_key("face", 2, "hello")
-    assert cache_key("voice", 2, "hello") == cache_key("voice", 2, "hello")
-    cache = ArtifactCache(tmp_path)
-    cache.save("voice", cache_key("voice", 2, "x"), {"a": np.arange(3)}, {"m": 1})
-    assert cache.load("voice", cache_key("voice", 3, "x")) is None
-    arrays, meta = cache.load("voice", cache_key("voice", 2, "x"))
-    assert arrays["a"].tolist() == [0, 1, 2] and meta == {"m": 1}

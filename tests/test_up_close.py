@@ -134,7 +134,7 @@ def test_closeup_sheet_shows_real_and_generated_at_the_widest_mouths_and_a_blink
     x, y = np.round(lips.mean(axis=0)).astype(int)
     probe = avatar.frames[held_out][widest.frame][y - 3:y + 4, x - 6:x + 7]
     found = cv2.matchTemplate(sheet, probe, cv2.TM_SQDIFF)
-    assert found.min() == 0
+    assert found.min() < 1e-3  # an exact match (the sum of squared differences is 0 up to float rounding)
 
 
 @pytest.mark.slow

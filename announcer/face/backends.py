@@ -127,9 +127,13 @@ class MediaPipeLandmarker(Landmarker):
         self.faces_seen = 0
         video = None
         if len(frames) > 1:
-            # VIDEO mode tracks between frames; timestamps must restart, so one instance per clip.
+            # VIDEO mode tracks between frames; timestamps must restart, so one instance per clip. It looks for as
+            # many faces as the first frame shows: asked for more, it runs its detector on every frame, which
+            # makes the track jitter.
+            first = self._image.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frames[0])))
+            options = {**self._options, "num_faces": max(1, len(first.face_landmarks))}
             video = self._vision.FaceLandmarker.create_from_options(
-                self._vision.FaceLandmarkerOptions(running_mode=self._vision.RunningMode.VIDEO, **self._options))
+                self._vision.FaceLandmarkerOptions(running_mode=self._vision.RunningMode.VIDEO, **options))
         try:
             for index, frame in enumerate(tqdm(frames, desc="face", unit="frame", disable=None if progress else True,
                                                leave=False)):

@@ -17,7 +17,7 @@ from ..weights import load_weights, save_weights
 
 EDGE_CONTEXT_STEPS = 30
 """Mirrored context at each edge of a recording (0.3 s: about the model's reach)."""
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent.parent / "models" / "mouth_net.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "mouth_net.safetensors"
 
 
 @dataclass(frozen=True)
