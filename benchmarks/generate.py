@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from announcer.avatar.prepare import PrepareConfig
-from announcer.avatar.train import PresenterCrops, train_cleanup, train_generator
+from announcer.avatar.train import PresenterCrops, TrainingRun, train_cleanup, train_generator
 from announcer.cleanup import CleanupSettings, DenoisingAutoencoder
 from announcer.config import GenerateConfig
 from announcer.face import Avatar, FaceTrack
@@ -119,10 +119,11 @@ def _training_speed(size: int, device: torch.device, steps: int) -> dict:
                           geometry.mask(device), torch.arange(count), 0)
     defaults = PrepareConfig()
     with tempfile.TemporaryDirectory() as scratch:
-        generator_log = train_generator(MouthGenerator(GeneratorSettings(size=size)), data, steps, defaults.batch_size,
-                                        defaults.learning_rate, Path(scratch) / "g.safetensors", 10 ** 9, 0, False)
-        cleanup_log = train_cleanup(DenoisingAutoencoder(), data, steps, defaults.cleanup_batch_size, defaults.learning_rate,
-                                    Path(scratch) / "c.safetensors", 10 ** 9, 0, False, patch=defaults.cleanup_patch)
+        generator_log = train_generator(MouthGenerator(GeneratorSettings(size=size)), data, TrainingRun(
+            steps, defaults.batch_size, defaults.learning_rate, Path(scratch) / "g.safetensors", 10 ** 9))
+        cleanup_log = train_cleanup(DenoisingAutoencoder(), data, TrainingRun(
+            steps, defaults.cleanup_batch_size, defaults.learning_rate, Path(scratch) / "c.safetensors", 10 ** 9),
+            patch=defaults.cleanup_patch)
     generator_rate = steps / generator_log.seconds
     cleanup_rate = steps / cleanup_log.seconds
     projected = defaults.generator_steps / generator_rate + defaults.cleanup_steps / cleanup_rate

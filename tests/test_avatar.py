@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from announcer.avatar.prepare import presenter_crops
-from announcer.avatar.train import masked_ssim, same_patches, train_cleanup, train_generator
+from announcer.avatar.train import TrainingRun, masked_ssim, same_patches, train_cleanup, train_generator
 from announcer.avatar import AvatarBundle, find_bundle, load_renderer
 from announcer.cleanup import CleanupSettings, DenoisingAutoencoder, corrupt, load_cleanup, save_cleanup
 from announcer.eval.metrics import psnr
@@ -119,23 +119,25 @@ def test_generator_starts_as_the_warp_and_its_weights_round_trip(tmp_path):
         MouthGenerator(GeneratorSettings(size=100))
 
 
+@pytest.mark.slow
 def test_generator_training_loss_falls_and_resumes_from_its_checkpoint(crops64, tmp_path):
     checkpoint = tmp_path / "generator.safetensors"
     model = MouthGenerator(GeneratorSettings(size=64, width=8))
-    first = train_generator(model, crops64, 40, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
+    first = train_generator(model, crops64, TrainingRun(40, 4, 1e-3, checkpoint, 10))
     assert np.mean(first.losses[-8:]) < np.mean(first.losses[:8])
     assert checkpoint.is_file()
     resumed_model = MouthGenerator(GeneratorSettings(size=64, width=8))
     # Asked for the steps already done: the checkpoint's weights come back and nothing more is trained.
-    caught_up = train_generator(resumed_model, crops64, 40, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
+    caught_up = train_generator(resumed_model, crops64, TrainingRun(40, 4, 1e-3, checkpoint, 10))
     assert caught_up.start_step == 40 and not caught_up.losses
     for (name, trained), loaded in zip(model.state_dict().items(), resumed_model.state_dict().values(), strict=True):
         assert torch.equal(trained, loaded), name
-    resumed = train_generator(resumed_model, crops64, 50, 4, 1e-3, checkpoint, 10, seed=0, progress=False)
+    resumed = train_generator(resumed_model, crops64, TrainingRun(50, 4, 1e-3, checkpoint, 10))
     assert resumed.start_step == 40 and len(resumed.losses) == 10
     assert np.mean(resumed.losses) < np.mean(first.losses[:8])
 
 
+@pytest.mark.slow
 def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_path):
     clean = crops64.images(crops64.train[:8])
     noisy = corrupt(clean, torch.Generator().manual_seed(0))
@@ -143,7 +145,7 @@ def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_
     assert psnr(noisy.numpy() * 255, clean.numpy() * 255) < 40
     assert masked_ssim(noisy, clean, torch.ones(1, 1, 64, 64)) < 0.99
     model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
-    log = train_cleanup(model, crops64, 60, 4, 2e-3, tmp_path / "cleanup-checkpoint.safetensors", 30, seed=0, progress=False)
+    log = train_cleanup(model, crops64, TrainingRun(60, 4, 2e-3, tmp_path / "cleanup-checkpoint.safetensors", 30))
     assert np.mean(log.losses[-10:]) < np.mean(log.losses[:10])
     save_cleanup(model, tmp_path / "cleanup.safetensors")
     loaded = load_cleanup(tmp_path / "cleanup.safetensors")
@@ -151,6 +153,7 @@ def test_corruptions_hurt_and_cleanup_training_learns_to_undo_them(crops64, tmp_
         assert torch.allclose(loaded(noisy), model(noisy))
 
 
+@pytest.mark.slow
 def test_cleanup_model_starts_by_keeping_the_crop_and_soon_removes_noise(crops64, tmp_path):
     """Untrained, the model passes a crop through nearly unchanged; a short run on patches already
     takes noise out of held-out crops (the design's point: a correction added to the input needed
@@ -161,7 +164,7 @@ def test_cleanup_model_starts_by_keeping_the_crop_and_soon_removes_noise(crops64
     model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
     with torch.no_grad():
         assert psnr(model(clean).numpy() * 255, clean.numpy() * 255) > 40
-    train_cleanup(model, crops64, 60, 8, 2e-3, tmp_path / "c.safetensors", 60, seed=0, progress=False, patch=32)
+    train_cleanup(model, crops64, TrainingRun(60, 8, 2e-3, tmp_path / "c.safetensors", 60), patch=32)
     with torch.no_grad():
         assert psnr(model(noisy).numpy() * 255, clean.numpy() * 255) > psnr(noisy.numpy() * 255, clean.numpy() * 255) + 0.3
 
@@ -191,6 +194,7 @@ def test_cleanup_model_of_an_older_design_is_refused_by_name(tmp_path):
     assert caught.value.path == old and str(old) in str(caught.value)
 
 
+@pytest.mark.slow
 def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
     """A correction pushed far out of 0..1 (what one bad step did in a 1500-step run) is trained back,
     not stuck behind a clamp with no gradient; in use the output is still clamped."""
@@ -198,7 +202,7 @@ def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
     model = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
     with torch.no_grad():
         model.out.bias[model.choices:].fill_(3.0)
-    log = train_cleanup(model, crops64, 40, 4, 2e-3, tmp_path / "saturated.safetensors", 40, seed=0, progress=False)
+    log = train_cleanup(model, crops64, TrainingRun(40, 4, 2e-3, tmp_path / "saturated.safetensors", 40))
     assert np.mean(log.losses[-5:]) < 0.5 * np.mean(log.losses[:5])
     clean = crops64.images(crops64.train[:4])
     with torch.no_grad():
@@ -206,6 +210,7 @@ def test_cleanup_training_recovers_from_saturated_output(crops64, tmp_path):
     assert restored.min() >= 0 and restored.max() <= 1
 
 
+@pytest.mark.slow
 def test_training_steps_in_bfloat16_autocast_as_on_cuda(painted_crops64, tmp_path, monkeypatch):
     """CUDA trains under bfloat16 autocast. The same steps run that way here, so a dtype clash, or a
     loss or corruption computed in bfloat16, shows without a GPU."""
@@ -221,10 +226,10 @@ def test_training_steps_in_bfloat16_autocast_as_on_cuda(painted_crops64, tmp_pat
         again = corrupt(clean, torch.Generator().manual_seed(0))
     assert again.dtype == torch.float32 and torch.equal(again, corrupted)
     generator = MouthGenerator(GeneratorSettings(size=64, width=8))
-    log = train_generator(generator, crops64, 30, 4, 1e-3, tmp_path / "g.safetensors", 30, seed=0, progress=False)
+    log = train_generator(generator, crops64, TrainingRun(30, 4, 1e-3, tmp_path / "g.safetensors", 30))
     assert np.mean(log.losses[-6:]) < np.mean(log.losses[:6])
     cleanup = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
-    log = train_cleanup(cleanup, crops64, 40, 4, 2e-3, tmp_path / "c.safetensors", 40, seed=0, progress=False)
+    log = train_cleanup(cleanup, crops64, TrainingRun(40, 4, 2e-3, tmp_path / "c.safetensors", 40))
     assert np.mean(log.losses[-8:]) < np.mean(log.losses[:8])
 
 
@@ -270,6 +275,7 @@ def test_neural_rendering_in_bfloat16_autocast_as_on_cuda_matches_float32(presen
     assert psnr(mixed, exact) > 35
 
 
+@pytest.mark.slow
 def test_prepare_quick_then_render_with_the_avatar_by_name(tmp_path):
     home = tmp_path / "home"
     done = run_cli("avatar", "prepare", VIDEO, "--name", "anchor", "--quick", "--json", cwd=tmp_path, home=home)
@@ -331,6 +337,7 @@ class _FirstDesignSettings:
     width: int
 
 
+@pytest.mark.slow
 def test_prepare_refuses_bad_names_and_a_name_taken_by_another_video(tmp_path):
     home = tmp_path / "home"
     bad = run_cli("avatar", "prepare", VIDEO, "--name", "../escape", "--quick", cwd=tmp_path, home=home)
@@ -345,6 +352,7 @@ def test_prepare_refuses_bad_names_and_a_name_taken_by_another_video(tmp_path):
     assert taken.returncode == 2 and "another video" in taken.stderr
 
 
+@pytest.mark.slow
 def test_a_bundle_whose_preparation_stopped_part_way_is_not_used(tmp_path):
     home = tmp_path / "home"
     bundle = home / "avatars" / "halfway"
@@ -382,14 +390,14 @@ def test_training_on_cuda_lowers_the_loss_and_its_checkpoint_resumes_on_the_cpu(
                      mask=crops64.mask.cuda())
     checkpoint = tmp_path / "generator.safetensors"
     model = MouthGenerator(GeneratorSettings(size=64, width=8))
-    log = train_generator(model, on_gpu, 40, 4, 1e-3, checkpoint, 20, seed=0, progress=False)
+    log = train_generator(model, on_gpu, TrainingRun(40, 4, 1e-3, checkpoint, 20))
     assert next(model.parameters()).is_cuda
     assert np.mean(log.losses[-8:]) < np.mean(log.losses[:8])
     on_cpu = MouthGenerator(GeneratorSettings(size=64, width=8))
-    caught_up = train_generator(on_cpu, crops64, 40, 4, 1e-3, checkpoint, 20, seed=0, progress=False)
+    caught_up = train_generator(on_cpu, crops64, TrainingRun(40, 4, 1e-3, checkpoint, 20))
     assert caught_up.start_step == 40 and not caught_up.losses
     for trained, loaded in zip(model.state_dict().values(), on_cpu.state_dict().values(), strict=True):
         assert torch.equal(trained.cpu(), loaded)
     cleanup = DenoisingAutoencoder(CleanupSettings(width=8, blocks=1))
-    log = train_cleanup(cleanup, on_gpu, 60, 4, 2e-3, tmp_path / "cleanup.safetensors", 30, seed=0, progress=False)
+    log = train_cleanup(cleanup, on_gpu, TrainingRun(60, 4, 2e-3, tmp_path / "cleanup.safetensors", 30))
     assert np.mean(log.losses[-10:]) < np.mean(log.losses[:10])

@@ -209,6 +209,7 @@ def test_the_corpus_is_large_enough():
     assert len({case.name for case in CASES}) == len(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_bad_input_gets_one_line_naming_the_file(case, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
@@ -235,6 +236,7 @@ def test_utf16_with_a_byte_order_mark_is_read(tmp_path):
     assert read_script(path).text == "Good evening, and welcome."
 
 
+@pytest.mark.slow
 def test_a_huge_pause_is_refused_before_any_memory_is_taken(tmp_path):
     """Today's code allocated the pause's samples first and was killed by the kernel; here 3 GB of data would stop
     it (RLIMIT_DATA: the address space limit would also stop torch mapping its CUDA libraries)."""
@@ -250,6 +252,7 @@ def test_a_huge_pause_is_refused_before_any_memory_is_taken(tmp_path):
     assert not (tmp_path / "pause.mp4").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after_s", [0.15, 0.6, 2.0])
 def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, after_s):
     (tmp_path / "hello.txt").write_text(HELLO)
@@ -351,6 +354,7 @@ def test_a_face_that_leaves_the_video_is_cut_out_not_drawn_black(tmp_path):
     assert brightness.min() > 40  # no frame without the presenter
 
 
+@pytest.mark.slow
 def test_a_video_with_a_face_for_half_a_second_is_refused(tmp_path, monkeypatch, capsys):
     avatar = tmp_path / "glimpse.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(VIDEO), "-t", "3", "-vf",

@@ -47,6 +47,7 @@ def test_silence_metrics_on_a_known_sequence():
     assert metrics.silence_jitter(opening, ~speaking) == pytest.approx((0.06 + 0.04) / 5)
 
 
+@pytest.mark.slow
 def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
     report = evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline, max_seconds=3)
     saved = json.loads((tmp_path / "report.json").read_text())

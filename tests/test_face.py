@@ -46,6 +46,7 @@ def test_no_human_face_is_a_clear_error(face_stage, image):
     assert caught.value.path == image and caught.value.exit_code == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("video", TALKING_VIDEOS[:3] + [MEDIA / "videos" / "talk_vertical_hevc_1080x1920.mp4"], ids=lambda p: p.name)
 def test_videos_are_tracked_smoothly(face_stage, video):
     avatar, result = track(face_stage, video)
@@ -65,6 +66,7 @@ def test_photo_is_scaled_to_even_output_size(tmp_path, face_stage):
     assert load_avatar(odd, 720, 1080, 8).size == (478, 720)
 
 
+@pytest.mark.slow
 def test_huge_grayscale_and_cmyk_photos_load(tmp_path, face_stage):
     source = Image.open(MEDIA / "portraits" / "woman_brown_hair.jpg")
     huge = tmp_path / "8k.jpg"
@@ -98,6 +100,7 @@ def test_corrupt_and_unknown_avatars(tmp_path):
         load_avatar(tiny, None, 720, 8)
 
 
+@pytest.mark.slow
 def test_rotated_phone_video_comes_out_upright(tmp_path, face_stage):
     rotated = tmp_path / "rotated.mp4"
     upright = MEDIA / "videos" / "talk_vertical_hevc_1080x1920.mp4"
@@ -112,6 +115,7 @@ def test_rotated_phone_video_comes_out_upright(tmp_path, face_stage):
     assert result.detected.mean() > 0.9 and points[8, 1] > points[27, 1]  # chin below the nose bridge: upright
 
 
+@pytest.mark.slow
 def test_fan_backend_loads_a_state_dict_without_pickle(tmp_path):
     """face-alignment's FAN, built small here (no weights can be downloaded), loaded with weights_only=True."""
     import torch
@@ -138,6 +142,7 @@ def test_fan_backend_loads_a_state_dict_without_pickle(tmp_path):
         FanLandmarker(pickled, detector, num_modules=1)
 
 
+@pytest.mark.slow
 def test_frames_without_a_face_are_interpolated_and_jitter_filtered(face_stage):
     from announcer.face.track import fill_gaps, smooth
 

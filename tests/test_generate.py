@@ -58,6 +58,7 @@ def test_open_mouth_is_closed_without_folding(face_stage):
     assert np.array_equal(frames[0][:below_eyes], avatar.frames[0][:below_eyes])
 
 
+@pytest.mark.slow
 def test_a_renderer_closes_each_video_frame_once_across_clips(face_stage, monkeypatch):
     from announcer.generate import preclose
 

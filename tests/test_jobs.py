@@ -73,6 +73,7 @@ def test_a_dead_local_process_loses_its_lease_at_once(tmp_path):
     assert store.claim("other:1:x", 60) is not None
 
 
+@pytest.mark.slow
 def test_batch_of_six_with_two_bad_inputs_delivers_four(tmp_path, home):
     scripts = tmp_path / "scripts"
     scripts.mkdir()
@@ -110,6 +111,7 @@ def test_batch_of_six_with_two_bad_inputs_delivers_four(tmp_path, home):
     assert missing.returncode == 2 and "no job 99999" in missing.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
     home = tmp_path / "home"
     scripts = _scripts(tmp_path / "scripts", 5)
@@ -153,6 +155,7 @@ def _under_way(store: JobStore, job) -> bool:
     return "script" in recorded and "generate+encode" not in recorded
 
 
+@pytest.mark.slow
 def test_two_workers_on_one_store_run_each_job_once(tmp_path):
     home = tmp_path / "home"
     scripts = _scripts(tmp_path / "scripts", 4)
@@ -173,6 +176,7 @@ def test_two_workers_on_one_store_run_each_job_once(tmp_path):
     assert json.loads((out / "index.json").read_text())["done"] == 4
 
 
+@pytest.mark.slow
 def test_a_schedule_fires_and_the_worker_renders_then_stops_on_sigterm(tmp_path):
     home = tmp_path / "home"
     workflows = tmp_path / "workflows"
@@ -228,6 +232,7 @@ def test_cancelling_a_running_job_stops_it_at_the_next_stage_and_delivers_nothin
     assert not out.exists() or list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("last_fired_ago_s", "made_up"), [(None, False), (3600 + 600, True), (3 * 3600, False)])
 def test_a_restarted_worker_makes_up_a_missed_run_once_if_recent(tmp_path, last_fired_ago_s, made_up):
     """An hourly schedule whose last run was 70 minutes ago missed one 10 minutes ago: queued at start.
@@ -256,6 +261,7 @@ def test_a_restarted_worker_makes_up_a_missed_run_once_if_recent(tmp_path, last_
         assert time.time() - store.last_fired("hourly:0") < 15
 
 
+@pytest.mark.slow
 def test_schedule_errors_name_the_file_and_line(tmp_path, home):
     workflows = tmp_path / "workflows"
     workflows.mkdir()
@@ -266,6 +272,7 @@ def test_schedule_errors_name_the_file_and_line(tmp_path, home):
     assert "timezone" in run_cli("schedule", "list", "--dir", workflows, cwd=tmp_path, home=home).stderr
 
 
+@pytest.mark.slow
 def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config, request):
     ray = pytest.importorskip("ray")
     from dataclasses import replace
@@ -304,6 +311,7 @@ def test_ray_engine_delivers_the_same_clips_as_the_local_engine(tmp_path, config
     assert any(name.startswith("cpu_task_") for name in ray_job.stage_seconds)  # the CPU stages ran as their own task
 
 
+@pytest.mark.slow
 def test_cancelling_a_running_job_on_the_ray_engine_interrupts_its_task(tmp_path, request):
     ray = pytest.importorskip("ray")
     import threading

@@ -1,5 +1,6 @@
 """Stage 4: visemes with coarticulation, silence, blinks, looping footage."""
 import numpy as np
+import pytest
 
 from announcer.config import MotionConfig, VoiceConfig
 from announcer.motion import plan_motion
@@ -49,6 +50,7 @@ def test_mouth_is_closed_and_still_in_silence_and_pauses():
     assert np.all(plan.mouth[lead_in] == 0)
 
 
+@pytest.mark.slow
 def test_recorded_speech_drives_the_mouth_from_audio():
     speech = synthesize(parse_text("One, two, three. [pause 1s] Four."), VoiceConfig(engine="espeak"))
     narration = Speech(speech.audio, speech.sample_rate, [], speech.captions, "narration", "x")

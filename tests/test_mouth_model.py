@@ -69,6 +69,7 @@ def test_narration_uses_trained_weights_when_given(tmp_path, trained):
     assert plan_motion(narration, MotionConfig(mouth_model="heuristic"), 1, 0).driver == "audio"
 
 
+@pytest.mark.slow
 def test_train_mouth_command_quick(tmp_path, home):
     from .test_render import run_cli
 
@@ -80,6 +81,7 @@ def test_train_mouth_command_quick(tmp_path, home):
     assert MouthNet.load(out).settings == MouthNetSettings()
 
 
+@pytest.mark.slow
 def test_training_finds_a_clip_s_audio_video_offset(face_stage):
     """talk_face5 is in sync; delaying its audio by 15 frames (0.6 s) must move the estimate by 15."""
     from announcer.face import layout, load_avatar

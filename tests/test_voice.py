@@ -43,6 +43,7 @@ def test_piper_speaks_with_phoneme_alignments(piper_engine):
     assert list(speech.model_files.values())[0] == "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
 
 
+@pytest.mark.slow
 def test_piper_speed_changes_duration(piper_engine):
     from announcer.voice.piper_engine import PiperEngine
 
@@ -121,6 +122,7 @@ def test_loudness_reaches_target_under_the_true_peak_ceiling(target, ceiling):
     assert true_peak_dbtp(normalised) <= ceiling + 0.1 and peak <= ceiling + 0.1
 
 
+@pytest.mark.slow
 def test_recorded_narration_with_script_subtitles(tmp_path):
     script = parse_text((MEDIA / "audio" / "jfk.txt").read_text().strip())
     speech = load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig(loudness_lufs=-23), script)
@@ -161,6 +163,7 @@ def piper_narration(piper_engine, tmp_path_factory):
     return script, spoken, path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_script", [False, True])
 def test_aligned_narration_puts_lip_closures_where_the_voice_made_them(piper_narration, with_script):
     script, spoken, _ = piper_narration
@@ -220,6 +223,7 @@ def test_long_narration_is_cut_in_its_pauses(tmp_path):
         assert around.max() < 0.2 * loud  # a pause, not the middle of a word
 
 
+@pytest.mark.slow
 def test_long_narration_is_aligned_to_its_script_piece_by_piece(monkeypatch):
     """Narration longer than one alignment holds is cut at its pauses and each piece aligned to its
     share of the script: the words land where aligning the whole recording at once puts them."""
@@ -239,6 +243,7 @@ def test_long_narration_is_aligned_to_its_script_piece_by_piece(monkeypatch):
     assert sum(p.label in BILABIALS for p in pieces.phonemes) == sum(p.label in BILABIALS for p in whole.phonemes)
 
 
+@pytest.mark.slow
 def test_a_piece_whose_share_will_not_align_keeps_its_heard_phones_and_its_words_in_order(monkeypatch):
     import soundfile
 
@@ -277,6 +282,7 @@ def test_the_script_is_shared_between_pieces_by_the_words_heard_in_them():
     assert align.share_transcript(script, [["a", "b", "c", "d", "e", "f", "g", "h"]]) == [(0, 8)]
 
 
+@pytest.mark.slow
 def test_narration_in_other_languages_or_with_alignment_off_keeps_no_phonemes():
     script = parse_text("안녕하세요. 저녁 뉴스입니다.")
     assert script.language == "ko"

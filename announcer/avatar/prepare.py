@@ -17,7 +17,7 @@ from ..generate.crops import CropGeometry
 from ..generate.unet import GeneratorSettings, MouthGenerator
 from ..weights import save_weights
 from .bundle import AvatarBundle, bundle_for
-from .train import LossLog, PresenterCrops, train_cleanup, train_generator
+from .train import LossLog, PresenterCrops, TrainingRun, train_cleanup, train_generator
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,9 @@ def prepare_avatar(video: Path, name: str, pipeline, config: PrepareConfig) -> A
              len(avatar.frames) - len(data.train), pipeline.device)
     bundle.write_reference(data.images(torch.tensor([data.reference], device=pipeline.device))[0])
     generator = MouthGenerator(GeneratorSettings(config.size, config.width))
-    generator_log = train_generator(generator, data, config.generator_steps, config.batch_size, config.learning_rate,
-                                    bundle.checkpoints / "generator.safetensors", config.checkpoint_every, config.seed,
-                                    pipeline.config.progress)
+    generator_log = train_generator(generator, data, TrainingRun(
+        config.generator_steps, config.batch_size, config.learning_rate, bundle.checkpoints / "generator.safetensors",
+        config.checkpoint_every, config.seed, pipeline.config.progress))
     save_weights(bundle.generator_path, generator.state_dict(), generator.settings, {"trained": generator_log.summary()})
     cleanup_log = _prepare_cleanup(bundle, data, config, pipeline.config.progress)
     bundle.write_meta({**bundle.read_meta(), "name": name, "source": str(Path(video).resolve()), "source_sha256": avatar.sha256,
@@ -100,9 +100,9 @@ def _prepare_cleanup(bundle: AvatarBundle, data: PresenterCrops, config: Prepare
         bundle.cleanup_path.unlink(missing_ok=True)
         return None
     cleanup = DenoisingAutoencoder(CleanupSettings())
-    log = train_cleanup(cleanup, data, config.cleanup_steps, config.cleanup_batch_size, config.learning_rate * 2,
-                        bundle.checkpoints / "cleanup.safetensors", config.checkpoint_every, config.seed, progress,
-                        patch=config.cleanup_patch)
+    log = train_cleanup(cleanup, data, TrainingRun(
+        config.cleanup_steps, config.cleanup_batch_size, config.learning_rate * 2, bundle.checkpoints / "cleanup.safetensors",
+        config.checkpoint_every, config.seed, progress), patch=config.cleanup_patch)
     save_cleanup(cleanup, bundle.cleanup_path, {"trained": log.summary()})
     return log
 

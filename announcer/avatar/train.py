@@ -65,8 +65,19 @@ class LossLog:
                 "loss_last": round(sum(tail) / len(tail), 5) if tail else None}
 
 
-def train_generator(model: MouthGenerator, data: PresenterCrops, steps: int, batch_size: int, learning_rate: float,
-                    checkpoint: Path, checkpoint_every: int, seed: int, progress: bool) -> LossLog:
+@dataclass(frozen=True)
+class TrainingRun:
+    """How one model is trained: its steps and batches, and where its checkpoint is kept (resumed from if there)."""
+    steps: int
+    batch_size: int
+    learning_rate: float
+    checkpoint: Path
+    checkpoint_every: int
+    seed: int = 0
+    progress: bool = False
+
+
+def train_generator(model: MouthGenerator, data: PresenterCrops, run: TrainingRun) -> LossLog:
     def loss_of_batch(indices: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         target = data.images(indices)
         # Half the batches see the render-time reference, half another frame: the model must copy
@@ -78,12 +89,10 @@ def train_generator(model: MouthGenerator, data: PresenterCrops, steps: int, bat
         composed = warped * (1 - data.mask) + drawn.float() * data.mask
         return masked_l1(composed, target, data.mask) + 0.5 * (1 - masked_ssim(composed, target, data.mask))
 
-    return _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoint, checkpoint_every, seed, progress,
-                "generator")
+    return _fit(model, data, loss_of_batch, run, "generator")
 
 
-def train_cleanup(model: DenoisingAutoencoder, data: PresenterCrops, steps: int, batch_size: int, learning_rate: float,
-                  checkpoint: Path, checkpoint_every: int, seed: int, progress: bool, patch: int = 128) -> LossLog:
+def train_cleanup(model: DenoisingAutoencoder, data: PresenterCrops, run: TrainingRun, patch: int = 128) -> LossLog:
     """Each step corrupts whole crops (a seam is drawn where it would be), then learns on one
     `patch`-px square of each: the model is convolutional, and at 512 px a patch step costs a
     sixteenth of a crop's, so the same minutes train many more steps."""
@@ -96,8 +105,7 @@ def train_cleanup(model: DenoisingAutoencoder, data: PresenterCrops, steps: int,
         whole = torch.ones(1, 1, *clean.shape[2:], device=clean.device)
         return masked_l1(restored, clean, whole) + 0.2 * (1 - masked_ssim(restored, clean, whole))
 
-    return _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoint, checkpoint_every, seed, progress,
-                "cleanup")
+    return _fit(model, data, loss_of_batch, run, "cleanup")
 
 
 def same_patches(batches: tuple[torch.Tensor, ...], patch: int, rng: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -115,18 +123,18 @@ MAX_GRADIENT_NORM = 1.0
 """Steps are clipped to this gradient norm: a rare batch with a huge loss must not throw the weights far."""
 
 
-def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoint, checkpoint_every, seed, progress, label) -> LossLog:
+def _fit(model, data: PresenterCrops, loss_of_batch, run: TrainingRun, label: str) -> LossLog:
     device = data.crops.device
     model.to(device).train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.5, 0.999))
-    start = load_checkpoint(checkpoint, model, optimiser)
-    rng = torch.Generator().manual_seed(seed + start)
+    optimiser = torch.optim.Adam(model.parameters(), lr=run.learning_rate, betas=(0.5, 0.999))
+    start = load_checkpoint(run.checkpoint, model, optimiser)
+    rng = torch.Generator().manual_seed(run.seed + start)
     record = LossLog(start_step=start)
     began = time.perf_counter()
-    with tqdm(total=steps, initial=start, desc=label, unit="step", disable=not progress or None) as bar:
-        for step in range(start, steps):
+    with tqdm(total=run.steps, initial=start, desc=label, unit="step", disable=not run.progress or None) as bar:
+        for step in range(start, run.steps):
             with mixed_precision(device):
-                loss = loss_of_batch(data.sample(batch_size, rng), rng)
+                loss = loss_of_batch(data.sample(run.batch_size, rng), rng)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRADIENT_NORM)
@@ -134,12 +142,12 @@ def _fit(model, data, loss_of_batch, steps, batch_size, learning_rate, checkpoin
             record.losses.append(loss.item())
             bar.set_postfix(loss=f"{record.losses[-1]:.4f}")
             bar.update(1)
-            if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-                save_checkpoint(checkpoint, model, optimiser, step + 1)
+            if (step + 1) % run.checkpoint_every == 0 or step + 1 == run.steps:
+                save_checkpoint(run.checkpoint, model, optimiser, step + 1)
                 if bar.disable:  # no bar (a log file, a scheduler): a line per checkpoint instead
                     elapsed = time.perf_counter() - began
-                    left = elapsed / (step + 1 - start) * (steps - step - 1)
-                    log.info("%s: step %d of %d, loss %.4f, %.0f s, about %.0f s left", label, step + 1, steps,
+                    left = elapsed / (step + 1 - start) * (run.steps - step - 1)
+                    log.info("%s: step %d of %d, loss %.4f, %.0f s, about %.0f s left", label, step + 1, run.steps,
                              record.losses[-1], elapsed, left)
     record.seconds = time.perf_counter() - began
     model.eval()

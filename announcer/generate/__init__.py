@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -69,16 +69,16 @@ class WarpRenderer:
                 targets: np.ndarray, blink: np.ndarray, interior_frames: np.ndarray | None = None) -> Iterator[torch.Tensor]:
         sources = landmarks[source_frame]
         box = CropBox.around([sources, targets], avatar.size, crop_margin(landmarks))
-        mask = feather_mask(box, avatar.size)
-        interior = self._interior(original, track, interior_frames)
-        anchors = border_anchors(box.width, box.height).to(self.device)
+        scene = _Scene(avatar, box, feather_mask(box, avatar.size).to(self.device), self._interior(original, track, interior_frames),
+                       border_anchors(box.width, box.height).to(self.device))
         for start in range(0, len(source_frame), self.config.batch_size):
             batch = slice(start, min(start + self.config.batch_size, len(source_frame)))
-            yield self._render_batch(avatar, source_frame[batch], sources[batch] - box.offset,
-                                     targets[batch] - box.offset, blink[batch], box, mask, interior, anchors)
+            yield self._render_batch(scene, source_frame[batch], sources[batch] - box.offset, targets[batch] - box.offset,
+                                     blink[batch])
 
     @torch.no_grad()
-    def _render_batch(self, avatar, frame_indices, sources, targets, blink, box, mask, interior, anchors) -> torch.Tensor:
+    def _render_batch(self, scene: "_Scene", frame_indices, sources, targets, blink) -> torch.Tensor:
+        avatar, box, interior, anchors = scene.avatar, scene.box, scene.interior, scene.anchors
         unique, inverse = np.unique(frame_indices, return_inverse=True)
         originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
         crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
@@ -92,7 +92,7 @@ class WarpRenderer:
                 self._add_interior(warped[k], interior(targets[k], iod))
         for k in np.flatnonzero(blink > 0):
             close_lids(warped[k], targets[k], float(blink[k]))
-        return paste(originals, warped, box, mask.to(self.device))
+        return paste(originals, warped, box, scene.mask)
 
     def _interior(self, avatar: Avatar, track: FaceTrack, candidates: np.ndarray | None):
         """A function (target landmarks in crop pixels, inter-ocular distance) -> the mouth interior's patch, or None."""
@@ -132,6 +132,17 @@ class WarpRenderer:
         colour = torch.from_numpy(patch.colour[:height, :width]).to(self.device)
         alpha = torch.from_numpy(patch.alpha[:height, :width]).to(self.device)[..., None]
         region.mul_(1 - alpha).add_(colour * alpha)
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """What stays the same for every batch of one clip: the avatar, the crop around the face and its feathered
+    mask, the mouth interiors, and the fixed points on the crop's border."""
+    avatar: Avatar
+    box: CropBox
+    mask: torch.Tensor
+    interior: object
+    anchors: torch.Tensor
 
 
 def real_interior(bank: InteriorBank, points: np.ndarray, iod: float) -> PaintedPatch | None:
