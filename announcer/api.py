@@ -23,23 +23,29 @@ import torch
 from tqdm import tqdm
 
 from . import __version__
-from .assets import ModelRegistry, sha256_of
-from .cache import ArtifactCache, cache_key
-from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
-from . import face as face_package
 from . import voice as voice_package
+from .assets import sha256_of
+from .cache import cache_key
+from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
 from .face.presenter import CREDIT, default_presenter
-from .generate import WarpRenderer
 from .media.encode import VideoEncoder, encode_command
 from .media.ffmpeg import ffmpeg_binary
 from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
+from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script, read_script
-from .voice import MIN_SHARE_HEARD, Speech, TimedUnit, load_engine, load_narration, script_share_heard, synthesize
+from .voice import (
+    MIN_SHARE_HEARD,
+    Speech,
+    TimedUnit,
+    load_narration,
+    script_share_heard,
+    synthesize,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +80,6 @@ class _RendererChoice:
     bundle_name: str | None
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device '{name}' asked for, but no CUDA GPU is available", fix="use --device cpu or auto")
-    return torch.device(name)
-
-
 def parse_voice(spec: str) -> tuple[str, str | None]:
     """'piper', 'espeak:ko', 'coqui:tts_models/en/ljspeech/glow-tts', 'piper:/voices/x.onnx'."""
     engine, _, voice = spec.partition(":")
@@ -89,21 +87,14 @@ def parse_voice(spec: str) -> tuple[str, str | None]:
 
 
 class Pipeline:
-    """Owns the models and the device; `render()` may be called for many clips."""
+    """Request -> inputs -> render -> deliver, on a Runtime that owns the device and the loaded models; `render()`
+    may be called for many clips."""
 
-    def __init__(self, config: RenderConfig | None = None):
-        from .home import Home
-
-        self.config = (config or RenderConfig()).validate()
-        ffmpeg_binary()  # fail before any model loads
-        self.home = Home.resolve(self.config.home)
-        self.device = resolve_device(self.config.device)
-        self.registry = ModelRegistry.load(self.config.face.models_dir, self.home.models_dir)
-        self.cache = ArtifactCache(self.home.work_dir, self.config.use_cache)
-        self.renderer = WarpRenderer(self.config.generate, self.device)
-        self._face_stage: FaceStage | None = None
-        self._engines: dict[tuple, object] = {}
-        self._neural_renderers: dict[str, object] = {}
+    def __init__(self, config: RenderConfig | None = None, runtime: Runtime | None = None):
+        self.runtime = runtime if runtime is not None else Runtime(config)
+        self.config = self.runtime.config
+        self.home, self.device, self.cache = self.runtime.home, self.runtime.device, self.runtime.cache
+        self.registry, self.renderer = self.runtime.registry, self.runtime.renderer
 
     def __enter__(self) -> "Pipeline":
         return self
@@ -112,15 +103,14 @@ class Pipeline:
         self.close()
 
     def close(self) -> None:
-        if self._face_stage is not None:
-            self._face_stage.close()
-            self._face_stage = None
+        self.runtime.close()
 
     @property
     def face_stage(self) -> FaceStage:
-        if self._face_stage is None:
-            self._face_stage = FaceStage(self.config.face, self.registry, str(self.device), progress=self.config.progress)
-        return self._face_stage
+        return self.runtime.face_stage
+
+    def face_track(self, avatar: Avatar) -> FaceTrack:
+        return self.runtime.face_track(avatar)
 
     def render(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> RenderResult:
         """Render one clip. `on_stage(name, seconds)` hears of each stage as it finishes (the job store records them)."""
@@ -128,7 +118,7 @@ class Pipeline:
         outputs = OutputSet.for_path(request.output)
         script, renderer, avatar, track, speech = self._inputs(request, timings)
         with _timed(timings, "motion"):
-            plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps)
+            plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
         try:
             with _timed(timings, "generate+encode"):
@@ -239,23 +229,8 @@ class Pipeline:
             return _RendererChoice(self.renderer, None, None)
         if not load:
             return _RendererChoice(None, bundle.video, name)
-        if name not in self._neural_renderers:
-            self._neural_renderers[name] = load_renderer(bundle, self.config.generate, self.device)
-        return _RendererChoice(self._neural_renderers[name], bundle.video, name)
-
-    def face_track(self, avatar: Avatar) -> FaceTrack:
-        """The avatar's landmark track, from the work dir when this avatar was tracked before."""
-        face = self.config.face
-        key = cache_key("face", face_package.ARTIFACT_VERSION, avatar.sha256, avatar.frames.shape, face.backend,
-                        face.smoothing_cutoff_hz, face.max_avatar_seconds, face.face_number)
-        cached = self.cache.load("face", key)
-        if cached is not None:
-            arrays, meta = cached
-            return FaceTrack(arrays["landmarks"], arrays["detected"], meta["backend"], meta["model_files"])
-        track = self.face_stage(avatar)
-        self.cache.save("face", key, {"landmarks": track.landmarks, "detected": track.detected},
-                        {"backend": track.backend, "model_files": track.model_files})
-        return track
+        renderer = self.runtime.model(("avatar", name), lambda: load_renderer(bundle, self.config.generate, self.device))
+        return _RendererChoice(renderer, bundle.video, name)
 
     def _speech(self, script: Script | None, audio: str | Path | None, voice: VoiceConfig) -> Speech:
         """TTS, or the recorded narration (aligned to phonemes): from the work dir when made before."""
@@ -269,17 +244,11 @@ class Pipeline:
         if cached is not None:
             return _speech_from_cache(*cached)
         if audio is not None:
-            speech = load_narration(Path(audio), voice, script)
+            speech = load_narration(Path(audio), voice, script, self.runtime.aligner)
         else:
-            speech = synthesize(script, voice, self._engine(voice), self.registry, progress=self.config.progress)
+            speech = synthesize(script, voice, self.runtime.voice_engine(voice), self.registry, progress=self.config.progress)
         self.cache.save("voice", key, *_speech_to_cache(speech))
         return speech
-
-    def _engine(self, voice: VoiceConfig):
-        engine_key = (voice.engine, voice.voice, voice.language, voice.speed, voice.device)
-        if engine_key not in self._engines:
-            self._engines[engine_key] = load_engine(voice, self.registry, self.home.models_dir / "coqui")
-        return self._engines[engine_key]
 
     def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs,
                              keep: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:

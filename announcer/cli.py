@@ -221,15 +221,15 @@ def _default_output(script: Path | None, audio: Path | None) -> Path:
 
 
 def _evaluate(args) -> int:
-    from .api import Pipeline
     from .eval import evaluate
+    from .runtime import Runtime
     from .eval.texture import evaluate_texture
 
-    with Pipeline(_config(args)) as pipeline:
+    with Runtime(_config(args)) as runtime:
         if args.drive == "landmarks":
-            report = evaluate_texture(args.video, args.output, pipeline, args.max_seconds)
+            report = evaluate_texture(args.video, args.output, runtime, args.max_seconds)
         else:
-            report = evaluate(args.video, args.output, pipeline, args.max_seconds)
+            report = evaluate(args.video, args.output, runtime, args.max_seconds)
     if args.json:
         print(json.dumps(report))
     elif args.quiet:
@@ -407,30 +407,30 @@ def _work(config, engine_name: str, address: str | None, stop, until_empty: bool
 
 
 def _avatar_prepare(args) -> int:
-    from .api import Pipeline
     from .avatar import PrepareConfig, evaluate_bundle, prepare_avatar
+    from .runtime import Runtime
 
     config = PrepareConfig.quick() if args.quick else PrepareConfig()
     chosen = {"size": args.size, "generator_steps": args.steps, "cleanup_steps": args.cleanup_steps, "batch_size": args.batch_size,
               "width": args.width}
     config = replace(config, **{k: v for k, v in chosen.items() if v is not None})
-    with Pipeline(_config(args)) as pipeline:
-        bundle = prepare_avatar(args.video, args.name, pipeline, config)
-        report = evaluate_bundle(bundle, pipeline)
+    with Runtime(_config(args)) as runtime:
+        bundle = prepare_avatar(args.video, args.name, runtime, config)
+        report = evaluate_bundle(bundle, runtime)
     _print_avatar_report(bundle, report, args.json)
     return 0
 
 
 def _avatar_eval(args) -> int:
-    from .api import Pipeline
     from .avatar import bundle_for, evaluate_bundle
+    from .runtime import Runtime
 
-    with Pipeline(_config(args)) as pipeline:
-        bundle = bundle_for(pipeline.home.avatars_dir, args.name)
+    with Runtime(_config(args)) as runtime:
+        bundle = bundle_for(runtime.home.avatars_dir, args.name)
         if not bundle.is_ready:
             raise InputError(f"no prepared avatar '{args.name}'", path=bundle.root,
                              fix=f"prepare it with `announcer avatar prepare VIDEO --name {args.name}`")
-        report = evaluate_bundle(bundle, pipeline)
+        report = evaluate_bundle(bundle, runtime)
     _print_avatar_report(bundle, report, args.json)
     return 0
 

@@ -37,7 +37,7 @@ def main() -> None:
         print(f"{'video':34} {'run':9} " + " ".join(f"{c:>22}" for c in COLUMNS))
         with Pipeline(config) as pipeline:
             for video in videos:
-                report = evaluate(video, out / video.stem, pipeline)
+                report = evaluate(video, out / video.stem, pipeline.runtime)
                 for name, figures in (("announcer", report), ("baseline", report["baseline"])):
                     print(f"{video.name:34} {name:9} " + " ".join(f"{figures[c]:>22}" for c in COLUMNS), flush=True)
 

@@ -66,7 +66,7 @@ def main() -> None:
             torch.cuda.reset_peak_memory_stats(device)
         began = time.perf_counter()
         with Pipeline(config) as pipeline:
-            bundle = prepare_avatar(video, "benchmark", pipeline, prepare)
+            bundle = prepare_avatar(video, "benchmark", pipeline.runtime, prepare)
         total = time.perf_counter() - began
         meta = bundle.read_meta()
     generator, cleanup = meta["generator"]["seconds"], meta["cleanup"]["seconds"]

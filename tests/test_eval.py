@@ -49,7 +49,7 @@ def test_silence_metrics_on_a_known_sequence():
 
 @pytest.mark.slow
 def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
-    report = evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline, max_seconds=3)
+    report = evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline.runtime, max_seconds=3)
     saved = json.loads((tmp_path / "report.json").read_text())
     for key in ("mouth_open_r", "lip_landmark_distance", "offset_frames", "silence_close_ms", "above_mouth_psnr_db"):
         assert key in saved and key in saved["baseline"]
@@ -70,4 +70,4 @@ def test_eval_refuses_a_photo(pipeline, tmp_path):
     from announcer.errors import InputError
 
     with pytest.raises(InputError, match="talking video"):
-        evaluate(MEDIA / "portraits" / "woman_smile.png", tmp_path, pipeline)
+        evaluate(MEDIA / "portraits" / "woman_smile.png", tmp_path, pipeline.runtime)

@@ -15,6 +15,7 @@ LAYERS = [
     {"motion"},
     {"generate"},
     {"cleanup", "deliver"},
+    {"runtime"},
     {"eval"},
     {"avatar"},
     {"api"},

@@ -197,7 +197,7 @@ def test_a_script_line_with_nothing_to_align_keeps_its_subtitle_between_its_neig
 
 
 def test_script_words_missing_from_the_dictionary_are_aligned_by_their_espeak_pronunciation(piper_engine):
-    assert align.espeak_pronunciation("country") == align._decoder().lookup_word("country")  # agrees where both know
+    assert align.espeak_pronunciation("country") == align.load_recogniser().lookup_word("country")  # agrees where both know
     script = parse_text("Minister Zelensky thanked the woodcutters of Kharkiv.")
     words = align.transcript_words(script.text)
     assert {"zelensky", "woodcutters", "kharkiv"} <= set(words)
@@ -254,9 +254,9 @@ def test_a_piece_whose_share_will_not_align_keeps_its_heard_phones_and_its_words
     aligned = align._align_to_transcript
     pieces = []
 
-    def second_piece_fails(pcm, share):
+    def second_piece_fails(decoder, pcm, share):
         pieces.append(share)
-        return None if len(pieces) == 2 else aligned(pcm, share)
+        return None if len(pieces) == 2 else aligned(decoder, pcm, share)
 
     monkeypatch.setattr(align, "_align_to_transcript", second_piece_fails)
     timings = align.align_narration(audio, rate, words)

@@ -1,8 +1,8 @@
 """Prepared presenters: `announcer avatar prepare` trains a presenter's own generator and cleanup model
 from a video of them; `announcer render --avatar NAME` then renders with those models.
 
->>> bundle = prepare_avatar(Path("anchor.mp4"), "anchor", pipeline, PrepareConfig())  # doctest: +SKIP
->>> evaluate_bundle(bundle, pipeline)["generation"]  # doctest: +SKIP
+>>> bundle = prepare_avatar(Path("anchor.mp4"), "anchor", runtime, PrepareConfig())  # doctest: +SKIP
+>>> evaluate_bundle(bundle, runtime)["generation"]  # doctest: +SKIP
 """
 from __future__ import annotations
 

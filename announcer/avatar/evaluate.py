@@ -18,31 +18,32 @@ import torch
 from skimage.metrics import structural_similarity
 
 from ..cleanup import corrupt
+from ..eval.metrics import psnr as _psnr
 from ..face import load_avatar
 from ..generate.neural import NeuralRenderer, mixed_precision
-from ..eval.metrics import psnr as _psnr
+from ..runtime import Runtime
 from .bundle import AvatarBundle
 
 NLMEANS_STRENGTHS = (3, 6, 10)
 """fastNlMeansDenoisingColored h values tried; the best is reported, so the comparison is fair to OpenCV."""
 
 
-def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dict:
+def evaluate_bundle(bundle: AvatarBundle, runtime: Runtime, max_frames: int = 48) -> dict:
     from . import load_renderer
 
     meta = bundle.read_meta()
-    avatar = load_avatar(bundle.video, None, pipeline.config.encode.max_height, pipeline.config.face.max_avatar_seconds)
-    track = pipeline.face_track(avatar)
+    avatar = load_avatar(bundle.video, None, runtime.config.encode.max_height, runtime.config.face.max_avatar_seconds)
+    track = runtime.face_track(avatar)
     start, end = meta["held_out"]
     frames = np.arange(start, end)[:max_frames]
     truth = track.landmarks[frames]
-    neural = load_renderer(bundle, replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
+    neural = load_renderer(bundle, replace(runtime.config.generate, close_mouths_above=0.0), runtime.device)
     geometry = neural.geometry
     real = geometry.cut(torch.from_numpy(avatar.frames[frames]), truth)
     training_frames = np.arange(start)
     runs = {"warp": _render(neural.warp, avatar, track, frames, truth, training_frames)}
     cleanup = neural.cleanup
-    generator_only = NeuralRenderer(neural.warp, neural.generator, None, neural.reference, pipeline.device)
+    generator_only = NeuralRenderer(neural.warp, neural.generator, None, neural.reference, runtime.device)
     runs["generator"] = _render(generator_only, avatar, track, frames, truth, training_frames)
     if cleanup is not None:
         runs["generator+cleanup"] = _render(neural, avatar, track, frames, truth, training_frames)
@@ -50,7 +51,7 @@ def evaluate_bundle(bundle: AvatarBundle, pipeline, max_frames: int = 48) -> dic
     rendered_crops = {name: geometry.cut(torch.from_numpy(rendered), truth) for name, rendered in runs.items()}
     generation = {name: _region_scores(crops, real, mask) for name, crops in rendered_crops.items()}
     report = {"held_out_frames": [int(frames[0]), int(frames[-1]) + 1], "crop_size": geometry.size, "generation": generation,
-              "cleanup": _cleanup_scores(cleanup, real, pipeline.device) if cleanup is not None else None}
+              "cleanup": _cleanup_scores(cleanup, real, runtime.device) if cleanup is not None else None}
     _write_preview(bundle, real, rendered_crops)
     bundle.write_meta({**bundle.read_meta(), "evaluation": report})
     return report

@@ -15,6 +15,7 @@ from ..face import Avatar, FaceTrack, layout, load_avatar
 from ..generate import WarpRenderer
 from ..generate.crops import CropGeometry
 from ..generate.unet import GeneratorSettings, MouthGenerator
+from ..runtime import Runtime
 from ..weights import save_weights
 from .bundle import AvatarBundle, bundle_for
 from .train import LossLog, PresenterCrops, TrainingRun, train_cleanup, train_generator
@@ -62,34 +63,34 @@ class PrepareConfig:
         return self
 
 
-def prepare_avatar(video: Path, name: str, pipeline, config: PrepareConfig) -> AvatarBundle:
+def prepare_avatar(video: Path, name: str, runtime: Runtime, config: PrepareConfig) -> AvatarBundle:
     """Track, crop, train the generator then the cleanup model, evaluate on held-out frames, write the bundle."""
     config = config.validate()
-    bundle = bundle_for(pipeline.home.avatars_dir, name)
-    avatar = load_avatar(Path(video), None, pipeline.config.encode.max_height, pipeline.config.face.max_avatar_seconds)
+    bundle = bundle_for(runtime.home.avatars_dir, name)
+    avatar = load_avatar(Path(video), None, runtime.config.encode.max_height, runtime.config.face.max_avatar_seconds)
     if not avatar.is_video:
         raise InputError("a prepared avatar needs a video of the presenter", path=video,
                          fix="give an .mp4 of the presenter talking (a minute or more is best)")
     _start_bundle(bundle, Path(video), avatar.sha256)
-    track = pipeline.face_track(avatar)
+    track = runtime.face_track(avatar)
     log.info("%s: %d frames tracked", name, len(avatar.frames))
-    warp = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0, mouth_interior=TRAINING_INTERIOR),
-                        pipeline.device)
+    warp = WarpRenderer(replace(runtime.config.generate, close_mouths_above=0.0, mouth_interior=TRAINING_INTERIOR),
+                        runtime.device)
     data = presenter_crops(avatar, track, CropGeometry(config.size), config.held_out_share, warp)
     log.info("%s: %d training crops of %d px (%d held out), on %s", name, len(data.train), config.size,
-             len(avatar.frames) - len(data.train), pipeline.device)
-    bundle.write_reference(data.images(torch.tensor([data.reference], device=pipeline.device))[0])
+             len(avatar.frames) - len(data.train), runtime.device)
+    bundle.write_reference(data.images(torch.tensor([data.reference], device=runtime.device))[0])
     generator = MouthGenerator(GeneratorSettings(config.size, config.width))
     generator_log = train_generator(generator, data, TrainingRun(
         config.generator_steps, config.batch_size, config.learning_rate, bundle.checkpoints / "generator.safetensors",
-        config.checkpoint_every, config.seed, pipeline.config.progress))
+        config.checkpoint_every, config.seed, runtime.config.progress))
     save_weights(bundle.generator_path, generator.state_dict(), generator.settings, {"trained": generator_log.summary()})
-    cleanup_log = _prepare_cleanup(bundle, data, config, pipeline.config.progress)
+    cleanup_log = _prepare_cleanup(bundle, data, config, runtime.config.progress)
     bundle.write_meta({**bundle.read_meta(), "name": name, "source": str(Path(video).resolve()), "source_sha256": avatar.sha256,
                        "frames": len(avatar.frames), "fps": avatar.fps, "size": list(avatar.size),
                        "held_out": [len(data.train), len(avatar.frames)], "reference_frame": data.reference,
                        "warp_interior": warp.config.mouth_interior,
-                       "prepare": asdict(config), "device": str(pipeline.device),
+                       "prepare": asdict(config), "device": str(runtime.device),
                        "generator": generator_log.summary(), "cleanup": cleanup_log.summary() if cleanup_log else None})
     return bundle
 

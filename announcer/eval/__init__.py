@@ -20,6 +20,7 @@ from ..generate import WarpRenderer
 from ..motion import plan_motion
 from ..motion.audio import frame_levels_db, mouth_from_loudness, voice_activity
 from ..motion.train import estimate_offset
+from ..runtime import Runtime
 from ..voice import load_narration
 from . import metrics
 from .report import write_plot, write_side_by_side
@@ -38,25 +39,25 @@ class MouthRun:
     figures: dict
 
 
-def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) -> dict:
+def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 30.0) -> dict:
     """Write report.json, mouth.png and side_by_side.mp4 to `out_dir`; return the report."""
     video = Path(video)
     avatar = load_avatar(video, None, 720, max_seconds)
     if not avatar.is_video:
         raise InputError("eval needs a talking video with its own speech", path=video, fix="give an .mp4 of a presenter talking")
-    real_track = pipeline.face_stage(avatar)
-    speech = load_narration(video, pipeline.config.voice)
+    real_track = runtime.face_stage(avatar)
+    speech = load_narration(video, runtime.config.voice, recogniser=runtime.aligner)
     fps = int(round(avatar.fps))
-    motion = replace(pipeline.config.motion, fps=fps)
-    renderer = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0), pipeline.device)
-    plan = plan_motion(speech, motion, len(avatar.frames), avatar.fps)
+    motion = replace(runtime.config.motion, fps=fps)
+    renderer = WarpRenderer(replace(runtime.config.generate, close_mouths_above=0.0), runtime.device)
+    plan = plan_motion(speech, motion, len(avatar.frames), avatar.fps, runtime.mouth_model)
     n = min(plan.n_frames, len(avatar.frames))
     real = real_track.landmarks[:n]
     real_opening = layout.mouth_opening(real)
     speaking = _speaking(speech, fps, n)
-    pipeline_run = _measure(pipeline, renderer, avatar, real_track, plan, n, real, real_opening, speaking)
+    pipeline_run = _measure(runtime, renderer, avatar, real_track, plan, n, real, real_opening, speaking)
     baseline_plan = replace(plan, mouth=mouth_from_loudness(speech.audio, speech.sample_rate, fps, plan.n_frames))
-    baseline_run = _measure(pipeline, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
+    baseline_run = _measure(runtime, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
               "source_av_offset_frames": estimate_offset(speech.audio, speech.sample_rate, real_opening, avatar.fps),
@@ -64,7 +65,7 @@ def evaluate(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) ->
               **pipeline_run.figures, "baseline": baseline_run.figures}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     write_plot(out_dir / "mouth.png", fps, real_opening, pipeline_run.opening, baseline_run.opening, speaking, video.name)
-    write_side_by_side(out_dir / "side_by_side.mp4", avatar.frames[:n], pipeline_run.frames, speech, fps, pipeline.config.encode)
+    write_side_by_side(out_dir / "side_by_side.mp4", avatar.frames[:n], pipeline_run.frames, speech, fps, runtime.config.encode)
     return report
 
 
@@ -72,9 +73,9 @@ def _speaking(speech, fps: int, n: int) -> np.ndarray:
     return voice_activity(frame_levels_db(speech.audio, speech.sample_rate, fps, n), fps)
 
 
-def _measure(pipeline, renderer, avatar, real_track, plan, n, real, real_opening, speaking) -> MouthRun:
+def _measure(runtime: Runtime, renderer, avatar, real_track, plan, n, real, real_opening, speaking) -> MouthRun:
     frames = np.concatenate(list(renderer(avatar, real_track, plan)))[:n]
-    landmarks = pipeline.face_stage.landmarker.landmarks(frames, plan.fps)
+    landmarks = runtime.face_stage.landmarker.landmarks(frames, plan.fps)
     found = ~np.isnan(landmarks[:, 0, 0])
     landmarks[~found] = real[~found]  # an undetected frame counts as the real mouth: no credit is lost or gained
     opening = layout.mouth_opening(landmarks)

@@ -7,7 +7,6 @@ from skimage.metrics import structural_similarity
 from ..face import layout
 from ..signals import best_offset, lagged_pearson, pearson, runs  # noqa: F401 (the metrics' own vocabulary)
 
-
 MIN_PAUSE_S = 0.2
 """Shorter silences do not count towards silence_close_ms."""
 

@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..face import layout, load_avatar
 from ..generate import WarpRenderer
 from ..generate.mouth import polygon_mask
+from ..runtime import Runtime
 from . import metrics
 from .closeups import closeup_png, pick_moments
 from .eyes import EyeMeter, blink_depths
@@ -28,27 +29,27 @@ GUARD_FRAMES = 5
 INTERIORS = ("real", "painted")
 
 
-def evaluate_texture(video: Path, out_dir: Path, pipeline, max_seconds: float = 30.0) -> dict:
+def evaluate_texture(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 30.0) -> dict:
     """Write report.json and closeups.png to `out_dir`; return the report."""
     video = Path(video)
     avatar = load_avatar(video, None, 720, max_seconds)
     if not avatar.is_video or len(avatar.frames) < 20:
         raise InputError("eval --drive landmarks needs a video of at least 20 frames", path=video,
                          fix="give an .mp4 of a presenter talking")
-    track = pipeline.face_track(avatar)
+    track = runtime.face_track(avatar)
     held_out, donors = split_held_out(layout.mouth_opening(track.landmarks))
     real = avatar.frames[held_out]
     points = track.landmarks[held_out]
     scores, rendered = {}, {}
     for choice in INTERIORS:
-        renderer = WarpRenderer(replace(pipeline.config.generate, close_mouths_above=0.0, mouth_interior=choice),
-                                pipeline.device)
+        renderer = WarpRenderer(replace(runtime.config.generate, close_mouths_above=0.0, mouth_interior=choice),
+                                runtime.device)
         rendered[choice] = np.concatenate(list(renderer.render_landmarks(avatar, track, held_out, points, donors)))
         scores[choice] = mouth_scores(rendered[choice], real, points)
     report = {"video": str(video.resolve()), "drive": "landmarks", "held_out_frames": [int(held_out[0]), int(held_out[-1]) + 1],
               **scores["real"], "painted": scores["painted"],
               "real_interior_flicker": round(interior_flicker(real, points), 3),
-              "real_blinks": _real_blinks(avatar.frames, pipeline)}
+              "real_blinks": _real_blinks(avatar.frames, runtime)}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     moments = pick_moments(points, fps=avatar.fps, first_frame=int(held_out[0]))
@@ -91,14 +92,10 @@ def interior_flicker(frames: np.ndarray, points: np.ndarray) -> float:
     return float(np.mean(changes)) if changes else 0.0
 
 
-def _real_blinks(frames: np.ndarray, pipeline) -> dict:
+def _real_blinks(frames: np.ndarray, runtime: Runtime) -> dict:
     """The video's own blinks as MediaPipe sees them, the yardstick for generated ones."""
-    model_path, _ = pipeline.registry.resolve("face_landmarker")
-    meter = EyeMeter(model_path)
-    try:
-        readings = meter.read(frames)
-    finally:
-        meter.close()
+    meter = runtime.model(("eye meter",), lambda: EyeMeter(runtime.registry.resolve("face_landmarker")[0]))
+    readings = meter.read(frames)
     usual = float(np.nanmedian(readings.opening))
     return {"usual_opening": round(usual, 4), "blinks": blink_depths(readings, usual)}
 

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -46,13 +47,16 @@ def frame_count(duration_s: float, fps: int) -> int:
     return max(1, math.ceil(duration_s * fps - 1e-6))
 
 
-def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar_fps: float) -> MotionPlan:
+def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar_fps: float,
+                mouth_model: Callable[[Path], object] | None = None) -> MotionPlan:
+    """`mouth_model(weights)` gives the loaded speech-to-mouth model (a Runtime keeps it between clips); without it,
+    a recording read by the model loads it for this clip."""
     n_frames = frame_count(speech.duration, config.fps)
     times = (np.arange(n_frames) + 0.5) / config.fps
     if speech.phonemes:
         mouth, driver = blend(expand(speech.phonemes), times), "phonemes"
     else:
-        mouth, driver = _mouth_from_recording(speech, config, n_frames)
+        mouth, driver = _mouth_from_recording(speech, config, n_frames, mouth_model)
     mouth[:, 0] = np.clip(mouth[:, 0] * config.mouth_scale, 0, 1)
     mouth[mouth[:, 0] < CLOSED_BELOW] = 0
     rng = np.random.default_rng(config.seed)
@@ -63,20 +67,20 @@ def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar
     return MotionPlan(config.fps, mouth.astype(np.float32), blink, head, source, driver)
 
 
-def _mouth_from_recording(speech: Speech, config: MotionConfig, n_frames: int) -> tuple[np.ndarray, str]:
+def _mouth_from_recording(speech: Speech, config: MotionConfig, n_frames: int,
+                          mouth_model: Callable[[Path], object] | None) -> tuple[np.ndarray, str]:
     weights = _mouth_weights(config.mouth_model)
     if weights is None:
         return mouth_from_audio(speech.audio, speech.sample_rate, config.fps, n_frames), "audio"
     from .audio import close_in_silence
-    from .model import predict_mouth
+    from .model import MouthNet, predict_mouth
 
-    shapes = predict_mouth(_load_model(str(weights)), speech.audio, speech.sample_rate, config.fps, n_frames)
+    model = mouth_model(weights) if mouth_model is not None else MouthNet.load(str(weights))
+    shapes = predict_mouth(model, speech.audio, speech.sample_rate, config.fps, n_frames)
     return close_in_silence(shapes, speech.audio, speech.sample_rate, config.fps), "audio-model"
 
 
-def _mouth_weights(choice: str):
-    from pathlib import Path
-
+def _mouth_weights(choice: str) -> Path | None:
     from .model import DEFAULT_WEIGHTS
 
     if choice == "heuristic":
@@ -85,13 +89,6 @@ def _mouth_weights(choice: str):
         return DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else None
     return Path(choice)
 
-
-@lru_cache(maxsize=4)
-def _load_model(path: str):
-    """Loaded once per process and weights file, not once per clip."""
-    from .model import MouthNet
-
-    return MouthNet.load(path)
 
 
 __all__ = ["MotionPlan", "plan_motion", "frame_count"]

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,8 @@ def _lay_out(script: Script, sentences: list[SentenceAudio], config: VoiceConfig
     return audio, phonemes, captions
 
 
-def load_narration(path: Path, config: VoiceConfig, script: Script | None = None) -> Speech:
+def load_narration(path: Path, config: VoiceConfig, script: Script | None = None,
+                   recogniser: Callable[[], object] | None = None) -> Speech:
     """Recorded narration instead of TTS; a script, if given, supplies the subtitles."""
     path = Path(path)
     if not path.is_file():
@@ -120,7 +122,8 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
     segment_words = [align.transcript_words(s.spoken) for s in script.segments] if script else []
     timings = None
     if config.align_narration and align.aligns(language):
-        timings = align.align_narration(audio, NARRATION_SAMPLE_RATE, [w for words in segment_words for w in words])
+        timings = align.align_narration(audio, NARRATION_SAMPLE_RATE, [w for words in segment_words for w in words],
+                                        recogniser() if recogniser is not None else None)
     captions = _narration_captions(script, audio, segment_words, timings.words if timings else [])
     return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes if timings else [], captions, "narration", path.name, lufs,
                   peak, align.model_checksums() if timings else {})

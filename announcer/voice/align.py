@@ -37,8 +37,8 @@ MAX_TRANSCRIPT_S = 300.0
 have to hold every frame against every word)."""
 ALIGNED_LANGUAGES = ("en",)
 _DECODER_LOCK = threading.Lock()
-"""One decoder per process, switched between recognition and alignment, so one narration at a time
-(the job runner renders on worker threads)."""
+"""A recogniser is switched between recognition and alignment, so one narration at a time (the job runner renders
+on worker threads, which share a Runtime)."""
 
 ARPABET_TO_IPA = {
     "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "B": "b", "CH": "tʃ", "D": "d", "DH": "ð",
@@ -71,17 +71,20 @@ def transcript_words(text: str) -> list[str]:
     return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower())
 
 
-def align_narration(audio: np.ndarray, sample_rate: int, transcript: list[str] | None = None) -> NarrationTimings:
-    """Time a mono recording's phonemes, against `transcript` (its words) when it is given and usable."""
+def align_narration(audio: np.ndarray, sample_rate: int, transcript: list[str] | None = None,
+                    recogniser=None) -> NarrationTimings:
+    """Time a mono recording's phonemes, against `transcript` (its words) when it is given and usable.
+    `recogniser` is `load_recogniser()`'s, kept by the caller (a Runtime); without one, one is loaded for this call."""
+    decoder = recogniser if recogniser is not None else load_recogniser()
     speech = resample_poly(audio, RECOGNISER_RATE, sample_rate) if sample_rate != RECOGNISER_RATE else audio
     pcm = (np.clip(speech, -1, 1) * 32767).astype(np.int16)
     with _DECODER_LOCK:
-        if transcript and _pronounce(transcript):
-            whole = _align_to_transcript(pcm.tobytes(), transcript) if len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE else None
-            return whole or _align_chunks_to_transcript(pcm, transcript)
+        if transcript and _pronounce(decoder, transcript):
+            whole = _align_to_transcript(decoder, pcm.tobytes(), transcript) if len(pcm) <= MAX_TRANSCRIPT_S * RECOGNISER_RATE else None
+            return whole or _align_chunks_to_transcript(decoder, pcm, transcript)
         phonemes: list[TimedUnit] = []
         for start, end in speech_chunks(pcm, RECOGNISER_RATE):
-            phonemes += [p.shifted(start / RECOGNISER_RATE) for p in _align_to_recognised(pcm[start:end].tobytes())]
+            phonemes += [p.shifted(start / RECOGNISER_RATE) for p in _align_to_recognised(decoder, pcm[start:end].tobytes())]
         return NarrationTimings(phonemes, [])
 
 
@@ -111,9 +114,8 @@ def _middle_of_longest_pause(quiet: np.ndarray) -> int:
     return (start + stop) // 2 if stop - start >= MIN_CUT_PAUSE_S * FRAMES_PER_SECOND else len(quiet) - 1
 
 
-def _pronounce(transcript: list[str]) -> bool:
+def _pronounce(decoder, transcript: list[str]) -> bool:
     """Teach the dictionary the script's words it lacks (espeak-ng's pronunciation); False if one has none."""
-    decoder = _decoder()
     missing = sorted({word for word in transcript if decoder.lookup_word(word) is None})
     pronunciations = {word: espeak_pronunciation(word) for word in missing}
     unknown = [word for word, phones in pronunciations.items() if not phones]
@@ -125,20 +127,20 @@ def _pronounce(transcript: list[str]) -> bool:
     return True
 
 
-def _align_chunks_to_transcript(pcm: np.ndarray, transcript: list[str]) -> NarrationTimings:
+def _align_chunks_to_transcript(decoder, pcm: np.ndarray, transcript: list[str]) -> NarrationTimings:
     """Long narration, or one the whole script would not align to: cut at pauses, each piece recognised,
     the script shared out between the pieces by matching those words, and each piece force-aligned to
     its share. A piece whose share will not align keeps the phones of the words heard in it, and its
     share of the script is spread over its speech."""
     chunks = speech_chunks(pcm, RECOGNISER_RATE)
-    heard = [_recognise(pcm[start:end].tobytes()) for start, end in chunks]
+    heard = [_recognise(decoder, pcm[start:end].tobytes()) for start, end in chunks]
     phonemes: list[TimedUnit] = []
     words: list[TimedUnit] = []
     for (start, end), words_heard, (first, last) in zip(chunks, heard, share_transcript(transcript, heard), strict=True):
         piece, share = pcm[start:end].tobytes(), transcript[first:last]
-        timed = _align_to_transcript(piece, share) if share else None
+        timed = _align_to_transcript(decoder, piece, share) if share else None
         if timed is None:
-            recognised = _phones_of(piece, words_heard)
+            recognised = _phones_of(decoder, piece, words_heard)
             timed = NarrationTimings(recognised, _spread(share, recognised, (end - start) / RECOGNISER_RATE))
         phonemes += [p.shifted(start / RECOGNISER_RATE) for p in timed.phonemes]
         words += [w.shifted(start / RECOGNISER_RATE) for w in timed.words]
@@ -183,9 +185,8 @@ def _spread(share: list[str], phonemes: list[TimedUnit], duration: float) -> lis
     return spread_by_length(share, *((voiced[0].start, voiced[-1].end) if voiced else (0.0, duration)))
 
 
-def _align_to_transcript(pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
+def _align_to_transcript(decoder, pcm: bytes, transcript: list[str]) -> NarrationTimings | None:
     """Force-alignment to the script's words (`_pronounce` has taught the dictionary any it lacked)."""
-    decoder = _decoder()
     alignment = _align(decoder, pcm, " ".join(transcript))
     if alignment is None:
         return None
@@ -218,22 +219,21 @@ def espeak_pronunciation(word: str) -> str | None:
     return " ".join(phones) or None
 
 
-def _recognise(pcm: bytes) -> list[str]:
+def _recognise(decoder, pcm: bytes) -> list[str]:
     """The words heard in a stretch of narration."""
-    decoder = _decoder()
     decoder.activate_search()  # recognition, after whatever alignment ran last
     _decode(decoder, pcm)
     hypothesis = decoder.hyp()
     return hypothesis.hypstr.split() if hypothesis is not None else []
 
 
-def _align_to_recognised(pcm: bytes) -> list[TimedUnit]:
-    return _phones_of(pcm, _recognise(pcm))
+def _align_to_recognised(decoder, pcm: bytes) -> list[TimedUnit]:
+    return _phones_of(decoder, pcm, _recognise(decoder, pcm))
 
 
-def _phones_of(pcm: bytes, heard: list[str]) -> list[TimedUnit]:
+def _phones_of(decoder, pcm: bytes, heard: list[str]) -> list[TimedUnit]:
     """The phones of the words recognised in a stretch, aligned to it."""
-    alignment = _align(_decoder(), pcm, " ".join(heard)) if heard else None
+    alignment = _align(decoder, pcm, " ".join(heard)) if heard else None
     return _phonemes(alignment) if alignment is not None else []
 
 
@@ -266,9 +266,8 @@ def _decode(decoder, pcm: bytes) -> None:
     decoder.end_utt()
 
 
-@lru_cache(maxsize=1)
-def _decoder():
-    """Loaded once per process (about a second: a 27 MB language model)."""
+def load_recogniser():
+    """PocketSphinx's English recogniser (about a second to load: a 27 MB language model); a Runtime keeps one."""
     from pocketsphinx import Decoder
 
     files = model_files()
@@ -294,5 +293,5 @@ def model_checksums() -> dict[str, str]:
     return {str(p): sha256_of(p) for p in paths}
 
 
-__all__ = ["align_narration", "NarrationTimings", "transcript_words", "espeak_pronunciation", "aligns", "speech_chunks",
+__all__ = ["align_narration", "load_recogniser", "NarrationTimings", "transcript_words", "espeak_pronunciation", "aligns", "speech_chunks",
            "share_transcript", "model_checksums", "ARPABET_TO_IPA"]

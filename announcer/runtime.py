@@ -1,0 +1,104 @@
+"""What a run loads once and shares between clips: the device, the home, the model registry, the artifact cache,
+and every loaded model (face detector and landmarker, voices, the speech-to-mouth model, the narration aligner,
+prepared avatars' renderers). `Pipeline` renders with it; `avatar`, `eval` and the job engines use it directly.
+
+>>> with Runtime(RenderConfig()) as runtime:  # doctest: +SKIP
+...     track = runtime.face_track(load_avatar(Path("anchor.jpg"), None, 1080, 60))
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+
+from . import face as face_package
+from .assets import ModelRegistry
+from .cache import ArtifactCache, cache_key
+from .config import RenderConfig, VoiceConfig
+from .errors import InputError
+from .face import Avatar, FaceStage, FaceTrack
+from .generate import WarpRenderer
+from .home import Home
+from .media.ffmpeg import ffmpeg_binary
+
+Model = TypeVar("Model")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device '{name}' asked for, but no CUDA GPU is available", fix="use --device cpu or auto")
+    return torch.device(name)
+
+
+class Runtime:
+    """The one owner of loaded models: each is loaded on first use and kept until `close()`."""
+
+    def __init__(self, config: RenderConfig | None = None):
+        self.config = (config or RenderConfig()).validate()
+        ffmpeg_binary()  # fail before any model loads
+        self.home = Home.resolve(self.config.home)
+        self.device = resolve_device(self.config.device)
+        self.registry = ModelRegistry.load(self.config.face.models_dir, self.home.models_dir)
+        self.cache = ArtifactCache(self.home.work_dir, self.config.use_cache)
+        self.renderer = WarpRenderer(self.config.generate, self.device)
+        self._models: dict[tuple, object] = {}
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free every model's native resources (MediaPipe's graphs must be closed before interpreter shutdown)."""
+        for model in self._models.values():
+            if callable(getattr(model, "close", None)):
+                model.close()
+        self._models.clear()
+
+    def model(self, key: tuple, load: Callable[[], Model]) -> Model:
+        """The model known by `key`, loaded by `load()` the first time it is asked for."""
+        if key not in self._models:
+            self._models[key] = load()
+        return self._models[key]
+
+    @property
+    def face_stage(self) -> FaceStage:
+        return self.model(("face",), lambda: FaceStage(self.config.face, self.registry, str(self.device),
+                                                       progress=self.config.progress))
+
+    def voice_engine(self, voice: VoiceConfig):
+        from .voice import load_engine
+
+        key = ("voice", voice.engine, voice.voice, voice.language, voice.speed, voice.device)
+        return self.model(key, lambda: load_engine(voice, self.registry, self.home.models_dir / "coqui"))
+
+    def mouth_model(self, weights: Path):
+        """The speech-to-mouth model in `weights` (motion reads recorded speech with it)."""
+        from .motion.model import MouthNet
+
+        return self.model(("mouth", str(weights)), lambda: MouthNet.load(str(weights)))
+
+    def aligner(self):
+        """The recogniser that aligns recorded narration to its script (about a second to load)."""
+        from .voice.align import load_recogniser
+
+        return self.model(("aligner",), load_recogniser)
+
+    def face_track(self, avatar: Avatar) -> FaceTrack:
+        """The avatar's landmark track, from the work dir when this avatar was tracked before."""
+        face = self.config.face
+        key = cache_key("face", face_package.ARTIFACT_VERSION, avatar.sha256, avatar.frames.shape, face.backend,
+                        face.smoothing_cutoff_hz, face.max_avatar_seconds, face.face_number)
+        cached = self.cache.load("face", key)
+        if cached is not None:
+            arrays, meta = cached
+            return FaceTrack(arrays["landmarks"], arrays["detected"], meta["backend"], meta["model_files"])
+        track = self.face_stage(avatar)
+        self.cache.save("face", key, {"landmarks": track.landmarks, "detected": track.detected},
+                        {"backend": track.backend, "model_files": track.model_files})
+        return track
