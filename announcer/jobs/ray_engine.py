@@ -5,17 +5,22 @@ CPU (a GPU share only for Coqui TTS or the FAN landmarker), then generation, cle
 with `num_gpus` when the cluster has GPUs. The second task finds
 the first one's artifacts in the work dir, which every node must see (a shared filesystem at the
 same path: `--home` / ANNOUNCER_HOME); the job store stays with the driver on the head node.
-A Ray worker process keeps its loaded pipeline between tasks, so models load once per process.
+A Ray worker process keeps its Runtime between tasks, so models load once per process.
 """
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import asdict, replace
+from typing import TYPE_CHECKING
 
 from ..config import RenderConfig
 from ..home import Home
 from .store import Job
+
+if TYPE_CHECKING:
+    from ..api import Pipeline
+    from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 GPU_SHARE_PER_CLIP = 0.5
@@ -68,16 +73,18 @@ class RayEngine:
             self._ray.shutdown()
 
 
-_PIPELINES: dict[str, object] = {}
+_RUNTIMES: dict[str, "Runtime"] = {}
+"""One Runtime per worker process and config: a worker renders many clips and loads each model once."""
 
 
-def _pipeline(config: RenderConfig):
+def _pipeline(config: RenderConfig) -> "Pipeline":
     from ..api import Pipeline
+    from ..runtime import Runtime
 
     key = json.dumps(asdict(config), default=str, sort_keys=True)
-    if key not in _PIPELINES:
-        _PIPELINES[key] = Pipeline(config)
-    return _PIPELINES[key]
+    if key not in _RUNTIMES:
+        _RUNTIMES[key] = Runtime(config)
+    return Pipeline(runtime=_RUNTIMES[key])
 
 
 def _prepare_stages(config: RenderConfig, job: Job) -> dict:
