@@ -257,9 +257,11 @@ def test_a_huge_pause_is_refused_before_any_memory_is_taken(tmp_path):
 def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, after_s):
     (tmp_path / "hello.txt").write_text(HELLO)
     env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(tmp_path / "home")}
+    # As from a terminal: a runner started in the background (as CI may be) passes SIGINT on ignored, and Python
+    # then leaves it ignored.
     process = subprocess.Popen([sys.executable, "-m", "announcer", "render", "--quiet", "hello.txt", "--avatar", str(PORTRAIT),
                                 "-o", "clip.mp4"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(after_s)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
