@@ -38,6 +38,10 @@ UPPER_INNER_LIP, LOWER_INNER_LIP = np.array([61, 62, 63]), np.array([67, 66, 65]
 """The middle three points of each inner lip, paired across the mouth."""
 UPPER_OUTER_LIP, LOWER_OUTER_LIP = np.arange(49, 54), np.arange(55, 60)
 """Each outer lip without the corners."""
+OF_INNER_LIPS_UPPER, OF_INNER_LIPS_LOWER = [1, 2, 3], [5, 6, 7]
+"""The same middle points as positions among the eight INNER_LIPS (for arrays of inner lips alone)."""
+OF_EYE_UPPER_LID, OF_EYE_LOWER_LID = [0, 1, 2, 3], [0, 5, 4, 3]
+"""Each lid from the outer corner to the inner one, as positions among an eye's six points (RIGHT_EYE, LEFT_EYE)."""
 """Jaw points beside the cheeks and the nose's base: bare skin, for the face's skin colour."""
 UPPER_FACE = np.concatenate([BROWS, NOSE[:4], RIGHT_EYE, LEFT_EYE])
 """Points the mouth never moves: used to align frames and to check the face stayed intact."""

@@ -54,7 +54,7 @@ class EyeFrame:
 
     @staticmethod
     def of(eye: np.ndarray) -> "EyeFrame":
-        corner_a, corner_b = eye[0], eye[3]
+        corner_a, corner_b = eye[layout.OF_EYE_UPPER_LID[0]], eye[layout.OF_EYE_UPPER_LID[-1]]
         u_axis = (corner_b - corner_a) / max(float(np.linalg.norm(corner_b - corner_a)), 1e-6)
         v_axis = np.array([-u_axis[1], u_axis[0]])
         if v_axis[1] < 0:  # v points down the face whichever corner comes first
@@ -84,8 +84,8 @@ class LidProfile:
     def of(local_eye: np.ndarray, local_brow: np.ndarray, closure: float) -> "LidProfile":
         width = float(local_eye[3, 0] - local_eye[0, 0])
         u = np.linspace(local_eye[0, 0], local_eye[3, 0], SAMPLES)
-        upper = _curve_through(local_eye[[0, 1, 2, 3]], u)
-        lower = _curve_through(local_eye[[0, 5, 4, 3]], u)
+        upper = _curve_through(local_eye[layout.OF_EYE_UPPER_LID], u)
+        lower = _curve_through(local_eye[layout.OF_EYE_LOWER_LID], u)
         brow = np.interp(u, *_sorted_by_u(local_brow))
         top = np.maximum(upper - SKIN_BAND * width, upper - BROW_CLEARANCE * np.maximum(upper - brow, 0.0))
         opening = np.maximum(lower - upper, 0.0)

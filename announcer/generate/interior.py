@@ -180,8 +180,7 @@ def _spline(from_points: np.ndarray, to_points: np.ndarray):
     return lambda points: evaluate_tps(coefficients, source / scale, points / scale) * scale
 
 
-UPPER_INNER, LOWER_INNER = [1, 2, 3], [5, 6, 7]
-"""The middle three points of each inner lip, in the eight inner-lip points' order (60-67)."""
+UPPER_INNER, LOWER_INNER = layout.OF_INNER_LIPS_UPPER, layout.OF_INNER_LIPS_LOWER
 
 
 def _gap(inner_lips: np.ndarray) -> float:

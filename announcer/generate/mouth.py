@@ -78,7 +78,7 @@ def paint_interior(inner_lips: np.ndarray, iod: float, palette: MouthPalette) ->
     height, width = y1 - y0, x1 - x0
     canvas = np.empty((height, width, 3), np.float32)
     canvas[:] = palette.cavity
-    upper_y, lower_y = local[[1, 2, 3], 1].mean(), local[[5, 6, 7], 1].mean()
+    upper_y, lower_y = local[layout.OF_INNER_LIPS_UPPER, 1].mean(), local[layout.OF_INNER_LIPS_LOWER, 1].mean()
     left, right = local[:, 0].min(), local[:, 0].max()
     middle_x, mouth_width = (left + right) / 2, right - left
     teeth_height = min(0.08 * iod, 0.35 * gap)
