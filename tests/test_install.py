@@ -22,6 +22,7 @@ def wheel(tmp_path_factory) -> Path:
     return next(folder.glob("announcer-*.whl"))
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_its_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"announcer/data/manifest.yaml", "announcer/data/mouth_net.safetensors"} <= names

@@ -28,6 +28,7 @@ def trained(tiny_settings):
     return train(clips[2:], clips[:2], tiny_settings, steps=60, batch_size=8, crop_steps=150)
 
 
+@pytest.mark.slow
 def test_weights_round_trip_through_safetensors(tmp_path, trained):
     model, _ = trained
     path = tmp_path / "mouth.safetensors"
@@ -39,12 +40,14 @@ def test_weights_round_trip_through_safetensors(tmp_path, trained):
     assert path.read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
 
 
+@pytest.mark.slow
 def test_training_makes_the_loss_fall(trained):
     _, report = trained
     assert np.mean(report.losses[-10:]) < 0.7 * np.mean(report.losses[:10])
     assert all(-1 <= r <= 1 for r in report.validation.values())
 
 
+@pytest.mark.slow
 def test_model_output_is_per_frame_and_in_range(trained):
     model, _ = trained
     speech = synthesize(parse_text("Good evening. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
@@ -59,6 +62,7 @@ def test_log_mel_ignores_recording_level():
     assert torch.allclose(log_mel(audio, 16000, settings), log_mel(audio * 0.1, 16000, settings), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_narration_uses_trained_weights_when_given(tmp_path, trained):
     model, _ = trained
     path = tmp_path / "mouth.safetensors"

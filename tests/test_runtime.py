@@ -4,6 +4,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from announcer.config import FaceConfig, RenderConfig, VoiceConfig
 from announcer.motion.model import DEFAULT_WEIGHTS
 from announcer.runtime import Runtime
@@ -15,6 +17,7 @@ NOT_MODELS = {"ffmpeg_binary", "ffprobe_binary", "model_checksums"}
 """Functions allowed a process-wide cache: they find tools and checksum files, they hold no model."""
 
 
+@pytest.mark.slow
 def test_a_runtime_loads_each_model_once_and_closes_them(tmp_path):
     runtime = Runtime(RenderConfig(face=FaceConfig(models_dir=MODELS), home=tmp_path, progress=False, device="cpu"))
     espeak = VoiceConfig(engine="espeak", language="en")
