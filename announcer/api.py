@@ -92,6 +92,7 @@ class Pipeline:
 
     def __init__(self, config: RenderConfig | None = None, runtime: Runtime | None = None):
         self.runtime = runtime if runtime is not None else Runtime(config)
+        self._owns_runtime = runtime is None
         self.config = self.runtime.config
         self.home, self.device, self.cache = self.runtime.home, self.runtime.device, self.runtime.cache
         self.registry, self.renderer = self.runtime.registry, self.runtime.renderer
@@ -103,7 +104,9 @@ class Pipeline:
         self.close()
 
     def close(self) -> None:
-        self.runtime.close()
+        """Closes the Runtime only if this pipeline made it: a shared one stays open for its other users."""
+        if self._owns_runtime:
+            self.runtime.close()
 
     @property
     def face_stage(self) -> FaceStage:
@@ -173,7 +176,7 @@ class Pipeline:
 
     def _check_narration_holds(self, script: Script, speech: Speech, audio: Path) -> None:
         """Warn (fail with `strict`) when the recording is far too short for the script it comes with."""
-        words = sum(len(s.spoken.split()) for s in script.segments)
+        words = script.word_count
         share = script_share_heard(speech, words)
         if share >= MIN_SHARE_HEARD:
             return

@@ -51,6 +51,11 @@ class Script:
     def text(self) -> str:
         return " ".join(s.display for s in self.segments)
 
+    @property
+    def word_count(self) -> int:
+        """Spoken words, as the voice will read them."""
+        return sum(len(s.spoken.split()) for s in self.segments)
+
 
 def read_script(path: str | Path, language: str | None = None) -> Script:
     """`language`, when given, wins over the front matter; with neither, the text decides (Hangul -> ko)."""
@@ -73,8 +78,7 @@ def _bounded(script: Script) -> Script:
     if any(s.end_s is not None for s in script.segments):
         seconds = max(s.end_s for s in script.segments if s.end_s is not None)
     else:
-        words = sum(len(s.spoken.split()) for s in script.segments)
-        seconds = words / SLOW_WORDS_PER_SECOND + sum(s.pause_after_ms for s in script.segments) / 1000
+        seconds = script.word_count / SLOW_WORDS_PER_SECOND + sum(s.pause_after_ms for s in script.segments) / 1000
     if seconds > MAX_SCRIPT_SECONDS:
         raise InputError(f"script would make a clip of about {seconds / 60:.0f} minutes, more than "
                          f"{MAX_SCRIPT_SECONDS / 60:.0f}", path=script.path, fix="split it into several scripts")
