@@ -99,11 +99,13 @@ class FaceStage:
 def frames_with_face(avatar: Avatar, track: FaceTrack) -> tuple[Avatar, FaceTrack]:
     """A video avatar cut to its longest stretch with the whole face in the picture (gaps up to MAX_BRIDGED_GAP_S
     bridged), so no frame without a face is drawn; the avatar records which frames it kept."""
+    if not avatar.is_video:
+        return avatar, track
     width, height = avatar.size
     in_view = track.detected & np.all((track.landmarks >= 0) & (track.landmarks <= (width - 1, height - 1)), axis=(1, 2))
     if in_view.sum() < MIN_FACE_SECONDS * avatar.fps:
         in_view = track.detected  # framed tight (the chin cut off throughout): what the landmarker found will do
-    if not avatar.is_video or in_view.all():
+    if in_view.all():
         return avatar, track
     start, stop = _longest_bridged_run(in_view, int(round(MAX_BRIDGED_GAP_S * avatar.fps)))
     if (stop - start) / avatar.fps < MIN_FACE_SECONDS:

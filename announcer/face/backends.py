@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..config import MAX_FACES_TO_CHOOSE
 from .layout import MEDIAPIPE_TO_IBUG68
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class YuNetDetector:
         return Detection(np.array([x, y, x + w, y + h], np.float32), float(best[14]))
 
 
-MAX_FACES = 4
+MAX_FACES = MAX_FACES_TO_CHOOSE
 """Faces the landmarker looks for on a frame, so that the presenter can be chosen among them."""
 
 
