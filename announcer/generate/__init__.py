@@ -17,7 +17,7 @@ import torch
 from ..config import GenerateConfig
 from ..face import Avatar, FaceTrack, layout
 from ..motion import MotionPlan
-from .composite import CropBox, crop_margin, feather_mask, paste
+from .composite import CropBox, crop_margin, feather_mask, paste_into
 from .eyes import close_lids, smooth_curve
 from .interior import InteriorBank
 from .mouth import MouthPalette, PaintedPatch, inner_gap, paint_interior, parting, polygon_alpha
@@ -79,20 +79,18 @@ class WarpRenderer:
     @torch.no_grad()
     def _render_batch(self, scene: "_Scene", frame_indices, sources, targets, blink) -> torch.Tensor:
         avatar, box, interior, anchors = scene.avatar, scene.box, scene.interior, scene.anchors
-        unique, inverse = np.unique(frame_indices, return_inverse=True)
-        originals = torch.from_numpy(avatar.frames[unique]).to(self.device)[torch.from_numpy(inverse).to(self.device)]
-        crops = originals[:, box.y0:box.y1, box.x0:box.x1].permute(0, 3, 1, 2).float()
+        frames = torch.from_numpy(avatar.frames[frame_indices]).to(self.device)  # the batch's own copy, pasted into
         count = len(frame_indices)
         source_points = torch.cat([torch.from_numpy(sources).to(self.device), anchors.expand(count, -1, -1)], 1)
         target_points = torch.cat([torch.from_numpy(targets).to(self.device), anchors.expand(count, -1, -1)], 1)
-        warped = warp_crops(crops, source_points, target_points).permute(0, 2, 3, 1).contiguous()
+        warped = warp_crops(frames[:, box.y0:box.y1, box.x0:box.x1], source_points, target_points)
         if interior is not None:
             iod = float(np.median(layout.inter_ocular(targets)))
             for k in range(count):
                 self._add_interior(warped[k], interior(targets[k], iod))
         for k in np.flatnonzero(blink > 0):
             close_lids(warped[k], targets[k], float(blink[k]))
-        return paste(originals, warped, box, scene.mask)
+        return paste_into(frames, warped, box, scene.mask)
 
     def _interior(self, avatar: Avatar, track: FaceTrack, candidates: np.ndarray | None):
         """A function (target landmarks in crop pixels, inter-ocular distance) -> the mouth interior's patch, or None."""

@@ -51,13 +51,29 @@ def feather_mask(box: CropBox, frame_size: tuple[int, int]) -> torch.Tensor:
     return (distances.min(dim=0).values / FEATHER_PX).clamp(0, 1)[..., None]
 
 
-def paste(frames: torch.Tensor, crops: torch.Tensor, box: CropBox, mask: torch.Tensor) -> torch.Tensor:
-    """Blend crops (B, h, w, 3) float into frames (B, H, W, 3) uint8 at `box`; outside it nothing changes."""
-    out = frames.clone()
-    region = out[:, box.y0:box.y1, box.x0:box.x1]
-    original = region.float()  # one conversion, not one per operation
-    region.copy_(crops.sub_(original).mul_(mask).add_(original).add_(0.5).clamp_(0, 255))
-    return out
+def paste_into(frames: torch.Tensor, crops: torch.Tensor, box: CropBox, mask: torch.Tensor) -> torch.Tensor:
+    """Blend crops (B, h, w, 3) float into frames (B, H, W, 3) uint8 at `box`, in place, and return the frames.
+    Outside the box nothing changes. Only the feathered band is blended; inside it the crops are copied."""
+    region = frames[:, box.y0:box.y1, box.x0:box.x1]
+    top, bottom, left, right = _solid_rectangle(mask)
+    # + 0.5, then the copy to uint8 truncates: rounding.
+    region[:, top:bottom, left:right].copy_(crops[:, top:bottom, left:right].add_(0.5).clamp_(0, 255))
+    everything = slice(None)
+    for rows, columns in ((slice(0, top), everything), (slice(bottom, None), everything),
+                          (slice(top, bottom), slice(0, left)), (slice(top, bottom), slice(right, None))):
+        band = region[:, rows, columns]
+        original = band.float()
+        band.copy_(crops[:, rows, columns].sub_(original).mul_(mask[rows, columns]).add_(original).add_(0.5).clamp_(0, 255))
+    return frames
+
+
+def _solid_rectangle(mask: torch.Tensor) -> tuple[int, int, int, int]:
+    """Rows top:bottom and columns left:right of the rectangle where the mask (h, w, 1) is 1 (all zero when none is)."""
+    solid = mask[..., 0] >= 1
+    rows, columns = solid.any(dim=1).nonzero()[:, 0], solid.any(dim=0).nonzero()[:, 0]
+    if len(rows) == 0:
+        return 0, 0, 0, 0
+    return int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
 
 
 def crop_margin(landmarks: np.ndarray) -> float:

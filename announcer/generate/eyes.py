@@ -136,10 +136,7 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     top, upper, edge, lashes = profile.at(u)
     skin_v, grain_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
     lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
-    smooth = _blurred(crop, GRAIN_SIGMA)
-    # The skin's shading is interpolated; its grain is moved by whole pixels, since interpolating would smooth it away.
-    skin = (_sample(smooth, frame.to_image(np.stack([u, skin_v], -1)))
-            + _sample(crop - smooth, frame.to_image(np.stack([u, grain_v], -1)), mode="nearest"))
+    skin = _skin(crop, frame.to_image(np.stack([u, skin_v], -1)), frame.to_image(np.stack([u, grain_v], -1)))
     lash = _sample(torch.cat([crop, matte[..., None]], -1), frame.to_image(np.stack([u, lash_v], -1)))
     to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
     skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:4]
@@ -205,6 +202,20 @@ def _lash_length(matte: torch.Tensor, frame: EyeFrame, profile: LidProfile, widt
     light = np.flatnonzero(darkness < 0.15)
     reach = heights[light[0]] if len(light) else heights[-1]
     return float(np.clip(reach * 1.15, LASH_RANGE[0] * width, LASH_RANGE[1] * width))
+
+
+def _skin(crop: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) -> torch.Tensor:
+    """The lid's skin (h, w, 3): its shading interpolated at `shading_from`, its grain moved by whole pixels from
+    `grain_from` (both (h, w, 2) crop pixels), since interpolating would smooth the grain away."""
+    radius = int(3 * GRAIN_SIGMA + 0.5) + 2
+    reach = np.concatenate([shading_from.reshape(-1, 2), grain_from.reshape(-1, 2)])
+    x0, y0 = np.maximum(np.floor(reach.min(axis=0)).astype(int) - radius, 0)
+    x1, y1 = np.minimum(np.ceil(reach.max(axis=0)).astype(int) + radius + 1, [crop.shape[1], crop.shape[0]])
+    # Only the part of the crop the lid is taken from is blurred: the samples sit a blur's reach inside it.
+    window = crop[y0:y1, x0:x1]
+    smooth = _blurred(window, GRAIN_SIGMA)
+    corner = np.array([x0, y0])
+    return _sample(smooth, shading_from - corner) + _sample(window - smooth, grain_from - corner, mode="nearest")
 
 
 def _blurred(crop: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -94,36 +94,47 @@ class InteriorBank:
         share = float(np.clip((opening - self.openings[below]) / span, 0, 1)) if span > 0 else 0.0
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         pixels = np.stack([xs, ys], -1)
-        colour = self._sample_level(below, inner_lips, pixels)
-        if share > 0:
-            colour = colour * (1 - share) + self._sample_level(above, inner_lips, pixels) * share
-        return colour, np.array([x0, y0])
+        if share == 0:
+            return self._sample_levels([below], inner_lips, pixels)[0], np.array([x0, y0])
+        colours = self._sample_levels([below, above], inner_lips, pixels)
+        return colours[0] * (1 - share) + colours[1] * share, np.array([x0, y0])
 
-    def _sample_level(self, level: int, inner_lips: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-        """The level's interior on the target's pixels. Teeth keep their size whatever the opening: the half of the
+    def _sample_levels(self, levels: list[int], inner_lips: np.ndarray, pixels: np.ndarray) -> list[np.ndarray]:
+        """Each level's interior on the target's pixels. Teeth keep their size whatever the opening: the half of the
         mouth above its middle follows the upper lip, the half below follows the lower lip, and where the target opens
         wider than the level the cavity's middle row fills the difference (where it opens less, the middle is hidden)."""
-        level_lips = self.inner_lips[level]
         across = _unit_normal(inner_lips)
-        scale = _width(inner_lips) / max(_width(level_lips), 1e-6)
-        extra = _gap(inner_lips) - _gap(level_lips) * scale
-        upper_anchored, lower_anchored = inner_lips.copy(), inner_lips.copy()
-        upper_anchored[LOWER_INNER] -= across * extra
-        lower_anchored[UPPER_INNER] += across * extra
-        flat = torch.from_numpy(pixels.reshape(1, -1, 2))
-        from_upper = _spline(upper_anchored, level_lips)(flat)[0].numpy().reshape(pixels.shape)
-        from_lower = _spline(lower_anchored, level_lips)(flat)[0].numpy().reshape(pixels.shape)
-        middle = (level_lips[UPPER_INNER, 1].mean() + level_lips[LOWER_INNER, 1].mean()) / 2
+        anchored = [_anchored_to_each_lip(inner_lips, self.inner_lips[level], across) for level in levels]
+        # One batch of splines for all levels and both lips: two per level, target -> level.
+        mapped = _splines(np.concatenate(anchored), np.repeat(self.inner_lips[levels], 2, axis=0))(pixels.reshape(-1, 2))
+        mapped = mapped.reshape(len(levels), 2, *pixels.shape)
         target_middle = (inner_lips[UPPER_INNER].mean(axis=0) + inner_lips[LOWER_INNER].mean(axis=0)) / 2
         above = ((pixels - target_middle) @ across) < 0
-        canonical = np.where(above[..., None], from_upper, from_lower).astype(np.float32)
-        # Past the level's middle (a wider mouth than the level's) lies the dark of the mouth, not more teeth.
+        return [self._level_colour(level, np.where(above[..., None], from_upper, from_lower).astype(np.float32), above)
+                for level, (from_upper, from_lower) in zip(levels, mapped, strict=True)]
+
+    def _level_colour(self, level: int, canonical: np.ndarray, above: np.ndarray) -> np.ndarray:
+        """The level's colours at canonical positions (h, w, 2), in place; past the level's middle (a wider mouth than
+        the level's) lies the dark of the mouth, not more teeth."""
+        level_lips = self.inner_lips[level]
+        middle = (level_lips[UPPER_INNER, 1].mean() + level_lips[LOWER_INNER, 1].mean()) / 2
         beyond = np.where(above, canonical[..., 1] - middle, middle - canonical[..., 1])
         canonical[..., 1] = np.where(above, np.minimum(canonical[..., 1], middle), np.maximum(canonical[..., 1], middle))
         colour = cv2.remap(self.patches[level], canonical[..., 0], canonical[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         dark = np.clip(beyond / CAVITY_FADE_PX, 0.0, 1.0)[..., None].astype(np.float32)
         return colour * (1 - dark) + self.cavity[level] * dark
+
+
+def _anchored_to_each_lip(inner_lips: np.ndarray, level_lips: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """(2, 8, 2): the target inner lips with the lower lip moved to where the upper lip's teeth end at the level's
+    size, and with the upper lip moved likewise for the lower teeth."""
+    scale = _width(inner_lips) / max(_width(level_lips), 1e-6)
+    extra = _gap(inner_lips) - _gap(level_lips) * scale
+    upper_anchored, lower_anchored = inner_lips.copy(), inner_lips.copy()
+    upper_anchored[LOWER_INNER] -= across * extra
+    lower_anchored[UPPER_INNER] += across * extra
+    return np.stack([upper_anchored, lower_anchored])
 
 
 def _level_openings(openings: np.ndarray) -> np.ndarray:
@@ -164,20 +175,25 @@ def warp_to_shape(patch: np.ndarray, inner_lips: np.ndarray, shape: np.ndarray) 
     """A canonical patch warped so its inner lips land on `shape` (both (8, 2) canonical pixels)."""
     height, width = patch.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    mapping = _spline(shape, inner_lips)
-    sources = mapping(torch.from_numpy(np.stack([xs, ys], -1).reshape(1, -1, 2)))[0].numpy().reshape(height, width, 2)
+    sources = _splines(shape[None], inner_lips[None])(np.stack([xs, ys], -1).reshape(-1, 2))[0].reshape(height, width, 2)
     return cv2.remap(patch, sources[..., 0], sources[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def _spline(from_points: np.ndarray, to_points: np.ndarray):
-    """A thin-plate spline taking `from_points` (8, 2) onto `to_points`, with four far points held to the similarity
-    between them, so it bends inside the mouth and stays calm around it."""
-    anchors_from, anchors_to = _far_points(from_points), _far_points(to_points)
-    source = torch.from_numpy(np.concatenate([from_points, anchors_from]).astype(np.float32))[None]
-    target = torch.from_numpy(np.concatenate([to_points, anchors_to]).astype(np.float32))[None]
-    scale = float(max(np.ptp(from_points[:, 0]), 1.0))
+def _splines(from_sets: np.ndarray, to_sets: np.ndarray):
+    """Thin-plate splines taking each of `from_sets` (N, 8, 2) onto the matching `to_sets`, each with four far points
+    held to the similarity between them, so it bends inside the mouth and stays calm around it. Returns a function
+    taking points (P, 2) through all N at once, to (N, P, 2) float32."""
+    anchors_from = np.stack([_far_points(points) for points in from_sets])
+    anchors_to = np.stack([_far_points(points) for points in to_sets])
+    source = torch.from_numpy(np.concatenate([from_sets, anchors_from], 1).astype(np.float32))
+    target = torch.from_numpy(np.concatenate([to_sets, anchors_to], 1).astype(np.float32))
+    scale = torch.from_numpy(np.maximum(np.ptp(from_sets[..., 0], axis=1), 1.0).astype(np.float32)).view(-1, 1, 1)
     coefficients = fit_tps(source / scale, target / scale)
-    return lambda points: evaluate_tps(coefficients, source / scale, points / scale) * scale
+
+    def mapping(points: np.ndarray) -> np.ndarray:
+        spread = torch.from_numpy(points.astype(np.float32))[None].expand(len(from_sets), -1, -1) / scale
+        return (evaluate_tps(coefficients, source / scale, spread) * scale).numpy()
+    return mapping
 
 
 UPPER_INNER, LOWER_INNER = layout.OF_INNER_LIPS_UPPER, layout.OF_INNER_LIPS_LOWER

@@ -1,6 +1,9 @@
-"""Thin-plate-spline warping in torch, batched, on whatever device the tensors live on."""
+"""Thin-plate-spline warping, batched: the spline in torch on the tensors' device, the pixels resampled with OpenCV on
+the CPU and with grid_sample elsewhere."""
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,21 +37,42 @@ def evaluate_tps(coefficients: torch.Tensor, targets: torch.Tensor, points: torc
     return _kernel(points, targets) @ coefficients[:, :count] + torch.cat([ones, points], 2) @ coefficients[:, count:]
 
 
-def warp_crops(images: torch.Tensor, source_points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
-    """Warp images (B, C, H, W) so that source points land on target points (both in pixels, (B, K, 2))."""
-    batch, _, height, width = images.shape
-    scale = torch.tensor([width - 1, height - 1], dtype=torch.float32, device=images.device)
+def warp_crops(crops: torch.Tensor, source_points: torch.Tensor, target_points: torch.Tensor) -> torch.Tensor:
+    """Warp crops (B, H, W, 3) uint8 so that source points land on target points (both in pixels, (B, K, 2)).
+    Returns (B, H, W, 3) float32 on the crops' device."""
+    batch, height, width, _ = crops.shape
+    scale = torch.tensor([width - 1, height - 1], dtype=torch.float32, device=crops.device)
     # Sources go straight to grid_sample's [-1, 1] (align_corners=True: -1 and 1 are the edge pixel centres).
     targets, sources = target_points / scale, source_points / scale * 2 - 1
     coefficients = fit_tps(targets, sources)
     grid_h, grid_w = -(-height // GRID_STRIDE) + 1, -(-width // GRID_STRIDE) + 1
-    ys = torch.linspace(0, 1, grid_h, device=images.device)
-    xs = torch.linspace(0, 1, grid_w, device=images.device)
+    ys = torch.linspace(0, 1, grid_h, device=crops.device)
+    xs = torch.linspace(0, 1, grid_w, device=crops.device)
     coarse = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).reshape(1, -1, 2).expand(batch, -1, -1)
     mapped = evaluate_tps(coefficients, targets, coarse).reshape(batch, grid_h, grid_w, 2)
+    if crops.device.type == "cpu":
+        return _remap_on_cpu(crops, _upsampled((mapped + 1) / 2 * scale, height, width))
+    dense = _upsampled(mapped, height, width).permute(0, 2, 3, 1)
+    warped = F.grid_sample(crops.permute(0, 3, 1, 2).float(), dense, mode="bilinear", padding_mode="border", align_corners=True)
+    return warped.permute(0, 2, 3, 1).contiguous()
+
+
+def _upsampled(coarse: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(B, h, w, 2) values on the coarse grid -> (B, 2, height, width), bilinear, grid corners on the pixel corners."""
     # contiguous: upsampling a channels-last view takes torch's slow path on the CPU (2.5x the time).
-    dense = F.interpolate(mapped.permute(0, 3, 1, 2).contiguous(), size=(height, width), mode="bilinear", align_corners=True)
-    return F.grid_sample(images, dense.permute(0, 2, 3, 1), mode="bilinear", padding_mode="border", align_corners=True)
+    return F.interpolate(coarse.permute(0, 3, 1, 2).contiguous(), size=(height, width), mode="bilinear", align_corners=True)
+
+
+def _remap_on_cpu(crops: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """OpenCV's remap on the uint8 pixels: on the CPU it is 3x faster than grid_sample on floats, and it reads the
+    crops in place (H, W, 3) where grid_sample needs them converted and moved to (3, H, W). Positions: (B, 2, H, W)."""
+    images, xs, ys = crops.numpy(), positions[:, 0].numpy(), positions[:, 1].numpy()
+    out = np.empty(images.shape, np.uint8)
+    for k in range(len(images)):
+        # Fixed-point maps (1/32 px) are what remap uses inside anyway; converting first is faster than float maps.
+        fixed, fraction = cv2.convertMaps(xs[k], ys[k], cv2.CV_16SC2)
+        cv2.remap(images[k], fixed, fraction, cv2.INTER_LINEAR, dst=out[k], borderMode=cv2.BORDER_REPLICATE)
+    return torch.from_numpy(out).float()
 
 
 def border_anchors(width: int, height: int, per_side: int = 6) -> torch.Tensor:
