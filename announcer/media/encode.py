@@ -1,8 +1,10 @@
 """Encode and mux: raw RGB frames piped into ffmpeg, muxed with the narration, H.264 + AAC, faststart."""
 from __future__ import annotations
 
+import queue
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import ffmpeg
@@ -31,23 +33,33 @@ def encode_command(output: Path, audio: Path, size: tuple[int, int], fps: int, n
 class VideoEncoder:
     """Feed frame batches in order; `finish()` waits for ffmpeg and raises with its stderr on failure.
 
-    As a context manager it finishes when the block ends and kills ffmpeg if the block raises.
+    A thread hands the batches to ffmpeg, so the next batch is rendered while ffmpeg takes this one (a pipe holds
+    64 KiB, a 720p frame 1.5 MB: writing directly would stall the renderer on every frame). The encoder keeps each
+    batch until ffmpeg has it: do not change a batch after writing it. As a context manager it finishes when the
+    block ends and kills ffmpeg if the block raises.
     """
+
+    QUEUED_BATCHES = 2
 
     def __init__(self, command: list[str]):
         self._log = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self.QUEUED_BATCHES)
+        self._pipe_broken = False
+        self._writer = threading.Thread(target=self._hand_over, name="ffmpeg-writer", daemon=True)
+        self._writer.start()
         self.frames_written = 0
 
     def write(self, frames: np.ndarray) -> None:
-        try:
-            self._process.stdin.write(np.ascontiguousarray(frames, dtype=np.uint8).tobytes())
-        except BrokenPipeError as error:
-            self._process.wait()
-            raise ToolError("ffmpeg stopped while encoding", detail=self._stderr()) from error
+        if self._pipe_broken:
+            self._stopped()
+        self._queue.put(np.ascontiguousarray(frames, dtype=np.uint8))
         self.frames_written += len(frames)
 
     def finish(self) -> None:
+        self._stop_writer()
+        if self._pipe_broken:
+            self._stopped()
         self._process.stdin.close()
         if self._process.wait() != 0:
             raise ToolError("ffmpeg failed to encode the clip", detail=self._stderr())
@@ -66,7 +78,27 @@ class VideoEncoder:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        self._stop_writer()
         self._log.close()
+
+    def _hand_over(self) -> None:
+        """The writer thread: batches from the queue into ffmpeg's stdin until None; after a broken pipe it only drains."""
+        while (frames := self._queue.get()) is not None:
+            if self._pipe_broken:
+                continue
+            try:
+                self._process.stdin.write(frames.data)
+            except (BrokenPipeError, ValueError):  # ValueError: stdin closed by abort()
+                self._pipe_broken = True
+
+    def _stop_writer(self) -> None:
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
+
+    def _stopped(self) -> None:
+        self._process.wait()
+        raise ToolError("ffmpeg stopped while encoding", detail=self._stderr())
 
     def _stderr(self) -> str:
         self._log.seek(0)
