@@ -45,32 +45,38 @@ def warp_crops(crops: torch.Tensor, source_points: torch.Tensor, target_points: 
     # Sources go straight to grid_sample's [-1, 1] (align_corners=True: -1 and 1 are the edge pixel centres).
     targets, sources = target_points / scale, source_points / scale * 2 - 1
     coefficients = fit_tps(targets, sources)
-    grid_h, grid_w = -(-height // GRID_STRIDE) + 1, -(-width // GRID_STRIDE) + 1
-    ys = torch.linspace(0, 1, grid_h, device=crops.device)
-    xs = torch.linspace(0, 1, grid_w, device=crops.device)
+    xs, ys = _coarse_positions(width, crops.device), _coarse_positions(height, crops.device)
     coarse = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).reshape(1, -1, 2).expand(batch, -1, -1)
-    mapped = evaluate_tps(coefficients, targets, coarse).reshape(batch, grid_h, grid_w, 2)
+    mapped = evaluate_tps(coefficients, targets, coarse / scale).reshape(batch, len(ys), len(xs), 2)
     if crops.device.type == "cpu":
-        return _remap_on_cpu(crops, _upsampled((mapped + 1) / 2 * scale, height, width))
-    dense = _upsampled(mapped, height, width).permute(0, 2, 3, 1)
-    warped = F.grid_sample(crops.permute(0, 3, 1, 2).float(), dense, mode="bilinear", padding_mode="border", align_corners=True)
+        return _remap_on_cpu(crops, (mapped + 1) / 2 * scale)
+    dense = F.interpolate(mapped.permute(0, 3, 1, 2), scale_factor=GRID_STRIDE, mode="bilinear", align_corners=False)
+    grid = dense[:, :, GRID_STRIDE:GRID_STRIDE + height, GRID_STRIDE:GRID_STRIDE + width].permute(0, 2, 3, 1)
+    warped = F.grid_sample(crops.permute(0, 3, 1, 2).float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
     return warped.permute(0, 2, 3, 1).contiguous()
 
 
-def _upsampled(coarse: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(B, h, w, 2) values on the coarse grid -> (B, 2, height, width), bilinear, grid corners on the pixel corners."""
-    # contiguous: upsampling a channels-last view takes torch's slow path on the CPU (2.5x the time).
-    return F.interpolate(coarse.permute(0, 3, 1, 2).contiguous(), size=(height, width), mode="bilinear", align_corners=True)
+def _coarse_positions(size: int, device: torch.device) -> torch.Tensor:
+    """Where along one side the spline is evaluated: every GRID_STRIDE pixels, placed so that bilinear upsampling by
+    GRID_STRIDE (pixel centres at half steps, as OpenCV's resize and torch's interpolate both take them) lands on the
+    pixels, with one sample beyond each edge so that no pixel is extrapolated. Upsampled, pixel i is at i + GRID_STRIDE."""
+    count = -(-size // GRID_STRIDE) + 2
+    return (torch.arange(count, dtype=torch.float32, device=device) - 0.5) * GRID_STRIDE - 0.5
 
 
-def _remap_on_cpu(crops: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+def _remap_on_cpu(crops: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
     """OpenCV's remap on the uint8 pixels: on the CPU it is 3x faster than grid_sample on floats, and it reads the
-    crops in place (H, W, 3) where grid_sample needs them converted and moved to (3, H, W). Positions: (B, 2, H, W)."""
-    images, xs, ys = crops.numpy(), positions[:, 0].numpy(), positions[:, 1].numpy()
+    crops in place (H, W, 3) where grid_sample needs them converted and moved to (3, H, W). `coarse`: (B, h, w, 2)
+    source pixel positions on the spline's coarse grid."""
+    images, coarse = crops.numpy(), coarse.numpy()
+    height, width = images.shape[1:3]
     out = np.empty(images.shape, np.uint8)
     for k in range(len(images)):
+        rows, columns = coarse.shape[1:3]
+        upsampled = cv2.resize(coarse[k], (columns * GRID_STRIDE, rows * GRID_STRIDE), interpolation=cv2.INTER_LINEAR)
+        positions = upsampled[GRID_STRIDE:GRID_STRIDE + height, GRID_STRIDE:GRID_STRIDE + width]
         # Fixed-point maps (1/32 px) are what remap uses inside anyway; converting first is faster than float maps.
-        fixed, fraction = cv2.convertMaps(xs[k], ys[k], cv2.CV_16SC2)
+        fixed, fraction = cv2.convertMaps(positions, None, cv2.CV_16SC2)
         cv2.remap(images[k], fixed, fraction, cv2.INTER_LINEAR, dst=out[k], borderMode=cv2.BORDER_REPLICATE)
     return torch.from_numpy(out).float()
 
