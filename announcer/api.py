@@ -247,7 +247,7 @@ class Pipeline:
         if cached is not None:
             return _speech_from_cache(*cached)
         if audio is not None:
-            speech = load_narration(Path(audio), voice, script, self.runtime.aligner)
+            speech = load_narration(Path(audio), voice, script, self.runtime.aligner, self.runtime.phone_recogniser)
         else:
             speech = synthesize(script, voice, self.runtime.voice_engine(voice), self.registry, progress=self.config.progress)
         self.cache.save("voice", key, *_speech_to_cache(speech))

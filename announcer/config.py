@@ -33,8 +33,8 @@ class VoiceConfig:
     device: str = "cpu"
     """Set from RenderConfig.device; engines that run torch use it."""
     align_narration: bool = True
-    """Recorded English narration gets phoneme timings by speech recognition and forced alignment
-    (voice.align), which drive the mouth as a TTS engine's do; off, or in other languages, the
+    """Recorded narration gets phoneme timings, which drive the mouth as a TTS engine's do: English by speech
+    recognition and forced alignment (voice.align), other languages by phone recognition (voice.phones). Off, the
     speech-to-mouth model reads the audio instead."""
 
     def with_loudness_preset(self, preset: str) -> "VoiceConfig":

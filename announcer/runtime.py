@@ -1,6 +1,6 @@
 """What a run loads once and shares between clips: the device, the home, the model registry, the artifact cache,
-and every loaded model (face detector and landmarker, voices, the speech-to-mouth model, the narration aligner,
-prepared avatars' renderers). `Pipeline` renders with it; `avatar`, `eval` and the job engines use it directly.
+and every loaded model (face detector and landmarker, voices, the speech-to-mouth model, the narration aligner and
+phone recogniser, prepared avatars' renderers). `Pipeline` renders with it; `avatar`, `eval` and the job engines use it directly.
 
 >>> with Runtime(RenderConfig()) as runtime:  # doctest: +SKIP
 ...     track = runtime.face_track(load_avatar(Path("anchor.jpg"), None, 1080, 60))
@@ -111,6 +111,12 @@ class Runtime:
         from .voice.align import load_recogniser
 
         return self.model(("aligner",), load_recogniser)
+
+    def phone_recogniser(self):
+        """The recogniser that hears phones in narration in any other language than English."""
+        from .voice.phones import load_phone_recogniser
+
+        return self.model(("phones",), load_phone_recogniser)
 
     def face_track(self, avatar: Avatar) -> FaceTrack:
         """The avatar's landmark track, from the work dir when this avatar was tracked before."""

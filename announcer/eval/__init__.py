@@ -46,7 +46,7 @@ def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 
     if not avatar.is_video:
         raise InputError("eval needs a talking video with its own speech", path=video, fix="give an .mp4 of a presenter talking")
     real_track = runtime.face_stage(avatar)
-    speech = load_narration(video, runtime.config.voice, recogniser=runtime.aligner)
+    speech = load_narration(video, runtime.config.voice, recogniser=runtime.aligner, phone_recogniser=runtime.phone_recogniser)
     fps = int(round(avatar.fps))
     motion = replace(runtime.config.motion, fps=fps)
     renderer = WarpRenderer(replace(runtime.config.generate, close_mouths_above=0.0), runtime.device)

@@ -18,7 +18,8 @@ from ..config import VoiceConfig
 from ..errors import InputError
 from ..media.ffmpeg import decode_audio, probe
 from ..script import Script
-from . import align
+from . import align, phones
+from .align import NarrationTimings
 from .loudness import normalize_loudness, voiced_span
 from .types import SentenceAudio, Speech, TimedUnit, VoiceEngine, spread_by_length
 
@@ -98,8 +99,11 @@ def _lay_out(script: Script, sentences: list[SentenceAudio], config: VoiceConfig
 
 
 def load_narration(path: Path, config: VoiceConfig, script: Script | None = None,
-                   recogniser: Callable[[], object] | None = None) -> Speech:
-    """Recorded narration instead of TTS; a script, if given, supplies the subtitles."""
+                   recogniser: Callable[[], object] | None = None,
+                   phone_recogniser: Callable[[], phones.PhoneRecogniser] | None = None) -> Speech:
+    """Recorded narration instead of TTS; a script, if given, supplies the subtitles. Phoneme timings come from
+    PocketSphinx for English (`recogniser`, a Runtime's loader) and from hama's phone recogniser for every other
+    language (`phone_recogniser`); each is loaded for this call when no loader is given."""
     path = Path(path)
     if not path.is_file():
         raise InputError("narration file not found", path=path, fix="check the --audio path")
@@ -120,13 +124,18 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
     audio, lufs, peak = normalize_loudness(audio, NARRATION_SAMPLE_RATE, config.loudness_lufs, config.true_peak_dbtp)
     language = config.language or (script.language if script else None)
     segment_words = [align.transcript_words(s.spoken) for s in script.segments] if script else []
-    timings = None
+    timings = NarrationTimings([], [])
+    models: dict[str, str] = {}
     if config.align_narration and align.aligns(language):
         timings = align.align_narration(audio, NARRATION_SAMPLE_RATE, [w for words in segment_words for w in words],
                                         recogniser() if recogniser is not None else None)
-    captions = _narration_captions(script, audio, segment_words, timings.words if timings else [])
-    return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes if timings else [], captions, "narration", path.name, lufs,
-                  peak, align.model_checksums() if timings else {})
+        models = align.model_checksums()
+    elif config.align_narration:
+        heard = phone_recogniser() if phone_recogniser is not None else phones.load_phone_recogniser()
+        timings = NarrationTimings(heard.phones(audio, NARRATION_SAMPLE_RATE), [])
+        models = phones.model_checksums()
+    captions = _narration_captions(script, audio, segment_words, timings.words)
+    return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes, captions, "narration", path.name, lufs, peak, models)
 
 
 def script_share_heard(speech: Speech, word_count: int) -> float:

@@ -1,0 +1,96 @@
+"""Phoneme timings for recorded narration in any language, from hama's waveform phoneme recogniser.
+
+PocketSphinx (voice.align) knows only English. hama (Apache-2.0; its weights and a small native
+engine ship inside the wheel, so nothing is downloaded) hears IPA phones in any language: a CTC
+model on 20-ms frames. Each phone is timed from the frame it is heard in to the next phone, and
+never longer than MAX_PHONE_S, so a pause after the last phone of a phrase stays a pause. The
+phones are what the lips did, whatever the language, which is all the motion stage needs.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from .align import speech_chunks
+from .types import TimedUnit
+
+RECOGNISER_RATE = 16000
+MAX_PHONE_S = 0.3
+"""A phone heard before a pause ends this long after it starts at most (CTC only says where a phone begins)."""
+MIN_PAUSE_S = 0.15
+"""Quiet stretches this long are pauses (shorter ones are the closures of stops, where a phone goes on)."""
+QUIET_SHARE = 0.05
+_SESSION_LOCK = threading.Lock()
+"""One recognition at a time per process: the job runner renders on worker threads that share a Runtime."""
+
+
+class PhoneRecogniser:
+    """hama's phoneme recogniser, loaded once (a Runtime keeps it)."""
+
+    def __init__(self):
+        from hama import ASRModel
+
+        self._model = ASRModel()
+
+    def phones(self, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
+        """IPA phones (hama's inventory) timed on the recording's timeline, stretch by stretch between pauses."""
+        speech = resample_poly(audio, RECOGNISER_RATE, sample_rate).astype(np.float32) if sample_rate != RECOGNISER_RATE else audio
+        pcm = (np.clip(speech, -1, 1) * 32767).astype(np.int16)
+        phones: list[TimedUnit] = []
+        for start, end in speech_chunks(pcm, RECOGNISER_RATE):
+            offset = start / RECOGNISER_RATE
+            phones += [p.shifted(offset) for p in self._recognise(speech[start:end])]
+        return _ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE))
+
+    def _recognise(self, speech: np.ndarray) -> list[TimedUnit]:
+        with _SESSION_LOCK:
+            result = self._model.transcribe_waveform(speech, RECOGNISER_RATE)
+            spans = self._model.phoneme_spans(result)
+        return [TimedUnit(span.phoneme, span.start_ms / 1000, min(span.end_ms / 1000, span.start_ms / 1000 + MAX_PHONE_S))
+                for span in spans if not span.phoneme.startswith("<") and span.phoneme.strip()]
+
+
+def pauses(audio: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:
+    """(start, end) seconds of every stretch of at least MIN_PAUSE_S where the voice is quiet: its level under
+    QUIET_SHARE of the recording's loud level (the 95th percentile, in 10-ms frames)."""
+    hop = sample_rate // 100
+    frames = audio[: len(audio) // hop * hop].reshape(-1, hop)
+    level = np.sqrt((frames.astype(np.float32) ** 2).mean(axis=1))
+    quiet = np.concatenate([[False], level < QUIET_SHARE * np.percentile(level, 95), [False]]) if len(level) else np.zeros(2, bool)
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    return [(a / 100, b / 100) for a, b in zip(edges[::2], edges[1::2], strict=True) if (b - a) / 100 >= MIN_PAUSE_S]
+
+
+def _ended_by_pauses(phones: list[TimedUnit], quiet: list[tuple[float, float]]) -> list[TimedUnit]:
+    """Each phone cut where a pause begins inside it: CTC times a phone's start, and the voice says where it stopped."""
+    starts = np.array([start for start, _ in quiet])
+    ended = []
+    for phone in phones:
+        inside = starts[(starts > phone.start) & (starts < phone.end)]
+        ended.append(TimedUnit(phone.label, phone.start, max(float(inside[0]), phone.start + 0.02)) if len(inside) else phone)
+    return ended
+
+
+def load_phone_recogniser() -> PhoneRecogniser:
+    return PhoneRecogniser()
+
+
+def model_files() -> dict[str, Path]:
+    from importlib import resources
+
+    return {"phones": Path(str(resources.files("hama.assets").joinpath("asr_waveform.hama")))}
+
+
+@lru_cache(maxsize=1)
+def model_checksums() -> dict[str, str]:
+    """Path -> sha256 of the recogniser's weights, for the clip's manifest."""
+    from ..assets import sha256_of
+
+    return {str(path): sha256_of(path) for path in model_files().values()}
+
+
+__all__ = ["PhoneRecogniser", "load_phone_recogniser", "model_checksums", "MAX_PHONE_S"]

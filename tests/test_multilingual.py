@@ -1,0 +1,102 @@
+"""Recorded narration in languages PocketSphinx does not know gets phoneme timings from hama's phone recogniser:
+German, French, Japanese and Chinese speech from ../shared, and Korean speech made by espeak-ng."""
+import logging
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import soundfile
+
+from announcer.config import MotionConfig, VoiceConfig
+from announcer.motion import plan_motion
+from announcer.script import parse_text
+from announcer.voice import load_engine, load_narration, synthesize
+from announcer.voice.loudness import voiced_span
+
+from .conftest import MEDIA
+
+MULTILINGUAL = MEDIA / "audio" / "multilingual"
+RECORDINGS = {"de": "de_speech.wav", "fr": "fr_speech.wav", "ja": "ja_speech.wav", "zh": "zh_news.wav"}
+KOREAN = "안녕하세요. 오늘 서울에서 열두 개 도시의 시장들이 만났습니다. 감사합니다."
+
+
+@pytest.fixture(scope="module")
+def korean_recording(tmp_path_factory):
+    """espeak-ng's Korean saved as a recording: a narration the tests can make themselves."""
+    config = VoiceConfig(engine="espeak", language="ko")
+    spoken = synthesize(parse_text(KOREAN), config, load_engine(config))
+    path = tmp_path_factory.mktemp("korean") / "ko.wav"
+    soundfile.write(path, spoken.audio, spoken.sample_rate)
+    return path
+
+
+def narration_path(language, korean_recording):
+    return korean_recording if language == "ko" else MULTILINGUAL / RECORDINGS[language]
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "ja", "zh", "ko"])
+def test_narration_in_any_language_gets_phoneme_timings_that_shut_the_mouth_in_pauses(language, korean_recording, caplog):
+    caplog.set_level(logging.WARNING)
+    speech = load_narration(narration_path(language, korean_recording), replace(VoiceConfig(), language=language))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no "alignment failed" on the way
+    assert any(path.endswith("asr_waveform.hama") and len(digest) == 64 for path, digest in speech.model_files.items())
+    phones = speech.phonemes
+    assert len(phones) > 4 * speech.duration  # a phone every quarter second at least, in 7-9 s of speech
+    assert all(0 <= p.start < p.end <= speech.duration + 0.02 for p in phones)
+    # The phones lie where the voice is: inside the recording's voiced span, not in its leading or trailing silence.
+    begin, end = voiced_span(speech.audio, speech.sample_rate)
+    assert phones[0].start >= begin - 0.1 and phones[-1].end <= end + 0.35
+
+    plan = plan_motion(speech, MotionConfig(), 1, 25.0)
+    assert plan.driver == "phonemes"
+    times = (np.arange(plan.n_frames) + 0.5) / plan.fps
+    opening = plan.mouth[:, 0]
+    speaking = opening[(times > phones[0].start) & (times < phones[-1].end)]
+    assert (speaking > 0.2).mean() > 0.3  # open through speech
+    for start, end in quiet_stretches(speech.audio, speech.sample_rate, plan.fps):
+        assert opening[start + 2:end - 2].max() < 0.05, f"mouth open in the pause at {start / plan.fps:.2f} s"
+
+
+def quiet_stretches(audio, sample_rate, fps, min_frames=8):
+    """Video frames (start, end) of stretches of at least `min_frames` frames where the sound is under 5% of its
+    loud level (the 95th percentile of each frame's RMS)."""
+    hop = sample_rate // fps
+    rms = np.sqrt((audio[: len(audio) // hop * hop].reshape(-1, hop) ** 2).mean(axis=1))
+    quiet = rms < 0.05 * np.percentile(rms, 95)
+    stretches, start = [], None
+    for k, is_quiet in enumerate([*quiet, False]):
+        if is_quiet and start is None:
+            start = k
+        elif not is_quiet and start is not None:
+            if k - start >= min_frames:
+                stretches.append((start, k))
+            start = None
+    return stretches
+
+
+def test_the_recordings_have_pauses_for_the_mouth_to_shut_in(korean_recording):
+    """So that the test above checks shut mouths in pauses in at least three languages."""
+    def stretches(language):
+        audio, rate = soundfile.read(narration_path(language, korean_recording), dtype="float32", always_2d=True)
+        return quiet_stretches(audio.mean(axis=1), rate, 25)
+
+    with_pauses = [language for language in ["de", "fr", "ja", "zh", "ko"] if stretches(language)]
+    assert len(with_pauses) >= 3, with_pauses
+
+
+def test_unknown_or_english_narration_still_goes_to_the_english_aligner():
+    speech = load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig())
+    assert any(path.endswith("en-us.lm.bin") for path in speech.model_files)
+    assert not any(path.endswith(".hama") for path in speech.model_files)
+
+
+@pytest.mark.slow
+def test_german_narration_renders_with_phoneme_timings_and_lips_that_follow_it(pipeline, face_stage, tmp_path):
+    from .test_render import assert_deliverables, assert_lips_follow_speech, render_clip
+
+    result, _ = render_clip(pipeline, tmp_path, MEDIA / "portraits" / "woman_white_top.png", "de.md",
+                            "---\nlanguage: de\n---\nGuten Abend.\n", audio=MULTILINGUAL / RECORDINGS["de"])
+    manifest = assert_deliverables(result)
+    assert manifest["video"]["motion_driver"] == "phonemes" and manifest["inputs"]["language"] == "de"
+    assert any(model["path"].endswith("asr_waveform.hama") for model in manifest["models"])
+    assert_lips_follow_speech(face_stage, result, speech_max_floor=0.05, from_audio=True)
