@@ -10,6 +10,7 @@ LOUDNESS_PRESETS = {
     "web": (-16.0, -1.0),        # podcasts and social video
     "broadcast": (-23.0, -1.0),  # EBU R128
 }
+NARRATION_PHONES = ("auto", "recognise")
 VOICE_ENGINES = ("piper", "coqui", "espeak")
 MOUTH_INTERIORS = ("real", "painted", "off")
 
@@ -36,6 +37,9 @@ class VoiceConfig:
     """Recorded narration gets phoneme timings, which drive the mouth as a TTS engine's do: English by speech
     recognition and forced alignment (voice.align), other languages by phone recognition (voice.phones). Off, the
     speech-to-mouth model reads the audio instead."""
+    narration_phones: str = "auto"
+    """Who times recorded narration's phones: 'auto' (PocketSphinx's alignment for English, hama's phone recogniser
+    for other languages) or 'recognise' (hama's recogniser for every language, English included)."""
 
     def with_loudness_preset(self, preset: str) -> "VoiceConfig":
         if preset not in LOUDNESS_PRESETS:
@@ -133,6 +137,9 @@ class RenderConfig:
     def validate(self) -> "RenderConfig":
         if self.voice.engine not in VOICE_ENGINES:
             raise InputError(f"unknown voice engine '{self.voice.engine}'", fix=f"use one of {', '.join(VOICE_ENGINES)}")
+        if self.voice.narration_phones not in NARRATION_PHONES:
+            raise InputError(f"unknown narration phone source '{self.voice.narration_phones}'",
+                             fix=f"use one of {', '.join(NARRATION_PHONES)}")
         if not 0.5 <= self.voice.speed <= 2.0:
             raise InputError(f"speed {self.voice.speed} is out of range", fix="use a value from 0.5 to 2.0")
         if not -40 <= self.voice.loudness_lufs <= -5:

@@ -28,12 +28,14 @@ def main() -> None:
     parser.add_argument("--mouth-model", default="auto", help="speech-to-mouth weights (default: the shipped ones)")
     parser.add_argument("--no-align", action="store_true",
                         help="no phoneme alignment of the narration: the speech-to-mouth model reads the audio")
+    parser.add_argument("--phones", choices=("auto", "recognise"), default="auto",
+                        help="recognise: hama's phone recogniser times English narration too (VoiceConfig.narration_phones)")
     args = parser.parse_args()
     videos = [v for v in VIDEOS if not args.videos or v.name in args.videos]
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), motion=MotionConfig(mouth_model=args.mouth_model),
-                              voice=VoiceConfig(align_narration=not args.no_align), home=Path(scratch) / "home", progress=False)
+                              voice=VoiceConfig(align_narration=not args.no_align, narration_phones=args.phones), home=Path(scratch) / "home", progress=False)
         print(f"{'video':34} {'run':9} " + " ".join(f"{c:>22}" for c in COLUMNS))
         with Pipeline(config) as pipeline:
             for video in videos:

@@ -84,10 +84,25 @@ def test_the_recordings_have_pauses_for_the_mouth_to_shut_in(korean_recording):
     assert len(with_pauses) >= 3, with_pauses
 
 
-def test_unknown_or_english_narration_still_goes_to_the_english_aligner():
+@pytest.mark.slow  # PocketSphinx recognises 11 s of speech first (no script): 16 s
+def test_unknown_or_english_narration_still_goes_to_the_english_aligner_unless_recognition_is_asked_for():
     speech = load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig())
     assert any(path.endswith("en-us.lm.bin") for path in speech.model_files)
     assert not any(path.endswith(".hama") for path in speech.model_files)
+    recognised = load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig(narration_phones="recognise"))
+    assert list(recognised.model_files) == [p for p in recognised.model_files if p.endswith(".hama")]
+    # Both time speech where the other does: the recogniser's phones lie within the aligned ones, and cover most.
+    aligned, heard = speaking_mask(speech), speaking_mask(recognised)
+    assert (aligned & heard).sum() > 0.85 * heard.sum() and (aligned & heard).sum() > 0.7 * aligned.sum()
+
+
+def speaking_mask(speech, step=0.01):
+    times = np.arange(0, speech.duration, step)
+    mask = np.zeros(len(times), bool)
+    for phone in speech.phonemes:
+        if phone.label.strip():
+            mask |= (times >= phone.start) & (times < phone.end)
+    return mask
 
 
 @pytest.mark.slow

@@ -126,7 +126,7 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
     segment_words = [align.transcript_words(s.spoken) for s in script.segments] if script else []
     timings = NarrationTimings([], [])
     models: dict[str, str] = {}
-    if config.align_narration and align.aligns(language):
+    if config.align_narration and config.narration_phones == "auto" and align.aligns(language):
         timings = align.align_narration(audio, NARRATION_SAMPLE_RATE, [w for words in segment_words for w in words],
                                         recogniser() if recogniser is not None else None)
         models = align.model_checksums()

@@ -19,6 +19,9 @@ from .align import speech_chunks
 from .types import TimedUnit
 
 RECOGNISER_RATE = 16000
+FRAME_SAMPLES = 320
+"""hama's recogniser emits one token per 20 ms (a 160-sample hop, subsampled by 2)."""
+ONSET_LEAD_S = 0.06
 MAX_PHONE_S = 0.3
 """A phone heard before a pause ends this long after it starts at most (CTC only says where a phone begins)."""
 MIN_PAUSE_S = 0.15
@@ -48,10 +51,25 @@ class PhoneRecogniser:
 
     def _recognise(self, speech: np.ndarray) -> list[TimedUnit]:
         with _SESSION_LOCK:
-            result = self._model.transcribe_waveform(speech, RECOGNISER_RATE)
-            spans = self._model.phoneme_spans(result)
-        return [TimedUnit(span.phoneme, span.start_ms / 1000, min(span.end_ms / 1000, span.start_ms / 1000 + MAX_PHONE_S))
-                for span in spans if not span.phoneme.startswith("<") and span.phoneme.strip()]
+            frames = self._model.transcribe_waveform(speech, RECOGNISER_RATE).frame_token_ids
+        tokens = self._model.decoder_tokens
+        heard = [(frame, tokens[token]) for frame, token in _emissions(frames, self._model.blank_id)]
+        # Word boundaries and unknown sounds are emissions too, but the lips go on from one phone to the next.
+        heard = [(frame, label) for frame, label in heard if label.strip() and not label.startswith("<")]
+        frame_s = FRAME_SAMPLES / RECOGNISER_RATE
+        ends = [frame for frame, _ in heard[1:]] + [len(frames)]
+        return [TimedUnit(label, max(frame * frame_s - ONSET_LEAD_S, 0.0), min(end, frame + MAX_PHONE_S / frame_s) * frame_s - ONSET_LEAD_S)
+                for (frame, label), end in zip(heard, ends, strict=True)]
+
+
+def _emissions(frame_tokens: list[int], blank: int) -> list[tuple[int, int]]:
+    """(frame, token) where CTC emits a token: the first frame of each run of one token that is not blank."""
+    emitted, previous = [], None
+    for frame, token in enumerate(frame_tokens):
+        if token != previous and token != blank:
+            emitted.append((frame, token))
+        previous = token
+    return emitted
 
 
 def pauses(audio: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:
