@@ -7,7 +7,7 @@ from announcer.config import EncodeConfig
 from announcer.deliver import OutputSet, StagedOutputs
 from announcer.errors import InputError
 from announcer.media.encode import encode_command
-from announcer.media.subtitles import to_srt, to_vtt
+from announcer.media.subtitles import display_width, to_srt, to_vtt, wrap_columns
 from announcer.voice.types import TimedUnit
 
 
@@ -80,3 +80,21 @@ def test_probe_without_ffprobe_reads_the_same_facts(video, monkeypatch):
     assert [s["codec_type"] for s in parsed["streams"]] == [s["codec_type"] for s in real["streams"]]
     with pytest.raises(InputError, match="cannot read media"):
         media_ffmpeg.probe(MEDIA / "audio" / "jfk.txt")
+
+
+def test_korean_subtitles_break_between_eojeol_within_the_width_a_screen_gives_them():
+    sentence = ("서울시는 오늘 2026년 12월 1일 오전 열 시, 시청 대회의실에서 열두 개 도시의 시장들이 참석한 가운데 "
+                "기후 대응 협약을 체결했다고 밝혔습니다.")
+    blocks = to_srt([TimedUnit(sentence, 0.0, 8.0)]).strip().split("\n\n")
+    lines = [line for block in blocks for line in block.split("\n")[2:]]
+    assert len(blocks) == 2 and all(len(block.split("\n")[2:]) <= 2 for block in blocks)
+    assert " ".join(lines) == sentence  # every break is at a space: no eojeol is cut
+    assert all(display_width(line) <= 42 for line in lines)  # a syllable takes two columns: about 21 per line
+    assert max(sum("가" <= ch <= "힣" for ch in line) for line in lines) <= 21
+    assert display_width("한국어 news") == 11 and display_width("é") == 1
+
+
+def test_text_without_spaces_is_cut_only_where_a_line_is_full():
+    japanese = "今日は東京で十二の都市の市長が集まり、気候変動への対応について話し合いました。"
+    lines = wrap_columns(japanese, 42)
+    assert "".join(lines) == japanese and [display_width(line) for line in lines] == [42, 36]

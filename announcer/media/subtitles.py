@@ -1,11 +1,17 @@
-"""SRT and WebVTT from timed captions, split into readable cues (two lines of at most 42 characters)."""
+"""SRT and WebVTT from timed captions, split into readable cues: two lines of at most 42 columns each.
+
+Widths are counted as a screen shows them: a Hangul syllable or a CJK character takes two columns,
+so a Korean line holds about 21 syllables. Lines break between words (for Korean, between eojeol);
+only a word wider than a whole line (Japanese or Chinese written without spaces) is cut inside.
+"""
 from __future__ import annotations
 
-import textwrap
+import unicodedata
 
 from ..timeline import TimedUnit
 
 MAX_LINE = 42
+"""Columns per line: the usual broadcast limit for Latin script (a wide character counts two)."""
 MAX_LINES = 2
 
 
@@ -13,7 +19,7 @@ def readable_cues(captions: list[TimedUnit]) -> list[TimedUnit]:
     """Long sentences become several cues, timed in proportion to their characters."""
     cues = []
     for caption in captions:
-        lines = textwrap.wrap(caption.label, MAX_LINE) or [caption.label]
+        lines = wrap_columns(caption.label, MAX_LINE) or [caption.label]
         chunks = ["\n".join(lines[k:k + MAX_LINES]) for k in range(0, len(lines), MAX_LINES)]
         total = sum(len(c) for c in chunks)
         start = caption.start
@@ -22,6 +28,40 @@ def readable_cues(captions: list[TimedUnit]) -> list[TimedUnit]:
             cues.append(TimedUnit(chunk, start, end))
             start = end
     return cues
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes on screen: two for East Asian wide and full-width characters, none for combining marks."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_columns(text: str, columns: int) -> list[str]:
+    """Lines of at most `columns` display columns, broken between words; a word wider than a line is cut in it."""
+    lines, line = [], ""
+    for word in text.split():
+        while display_width(word) > columns:
+            if line:
+                lines.append(line)
+                line = ""
+            head = _widest_prefix(word, columns)
+            lines.append(head)
+            word = word[len(head):]
+        candidate = f"{line} {word}" if line else word
+        if display_width(candidate) <= columns:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    return lines + [line] if line else lines
+
+
+def _widest_prefix(word: str, columns: int) -> str:
+    width = 0
+    for end, ch in enumerate(word):
+        width += display_width(ch)
+        if width > columns:
+            return word[:max(end, 1)]
+    return word
 
 
 def _timestamp(seconds: float, separator: str) -> str:
