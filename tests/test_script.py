@@ -1,5 +1,6 @@
 """Stage 1: parsing, sentence splitting, normalisation, and errors that name file and line."""
 from pathlib import Path
+import re
 
 import pytest
 
@@ -59,9 +60,28 @@ def test_english_normalisation(text, expected):
     ("5%", "오 퍼센트"),
     ("20살 1명", "스무 살 한 명"),
     ("2026년", "이천이십육년"),
+    ("130명이 참석했다", "백삼십명이 참석했다"),  # not 일서른 명: a count is native only up to 99
+    ("6월과 10월", "유월과 시월"),
+    ("24시간 운영", "스물네 시간 운영"),
+    ("오후 2시, 16시", "오후 두 시, 십육 시"),
+    ("3~5명", "세 명에서 다섯 명"),
+    ("10~20%", "십에서 이십 퍼센트"),
+    ("KBS와 AI, GDP", "케이비에스와 에이아이, 지디피"),
+    ("문의 02-123-4567", "문의 공이 일이삼 사오육칠"),
 ])
 def test_korean_normalisation(text, expected):
     assert normalize_korean(text) == expected
+
+
+def test_korean_news_copy_is_split_into_sentences_and_read_out_in_full():
+    script = parse_text("서울시는 2026년 12월 1일 오전 10시, 시청에서 KBS 기자 등 130명이 참석한 가운데 협약을 맺었다. "
+                        "예산은 1조 2천억 원으로, 작년보다 3.5% 늘었다! 문의는 02-123-4567로 하면 된다.")
+    assert script.language == "ko" and len(script.segments) == 3
+    spoken = " ".join(segment.spoken for segment in script.segments)
+    assert not re.search(r"[0-9A-Za-z%~]", spoken), spoken  # every number, sign and acronym is read out in Hangul
+    assert "이천이십육년 십이월 일일 오전 열 시" in spoken and "케이비에스 기자 등 백삼십명" in spoken
+    assert "일조 이천억 원" in spoken and "삼 점 오 퍼센트" in spoken and "공이 일이삼 사오육칠" in spoken
+    assert script.segments[0].display.startswith("서울시는 2026년 12월 1일")  # subtitles keep the copy as written
 
 
 def test_language_is_detected_from_hangul():
