@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 LEAD_IN_S = 0.4
 TAIL_S = 0.6
 NARRATION_SAMPLE_RATE = 48000
-ARTIFACT_VERSION = 2
+ARTIFACT_VERSION = 3
 """Raise when the speech made from the same script and voice config changes (see cache.py)."""
 MAX_NARRATION_S = 3600
 FAST_WORDS_PER_SECOND = 4.0
