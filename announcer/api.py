@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -36,6 +37,7 @@ from .media.encode import VideoEncoder, encode_command
 from .media.ffmpeg import ffmpeg_binary
 from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
+from .presenters import Presenter, find_presenter
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script, read_script
 from .voice import (
@@ -63,6 +65,9 @@ class RenderRequest:
     """VoiceConfig fields set explicitly for this clip (the CLI's flags); they win over the script's front matter."""
     closeups: bool = False
     """Also write OUT.closeups.png: eyes and mouth at 1:1 and 2x at the widest mouths and a blink, for review."""
+    presenter: str | None = None
+    """A presenter's name (presenters/NAME.yaml) or file: avatar, voice and captions together; None takes the script's
+    front matter `presenter:`, if any."""
 
 
 @dataclass
@@ -70,6 +75,15 @@ class RenderResult:
     outputs: OutputSet
     manifest: dict
     timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Inputs(NamedTuple):
+    script: Script | None
+    renderer: "_RendererChoice"
+    avatar: Avatar
+    track: FaceTrack
+    speech: Speech
+    presenter: Presenter | None
 
 
 @dataclass(frozen=True)
@@ -119,7 +133,7 @@ class Pipeline:
         """Render one clip. `on_stage(name, seconds)` hears of each stage as it finishes (the job store records them)."""
         timings = _StageTimes(on_stage)
         outputs = OutputSet.for_path(request.output)
-        script, renderer, avatar, track, speech = self._inputs(request, timings)
+        script, renderer, avatar, track, speech, presenter = self._inputs(request, timings)
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
@@ -135,7 +149,7 @@ class Pipeline:
                 staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
                 if moments:
                     staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
-            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer)
+            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter)
             staged.write_text(outputs.manifest, _json(manifest))
             staged.commit()
         except BaseException:
@@ -160,8 +174,11 @@ class Pipeline:
         with _timed(timings, "script"):
             language = request.voice_overrides.get("language") or self.config.voice.language
             script = read_script(request.script, language) if request.script else None
-            voice_config = self._voice_config(script, request.voice_overrides)
-        avatar_path = self._avatar_path(request.avatar, script)
+            presenter = self._presenter(request.presenter, script)
+            if presenter and presenter.language and script and not language and "language" not in script.options:
+                script = read_script(request.script, presenter.language)  # the presenter's language reads the text
+            voice_config = self._voice_config(script, request.voice_overrides, presenter)
+        avatar_path = self._avatar_path(request.avatar, script, presenter)
         renderer = self._renderer_for(avatar_path, load_renderer)
         with _timed(timings, "avatar"):
             avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
@@ -172,7 +189,22 @@ class Pipeline:
             speech = self._speech(script, request.audio, voice_config)
             if request.audio is not None and script is not None:
                 self._check_narration_holds(script, speech, Path(request.audio))
-        return script, renderer, avatar, track, speech
+        return _Inputs(script, renderer, avatar, track, speech, presenter)
+
+    def _presenter(self, asked: str | None, script: Script | None) -> Presenter | None:
+        """The presenter asked for on the command line, else in the script's front matter; None when neither asks."""
+        name = asked or (str(script.options["presenter"]) if script and "presenter" in script.options else None)
+        if name is None:
+            return None
+        folders = [script.path.parent / "presenters"] if script else []
+        folders += [Path.cwd() / "presenters", self.home.presenters_dir]
+        try:
+            return find_presenter(name, list(dict.fromkeys(folders)))
+        except InputError as error:
+            if asked or script is None:
+                raise
+            raise InputError(f"front matter presenter: {error.what}", path=script.path,
+                             line=script.option_lines.get("presenter"), fix=error.fix) from None
 
     def _check_narration_holds(self, script: Script, speech: Speech, audio: Path) -> None:
         """Warn (fail with `strict`) when the recording is far too short for the script it comes with."""
@@ -186,13 +218,27 @@ class Pipeline:
             raise InputError(problem, path=audio, fix="check that the recording and the script belong together")
         log.warning("%s: %s", audio.name, problem)
 
-    def _voice_config(self, script: Script | None, overrides: dict) -> VoiceConfig:
-        """The run's config, then the script's front matter, then this clip's explicit overrides."""
+    def _voice_config(self, script: Script | None, overrides: dict, presenter: Presenter | None = None) -> VoiceConfig:
+        """The run's config, then the presenter's, then the script's front matter, then this clip's explicit overrides."""
         voice = replace(self.config.voice, device=str(self.device))
+        if presenter is not None:
+            voice = self._presenter_voice(voice, presenter)
         if script is not None:
             voice = replace(self._front_matter_voice(voice, script), language=script.language)
         voice = replace(voice, **overrides)
         replace(self.config, voice=voice).validate()
+        return voice
+
+    def _presenter_voice(self, voice: VoiceConfig, presenter: Presenter) -> VoiceConfig:
+        try:
+            voice = _with_front_matter(voice, presenter.voice_options())
+            if presenter.language:
+                voice = replace(voice, language=presenter.language)
+            replace(self.config, voice=voice).validate()
+        except (InputError, TypeError, ValueError) as error:
+            what = error.what if isinstance(error, InputError) else str(error)
+            raise InputError(f"presenter {presenter.key}: {what}", path=presenter.path,
+                             fix=error.fix if isinstance(error, InputError) else "check its voice, speed and loudness") from None
         return voice
 
     def _front_matter_voice(self, voice: VoiceConfig, script: Script) -> VoiceConfig:
@@ -210,11 +256,14 @@ class Pipeline:
                                  fix=fix) from None
         return voice
 
-    def _avatar_path(self, avatar: str | Path | None, script: Script | None) -> Path:
+    def _avatar_path(self, avatar: str | Path | None, script: Script | None, presenter: Presenter | None = None) -> Path:
+        """--avatar, then the script's `avatar:`, then the presenter's, then the default presenter."""
         if avatar is not None:
             return Path(avatar).expanduser()
         if script is not None and "avatar" in script.options:
             return (script.path.parent / str(script.options["avatar"])).expanduser()
+        if presenter is not None and presenter.avatar_path() is not None:
+            return presenter.avatar_path()
         log.info("no avatar given: using the default presenter (%s); choose one with --avatar", CREDIT)
         return default_presenter(self.home.avatars_dir)
 
@@ -282,7 +331,7 @@ class Pipeline:
             audio_path.unlink(missing_ok=True)
         return thumbnail, kept
 
-    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer) -> dict:
+    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter) -> dict:
         models = {**track.model_files, **speech.model_files}
         return {
             "announcer": __version__,
@@ -295,6 +344,7 @@ class Pipeline:
                 "audio": _file_entry(request.audio),
                 "language": script.language if script else None,
                 "title": script.title if script else None,
+                "presenter": presenter.manifest_entry() if presenter else None,
             },
             "voice": {"engine": speech.engine, "voice": speech.voice, "loudness_lufs": _round(speech.loudness_lufs),
                       "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},

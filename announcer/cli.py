@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", parents=[common], help="render one clip")
     render.add_argument("script", nargs="?", type=Path, help=".txt, .md (with front matter) or .srt")
     render.add_argument("--avatar", help="presenter photo or video (or set avatar: in front matter)")
+    render.add_argument("--presenter", help="a presenter's name (presenters/NAME.yaml: avatar, voice, language, name, "
+                                            "title) or its .yaml file (or set presenter: in front matter)")
     render.add_argument("--audio", type=Path, help="recorded narration instead of TTS")
     render.add_argument("--voice", help="piper | espeak | coqui, optionally :VOICE (e.g. espeak:ko, piper:/v/x.onnx)")
     render.add_argument("--language", help="en, ko, ... (default: front matter, else detected)")
@@ -177,7 +179,7 @@ def _render(args) -> int:
     started = time.perf_counter()
     with Pipeline(config) as pipeline:
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
-                                               voice_overrides=overrides, closeups=args.closeups))
+                                               voice_overrides=overrides, closeups=args.closeups, presenter=args.presenter))
     log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
              extra={"outputs": [str(p) for p in [*result.outputs.all(), result.outputs.closeups] if p.is_file()]})
     if not args.quiet and not args.json:

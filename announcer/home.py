@@ -29,3 +29,7 @@ class Home:
     @property
     def avatars_dir(self) -> Path:
         return self.root / "avatars"
+
+    @property
+    def presenters_dir(self) -> Path:
+        return self.root / "presenters"
