@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     batch = commands.add_parser("batch", parents=[common], help="render every script in a folder or glob")
     batch.add_argument("scripts", help="a folder of scripts, or a glob such as 'news/*.md' (quote it)")
     batch.add_argument("--avatar", help="presenter photo, video or prepared avatar name (or set avatar: in each script)")
+    batch.add_argument("--presenter", help="every clip's presenter (presenters/NAME.yaml), in place of each script's presenter:")
     batch.add_argument("--out", type=Path, required=True, help="folder for the clips and index.json / index.html")
     batch.add_argument("--engine", choices=ENGINES, default="local", help="where clips render (default: this process)")
     batch.add_argument("--address", help="Ray cluster address (with --engine ray; default: start a local Ray)")
@@ -287,11 +288,13 @@ def _batch(args) -> int:
 
     config = _config(args)
     if args.queue_only:
-        jobs, skipped = enqueue_batch(open_store(config), batch_jobs(find_scripts(args.scripts), args.avatar, args.out))
+        options = {"presenter": args.presenter} if args.presenter else None
+        jobs, skipped = enqueue_batch(open_store(config), batch_jobs(find_scripts(args.scripts), args.avatar, args.out, options))
         print(f"queued {len(jobs) - len(skipped)} job(s), {len(skipped)} already done; run `announcer worker` to render")
         return 0
     with _stop_on_signals() as stop:
-        result = run_batch(args.scripts, args.avatar, args.out, config, engine=args.engine, address=args.address, stop=stop)
+        result = run_batch(args.scripts, args.avatar, args.out, config, engine=args.engine, address=args.address, stop=stop,
+                           presenter=args.presenter)
     for job in result.failed:
         print(json.dumps({"job": job.id, "script": job.script, "state": job.state, "error": job.error}) if args.json
               else f"job {job.id} {job.state}: {job.error or 'not finished'}", file=sys.stderr)

@@ -88,3 +88,19 @@ def test_the_command_lines_presenter_brings_its_avatar_and_the_script_still_wins
     assert manifest["inputs"]["avatar"]["path"] == str(portrait.resolve())
     assert manifest["voice"]["engine"] == "piper"  # the script's own front matter wins over the presenter
     assert manifest["inputs"]["presenter"]["name"] == "Anna Kim"
+
+
+def test_a_batch_queues_every_clip_with_the_presenter_it_was_given(tmp_path):
+    from announcer.jobs.runner import job_request
+    from announcer.jobs.store import JobStore
+
+    from .conftest import run_cli
+
+    home, scripts = tmp_path / "home", tmp_path / "scripts"
+    scripts.mkdir()
+    for k in range(2):
+        write_script(scripts, f"clip{k}.md", f"Story number {k}.\n")
+    queued = run_cli("batch", scripts, "--presenter", "jiwoo", "--out", tmp_path / "out", "--queue-only", cwd=tmp_path, home=home)
+    assert queued.returncode == 0, queued.stderr
+    requests = [job_request(job) for job in JobStore(home / "work" / "jobs.sqlite").jobs()]
+    assert [request.presenter for request in requests] == ["jiwoo", "jiwoo"]

@@ -87,9 +87,11 @@ class _LazyPipeline:
 
 def run_batch(source: str | Path, avatar: str | None, out_dir: Path, config: RenderConfig, *, engine: str = "local",
               address: str | None = None, stop: threading.Event | None = None,
-              runner: RunnerConfig | None = None) -> BatchResult:
+              runner: RunnerConfig | None = None, presenter: str | None = None) -> BatchResult:
+    """Queue a job for every script in `source` and render them. `presenter`: every clip's presenter, in place of a
+    script's own `presenter:` (as a flag wins over front matter)."""
     store = open_store(config)
-    specs = batch_jobs(find_scripts(source), avatar, out_dir)
+    specs = batch_jobs(find_scripts(source), avatar, out_dir, {"presenter": presenter} if presenter else None)
     jobs, skipped = enqueue_batch(store, specs)
     batch = specs[0].batch
     keys = {spec.key for spec in specs}

@@ -41,7 +41,7 @@ def job_request(job: Job):
     from ..api import RenderRequest
 
     return RenderRequest(avatar=job.avatar, output=job.output, script=job.script,
-                         voice_overrides=dict(job.options.get("voice", {})))
+                         voice_overrides=dict(job.options.get("voice", {})), presenter=job.options.get("presenter"))
 
 
 def render_job(pipeline, job: Job, on_stage=None) -> dict:
