@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("video", type=Path, help="a talking-head video with its own speech")
     evaluate.add_argument("-o", "--output", type=Path, required=True, help="folder for report.json, mouth.png, side_by_side.mp4")
     evaluate.add_argument("--max-seconds", type=float, default=30.0, help="evaluate at most this much of the video")
+    evaluate.add_argument("--language", help="the speech's language (default en): another language's phones are heard "
+                                             "by hama's phone recogniser rather than aligned by the English one")
     evaluate.add_argument("--drive", choices=("speech", "landmarks"), default="speech",
                           help="speech: the video's audio drives the mouth (lip sync); landmarks: held-out frames are "
                                "rendered from their own real landmarks (teeth and lips, apart from timing)")
@@ -228,7 +230,10 @@ def _evaluate(args) -> int:
     from .runtime import Runtime
     from .eval.texture import evaluate_texture
 
-    with Runtime(_config(args)) as runtime:
+    config = _config(args)
+    if args.language:
+        config = replace(config, voice=replace(config.voice, language=args.language))
+    with Runtime(config) as runtime:
         if args.drive == "landmarks":
             report = evaluate_texture(args.video, args.output, runtime, args.max_seconds)
         else:

@@ -1,5 +1,6 @@
 """Recorded narration in languages PocketSphinx does not know gets phoneme timings from hama's phone recogniser:
 German, French, Japanese and Chinese speech from ../shared, and Korean speech made by espeak-ng."""
+import json
 import logging
 from dataclasses import replace
 
@@ -115,3 +116,17 @@ def test_german_narration_renders_with_phoneme_timings_and_lips_that_follow_it(p
     assert manifest["video"]["motion_driver"] == "phonemes" and manifest["inputs"]["language"] == "de"
     assert any(model["path"].endswith("asr_waveform.hama") for model in manifest["models"])
     assert_lips_follow_speech(face_stage, result, speech_max_floor=0.05, from_audio=True)
+
+
+@pytest.mark.slow
+def test_eval_with_a_language_other_than_english_times_the_speech_with_the_phone_recogniser(tmp_path):
+    from .conftest import run_cli
+
+    video = MEDIA / "videos" / "talk_face5.mp4"
+    done = run_cli("eval", video, "--language", "de", "--max-seconds", "4", "-o", tmp_path / "de", "--json", "--quiet",
+                   cwd=tmp_path, home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["motion_driver"] == "phonemes" and report["timing_models"] == ["asr_waveform.hama"]
+    # Heard phones, not aligned English words, still put the mouth in time with this English speaker.
+    assert report["mouth_open_r"] > 0.4 and abs(report["offset_frames"]) <= 2

@@ -60,6 +60,7 @@ def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 
     baseline_run = _measure(runtime, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
+              "timing_models": sorted(Path(path).name for path in speech.model_files),
               "source_av_offset_frames": estimate_offset(speech.audio, speech.sample_rate, real_opening, avatar.fps),
               "real_silence_close_ms": round(metrics.silence_close_ms(real_opening, speaking, fps, CLOSED_BELOW), 1),
               **pipeline_run.figures, "baseline": baseline_run.figures}
