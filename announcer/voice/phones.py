@@ -2,9 +2,10 @@
 
 PocketSphinx (voice.align) knows only English. hama (Apache-2.0; its weights and a small native
 engine ship inside the wheel, so nothing is downloaded) hears IPA phones in any language: a CTC
-model on 20-ms frames. Each phone is timed from the frame it is heard in to the next phone, and
-never longer than MAX_PHONE_S, so a pause after the last phone of a phrase stays a pause. The
-phones are what the lips did, whatever the language, which is all the motion stage needs.
+model on 20-ms frames. Each phone is timed from the frame it is heard in to the next phone (word
+boundaries do not end it: the lips go on), never longer than MAX_PHONE_S, and cut where the voice
+pauses, so the mouth shuts in pauses. The phones are what the lips did, whatever the language,
+which is all the motion stage needs.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ RECOGNISER_RATE = 16000
 FRAME_SAMPLES = 320
 """hama's recogniser emits one token per 20 ms (a 160-sample hop, subsampled by 2)."""
 ONSET_LEAD_S = 0.06
+"""CTC emits a phone a little after it begins: against Piper's own phone times, 32 ms late (median). Leading by 60 ms
+scored best on the held-out clips (benchmarks/RESULTS.md)."""
 MAX_PHONE_S = 0.3
 """A phone heard before a pause ends this long after it starts at most (CTC only says where a phone begins)."""
 MIN_PAUSE_S = 0.15
@@ -56,10 +59,16 @@ class PhoneRecogniser:
         heard = [(frame, tokens[token]) for frame, token in _emissions(frames, self._model.blank_id)]
         # Word boundaries and unknown sounds are emissions too, but the lips go on from one phone to the next.
         heard = [(frame, label) for frame, label in heard if label.strip() and not label.startswith("<")]
-        frame_s = FRAME_SAMPLES / RECOGNISER_RATE
-        ends = [frame for frame, _ in heard[1:]] + [len(frames)]
-        return [TimedUnit(label, max(frame * frame_s - ONSET_LEAD_S, 0.0), min(end, frame + MAX_PHONE_S / frame_s) * frame_s - ONSET_LEAD_S)
-                for (frame, label), end in zip(heard, ends, strict=True)]
+        next_frames = [frame for frame, _ in heard[1:]] + [len(frames)]
+        return [_timed(label, frame, next_frame) for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
+
+
+def _timed(label: str, frame: int, next_frame: int) -> TimedUnit:
+    """A phone heard at `frame`, running to the next phone's frame (at most MAX_PHONE_S), led by ONSET_LEAD_S."""
+    frame_s = FRAME_SAMPLES / RECOGNISER_RATE
+    start = max(frame * frame_s - ONSET_LEAD_S, 0.0)
+    end = min(next_frame * frame_s, frame * frame_s + MAX_PHONE_S) - ONSET_LEAD_S
+    return TimedUnit(label, start, max(end, start + frame_s))
 
 
 def _emissions(frame_tokens: list[int], blank: int) -> list[tuple[int, int]]:
