@@ -16,7 +16,7 @@ class Check:
 
 
 def run_checks(config: RenderConfig) -> list[Check]:
-    return [_ffmpeg(), _ffprobe(), _torch(), *_models(config), *_voices(), _narration_aligner()]
+    return [_ffmpeg(), _ffprobe(), _torch(), *_models(config), *_voices(), _narration_aligner(), _phone_recogniser()]
 
 
 def _ffmpeg() -> Check:
@@ -100,3 +100,17 @@ def _narration_aligner() -> Check:
     if missing:
         return Check("narration aligner", False, f"PocketSphinx model files missing: {', '.join(missing)}", required=False)
     return Check("narration aligner", True, f"PocketSphinx en-us ({model_files()['acoustic']})", required=False)
+
+
+def _phone_recogniser() -> Check:
+    """Narration in other languages than English gets its phones from hama's recogniser."""
+    try:
+        from .voice.phones import model_files
+
+        weights = model_files()["phones"]
+    except ImportError:
+        return Check("narration phones", False, "pip install hama (narration in other languages than English needs it)",
+                     required=False)
+    if not weights.is_file():
+        return Check("narration phones", False, f"hama's recogniser weights missing: {weights}", required=False)
+    return Check("narration phones", True, f"hama phone recogniser, any language ({weights})", required=False)

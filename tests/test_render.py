@@ -246,7 +246,7 @@ def test_doctor_and_voices(tmp_path, home):
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     report = doctor.stdout
     for line in ("ok       ffmpeg", "ok       model face_landmarker", "ok       model yunet", "ok       voice espeak",
-                 "ok       narration aligner"):
+                 "ok       narration aligner", "ok       narration phones"):
         assert line in report
     assert "cuda" in report
     voices = run_cli("voices", "--json", cwd=tmp_path, home=home)
