@@ -152,12 +152,15 @@ BILABIALS = {"p", "b", "m"}
 
 
 @pytest.fixture(scope="module")
-def piper_narration(piper_engine, tmp_path_factory):
-    """Piper speech saved as a recording: Piper knows exactly when it closed the lips and ended each sentence."""
+def piper_narration(tmp_path_factory):
+    """Piper speech saved as a recording: Piper knows exactly when it closed the lips and ended each sentence.
+    Repeatable (no sampling noise), so the recognition in these tests hears the same speech on every run."""
     import soundfile
 
+    from announcer.voice.piper_engine import PiperEngine
+
     script = parse_text("My mother bought apples. Maybe both of them will buy a map in Boston.")
-    spoken = synthesize(script, VoiceConfig(engine="piper"), piper_engine)
+    spoken = synthesize(script, VoiceConfig(engine="piper"), PiperEngine(repeatable=True))
     path = tmp_path_factory.mktemp("narration") / "piper.wav"
     soundfile.write(path, spoken.audio, spoken.sample_rate)
     return script, spoken, path

@@ -46,14 +46,18 @@ def resolve_voice(voice: str | None, registry=None) -> Path:
 class PiperEngine(VoiceEngine):
     name = "piper"
 
-    def __init__(self, voice: str | None = None, speed: float = 1.0, use_cuda: bool = False, registry=None):
+    def __init__(self, voice: str | None = None, speed: float = 1.0, use_cuda: bool = False, registry=None,
+                 repeatable: bool = False):
+        """`repeatable`: no sampling noise, so the same text gives the same audio every time (Piper draws each
+        phoneme's length and the voice's texture with noise by default, which makes speech livelier)."""
         from piper import PiperVoice, SynthesisConfig
 
         self.model_path = resolve_voice(voice, registry)
         self.voice_name = self.model_path.stem
         self.model_files = {str(self.model_path): sha256_of(self.model_path)}
         self._voice = PiperVoice.load(self.model_path, use_cuda=use_cuda, include_alignments=True)
-        self._synthesis = SynthesisConfig(length_scale=1.0 / speed, normalize_audio=False)
+        noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if repeatable else {}
+        self._synthesis = SynthesisConfig(length_scale=1.0 / speed, normalize_audio=False, **noise)
         self.sample_rate = self._voice.config.sample_rate
 
     def speak(self, text: str) -> SentenceAudio:
