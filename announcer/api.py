@@ -262,8 +262,9 @@ class Pipeline:
             return Path(avatar).expanduser()
         if script is not None and "avatar" in script.options:
             return (script.path.parent / str(script.options["avatar"])).expanduser()
-        if presenter is not None and presenter.avatar_path() is not None:
-            return presenter.avatar_path()
+        presenters_avatar = presenter.avatar_path() if presenter is not None else None
+        if presenters_avatar is not None:
+            return presenters_avatar
         log.info("no avatar given: using the default presenter (%s); choose one with --avatar", CREDIT)
         return default_presenter(self.home.avatars_dir)
 

@@ -79,29 +79,32 @@ def read_presenter(path: Path) -> Presenter:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError("presenter file is too large", path=path, fix="a presenter is a few lines of YAML")
     try:
-        fields = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        text = path.read_text(encoding="utf-8-sig")
+        fields = yaml.safe_load(text) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         mark = getattr(error, "problem_mark", None)
         raise InputError(f"presenter file is not valid YAML ({getattr(error, 'problem', error)})", path=path,
                          line=mark.line + 1 if mark else None, fix="write key: value lines") from None
     if not isinstance(fields, dict):
         raise InputError("presenter file must be key: value lines", path=path, line=1, fix=f"use the keys {', '.join(FIELDS)}")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = text.splitlines()
+
+    def line_of(key: str) -> int | None:
+        return next((n for n, written in enumerate(lines, 1) if written.startswith(f"{key}:")), None)
+
     for key, value in fields.items():
-        line = next((n for n, text in enumerate(lines, 1) if text.startswith(f"{key}:")), None)
         if key not in FIELDS:
-            raise InputError(f"unknown presenter key '{key}'", path=path, line=line, fix=f"use the keys {', '.join(FIELDS)}")
+            raise InputError(f"unknown presenter key '{key}'", path=path, line=line_of(key), fix=f"use the keys {', '.join(FIELDS)}")
         if isinstance(value, (dict, list)):
-            raise InputError(f"presenter {key} must be a single value", path=path, line=line, fix=f"write {key}: VALUE")
+            raise InputError(f"presenter {key} must be a single value", path=path, line=line_of(key), fix=f"write {key}: VALUE")
     if "speed" in fields:
         try:
             fields["speed"] = float(fields["speed"])
         except (TypeError, ValueError):
-            line = next((n for n, text in enumerate(lines, 1) if text.startswith("speed:")), None)
-            raise InputError(f"presenter speed '{fields['speed']}' is not a number", path=path, line=line,
+            raise InputError(f"presenter speed '{fields['speed']}' is not a number", path=path, line=line_of("speed"),
                              fix="write a number from 0.5 to 2.0") from None
-    text = {key: str(fields[key]) for key in ("name", "title", "avatar", "voice", "language") if fields.get(key) is not None}
-    return Presenter(path.stem, path, speed=fields.get("speed"), loudness=fields.get("loudness"), **text)
+    values = {key: str(fields[key]) for key in ("name", "title", "avatar", "voice", "language") if fields.get(key) is not None}
+    return Presenter(path.stem, path, speed=fields.get("speed"), loudness=fields.get("loudness"), **values)
 
 
 __all__ = ["Presenter", "find_presenter", "read_presenter", "FIELDS"]

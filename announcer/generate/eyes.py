@@ -207,7 +207,7 @@ def _lash_length(matte: torch.Tensor, frame: EyeFrame, profile: LidProfile, widt
 def _skin(crop: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) -> torch.Tensor:
     """The lid's skin (h, w, 3): its shading interpolated at `shading_from`, its grain moved by whole pixels from
     `grain_from` (both (h, w, 2) crop pixels), since interpolating would smooth the grain away."""
-    radius = int(3 * GRAIN_SIGMA + 0.5) + 2
+    radius = _blur_radius(GRAIN_SIGMA) + 2
     reach = np.concatenate([shading_from.reshape(-1, 2), grain_from.reshape(-1, 2)])
     x0, y0 = np.maximum(np.floor(reach.min(axis=0)).astype(int) - radius, 0)
     x1, y1 = np.minimum(np.ceil(reach.max(axis=0)).astype(int) + radius + 1, [crop.shape[1], crop.shape[0]])
@@ -218,9 +218,13 @@ def _skin(crop: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) 
     return _sample(smooth, shading_from - corner) + _sample(window - smooth, grain_from - corner, mode="nearest")
 
 
+def _blur_radius(sigma: float) -> int:
+    return int(3 * sigma + 0.5)
+
+
 def _blurred(crop: torch.Tensor, sigma: float) -> torch.Tensor:
     """(H, W, 3) Gaussian-blurred copy of a crop, separable, same size."""
-    radius = int(3 * sigma + 0.5)
+    radius = _blur_radius(sigma)
     taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32, device=crop.device) ** 2 / (2 * sigma ** 2))
     taps = (taps / taps.sum()).to(crop.dtype)
     image = crop.permute(2, 0, 1)[:, None]
