@@ -44,6 +44,7 @@ from .voice import (
     MIN_SHARE_HEARD,
     Speech,
     TimedUnit,
+    choose_engine,
     load_narration,
     script_share_heard,
     synthesize,
@@ -288,6 +289,8 @@ class Pipeline:
     def _speech(self, script: Script | None, audio: str | Path | None, voice: VoiceConfig) -> Speech:
         """TTS, or the recorded narration (aligned to phonemes): from the work dir when made before."""
         segments = [(s.spoken, s.display, s.pause_after_ms, s.start_s) for s in script.segments] if script else None
+        if audio is None:
+            voice = choose_engine(voice, self.home.models_dir)
         if audio is not None and not Path(audio).is_file():
             return load_narration(Path(audio), voice, script)  # says what is wrong with the path
         source = sha256_of(Path(audio)) if audio is not None else None

@@ -159,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", parents=[common], help="check ffmpeg, CUDA, models and voices")
     doctor.set_defaults(handler=_doctor)
     voices = commands.add_parser("voices", parents=[common], help="list voices; `voices say` plays one")
-    voices.add_argument("--engine", choices=("piper", "coqui", "espeak"))
+    voices.add_argument("--engine", choices=("piper", "supertonic", "coqui", "espeak"))
     voices.add_argument("--language", help="only voices for this language (de, en_GB, ...)")
     voices.add_argument("--gender", choices=("female", "male", "mixed"))
     voices.set_defaults(handler=_voices)
@@ -506,7 +506,7 @@ def _voices(args) -> int:
     voices_dir = Home.resolve(args.home).models_dir / "voices"
     if args.engine in (None, "piper"):
         catalogued = VoiceCatalogue.load().matching(args.language, args.gender)
-        if not args.json:
+        if catalogued and not args.json:
             print("piper, by name (--voice piper:NAME; fetched and checked on first use):")
         for voice in catalogued:
             installed = is_installed(voice, voices_dir)
@@ -515,7 +515,11 @@ def _voices(args) -> int:
                 continue
             state = "installed" if installed else f"{voice.size / 1e6:.0f} MB"
             print(f"  {voice.name:36} {voice.language:6} {voice.gender:7} {voice.quality:7} {state:10} {voice.licence}")
+    if args.engine in (None, "supertonic"):
+        _list_supertonic(args, Home.resolve(args.home).models_dir)
     if args.language or args.gender:
+        if not args.json:
+            _list_espeak(args.language)
         return 0
     for engine, names in available_voices().items():
         if args.engine and engine != args.engine:
@@ -529,6 +533,39 @@ def _voices(args) -> int:
         if engine == "espeak" and len(names) > 60:
             print(f"  ... and {len(names) - 60} more (announcer voices --engine espeak --json)")
     return 0
+
+
+def _list_espeak(language: str | None) -> None:
+    from .voice.espeak_engine import available_voices as espeak_voices
+
+    code = (language or "").replace("_", "-").lower()
+    if code and any(voice == code or voice == code.split("-")[0] for voice in espeak_voices()):
+        print(f"espeak (always installed; intelligible, not natural): --voice espeak:{code.split('-')[0]}")
+
+
+def _list_supertonic(args, models_dir: Path) -> None:
+    from .voice.catalogue import VoiceCatalogue, supertonic_installed
+    from .voice.supertonic_engine import MODEL_NAME
+
+    release = VoiceCatalogue.load().supertonic
+    styles = release.styles_matching(args.language, args.gender) if release else []
+    if not styles:
+        return
+    installed = supertonic_installed(release, models_dir / MODEL_NAME)
+    size = sum(size for _, size in release.files.values())
+    if args.json:
+        for style in styles:
+            print(json.dumps({"voice": f"supertonic:{style}", "engine": "supertonic", "name": style,
+                              "gender": release.styles[style], "languages": list(release.languages),
+                              "licence": release.licence, "installed": installed}))
+        return
+    state = "installed" if installed else f"{size / 1e6:.0f} MB on first use, for all of them"
+    print(f"supertonic, by style (--voice supertonic:STYLE; {len(release.languages)} languages, Korean included; "
+          f"{state}; {release.licence}):")
+    for gender in ("female", "male"):
+        chosen = [style for style in styles if release.styles[style] == gender]
+        if chosen:
+            print(f"  {gender:7} {' '.join(chosen)}")
 
 
 def _voices_say(args) -> int:
@@ -585,7 +622,7 @@ def _setup_logging(quiet: bool, as_json: bool, verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
     if not verbose:
         _quiet_native_libraries()
-    for noisy in ("numba", "matplotlib", "urllib3", "TTS", "trainer", "fsspec", "piper"):
+    for noisy in ("numba", "matplotlib", "urllib3", "TTS", "trainer", "fsspec", "piper", "supertonic"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 

@@ -11,16 +11,19 @@ LOUDNESS_PRESETS = {
     "broadcast": (-23.0, -1.0),  # EBU R128
 }
 NARRATION_PHONES = ("auto", "recognise")
-VOICE_ENGINES = ("piper", "coqui", "espeak")
+VOICE_ENGINES = ("piper", "supertonic", "coqui", "espeak")
 MOUTH_INTERIORS = ("real", "painted", "off")
 
 
 @dataclass
 class VoiceConfig:
     engine: str = "piper"
-    """piper (offline default) | coqui (TTS library) | espeak (espeak-ng, always available)."""
+    """piper (offline default) | supertonic (neural, 31 languages) | coqui (TTS library) | espeak (espeak-ng,
+    always available). With piper and no voice, a script in another language than English speaks with Supertonic
+    where its files are installed, else with espeak-ng (voice.choose_engine)."""
     voice: str | None = None
-    """Engine-specific voice: a Piper .onnx path, a Coqui model name or checkpoint dir, an espeak voice."""
+    """Engine-specific voice: a Piper .onnx path or catalogue name, a Supertonic style (F1-F5, M1-M5), a Coqui
+    model name or checkpoint dir, an espeak voice."""
     language: str | None = None
     """Language of the script (en, ko, or any code the engine knows); None: front matter, else detected."""
     speed: float = 1.0

@@ -98,7 +98,7 @@ class Runtime:
         from .voice import load_engine
 
         key = ("voice", voice.engine, voice.voice, voice.language, voice.speed, voice.device)
-        return self.model(key, lambda: load_engine(voice, self.registry, self.home.models_dir))
+        return self.model(key, lambda: load_engine(voice, self.registry, self.home.models_dir, self.phone_recogniser))
 
     def mouth_model(self, weights: Path):
         """The speech-to-mouth model in `weights` (motion reads recorded speech with it)."""

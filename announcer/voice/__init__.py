@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from ..config import VoiceConfig
 from ..errors import InputError
+from ..home import Home
 from ..media.ffmpeg import decode_audio, probe
 from ..script import Script
 from . import align, phones
@@ -36,17 +38,24 @@ script's words does not hold them all."""
 MIN_SHARE_HEARD = 0.5
 
 
-def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = None) -> VoiceEngine:
+def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = None,
+                phone_recogniser: Callable | None = None) -> VoiceEngine:
     """Build the engine once; it is reused for every sentence (and every clip of a batch). Voices fetched by name
-    are kept under `models_dir` (the home's, by default)."""
+    are kept under `models_dir` (the home's, by default). `phone_recogniser` loads the recogniser that times the
+    phones of engines without alignments of their own (Supertonic)."""
     if config.engine == "piper":
         from .piper_engine import PiperEngine
 
         if not (config.language or "en").startswith("en") and config.voice is None:
             raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
-                             fix="use --voice espeak or coqui for this language, or give a Piper voice .onnx")
+                             fix="use --voice supertonic or espeak for this language, or a Piper voice for it")
         return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
                            registry=registry, voices_dir=models_dir / "voices" if models_dir else None)
+    if config.engine == "supertonic":
+        from .supertonic_engine import SupertonicEngine
+
+        return SupertonicEngine(config.voice, config.language or "en", config.speed, models_dir or Home.resolve().models_dir,
+                                phone_recogniser)
     if config.engine == "espeak":
         from .espeak_engine import EspeakEngine
 
@@ -55,7 +64,22 @@ def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = No
         from .coqui_engine import CoquiEngine
 
         return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui" if models_dir else None)
-    raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, coqui or espeak")
+    raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, supertonic, coqui or espeak")
+
+
+def choose_engine(config: VoiceConfig, models_dir: Path) -> VoiceConfig:
+    """The default voice for a script that is not in English: Supertonic where its files are installed and it
+    speaks the language, else espeak-ng. Any engine or voice the user chose is kept."""
+    from .catalogue import VoiceCatalogue, supertonic_installed
+    from .supertonic_engine import MODEL_NAME
+
+    language = config.language or "en"
+    if config.engine != "piper" or config.voice is not None or language.startswith("en"):
+        return config
+    release = VoiceCatalogue.load().supertonic
+    if release is not None and release.speaks(language) and supertonic_installed(release, models_dir / MODEL_NAME):
+        return replace(config, engine="supertonic")
+    return replace(config, engine="espeak")
 
 
 def _onnx_has_cuda() -> bool:
@@ -181,4 +205,5 @@ def available_voices() -> dict[str, list[str]]:
     return {"piper": piper, "coqui": coqui, "espeak": espeak_voices()}
 
 
-__all__ = ["Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration", "load_engine", "available_voices"]
+__all__ = ["Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration", "load_engine", "choose_engine",
+           "available_voices"]

@@ -53,10 +53,31 @@ class CataloguedVoice:
         return self.language.lower() == wanted or self.language.lower().split("_")[0] == wanted
 
 
+@dataclass(frozen=True)
+class SupertonicRelease:
+    """One pinned release of Supertonic: every file with its sha256 and size, and the voice styles it ships."""
+    base_url: str
+    licence: str
+    languages: tuple[str, ...]
+    files: dict[str, tuple[str, int]]
+    """Path inside the release -> (sha256, size)."""
+    styles: dict[str, str]
+    """Voice style name (F1, M1, ...) -> gender."""
+
+    def speaks(self, language: str) -> bool:
+        return language.replace("-", "_").lower().split("_")[0] in self.languages
+
+    def styles_matching(self, language: str | None = None, gender: str | None = None) -> list[str]:
+        if language is not None and not self.speaks(language):
+            return []
+        return [name for name, voiced_by in self.styles.items() if gender is None or voiced_by == gender.lower()]
+
+
 class VoiceCatalogue:
-    def __init__(self, voices: dict[str, CataloguedVoice], source: Path):
+    def __init__(self, voices: dict[str, CataloguedVoice], source: Path, supertonic: SupertonicRelease | None = None):
         self.voices = voices
         self.source = source
+        self.supertonic = supertonic
 
     @staticmethod
     def load(path: Path | None = None) -> "VoiceCatalogue":
@@ -64,11 +85,12 @@ class VoiceCatalogue:
         try:
             raw = yaml.safe_load(source.read_text(encoding="utf-8"))
             defaults = raw.get("defaults", {})
-            voices = {name: _entry(name, fields, defaults) for name, fields in raw["voices"].items()}
+            voices = {name: _entry(name, fields, defaults) for name, fields in raw.get("voices", {}).items()}
+            supertonic = _supertonic(raw["supertonic"]) if "supertonic" in raw else None
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
             raise InputError(f"voice catalogue is unreadable: {error}", path=source,
                              fix="fix the file, or unset " + CATALOGUE_ENV) from error
-        return VoiceCatalogue(voices, source)
+        return VoiceCatalogue(voices, source, supertonic)
 
     def find(self, name: str) -> CataloguedVoice:
         if name not in self.voices:
@@ -89,6 +111,13 @@ def _entry(name: str, fields: dict, defaults: dict) -> CataloguedVoice:
         gender=fields["gender"], quality=fields["quality"], licence=fields["licence"], model_url=model_url,
         sha256=str(fields["sha256"]).lower(), size=int(fields["size"]), sample_rate=int(fields["sample_rate"]),
         espeak=fields["espeak"], speakers=int(fields.get("speakers", 1)))
+
+
+def _supertonic(fields: dict) -> SupertonicRelease:
+    return SupertonicRelease(
+        base_url=fields["base_url"].rstrip("/"), licence=fields["licence"], languages=tuple(fields["languages"]),
+        files={path: (str(entry["sha256"]).lower(), int(entry["size"])) for path, entry in fields["files"].items()},
+        styles={str(name): gender for name, gender in fields["voices"].items()})
 
 
 def installed_path(voice: CataloguedVoice, voices_dir: Path) -> Path:
@@ -144,6 +173,24 @@ def _check_config(voice: CataloguedVoice, path: Path) -> None:
                         path=path, fix="nothing was kept; the upstream config changed or was tampered with")
 
 
+def supertonic_installed(release: SupertonicRelease, folder: Path) -> bool:
+    return all((folder / path).is_file() for path in release.files)
+
+
+def install_supertonic(release: SupertonicRelease, folder: Path) -> Path:
+    """The release's folder, with any missing file downloaded; every file's size is checked on every use (a sha256
+    of 400 MB would cost about a second a load) and its sha256 when it arrives."""
+    for path, (sha256, size) in release.files.items():
+        target = folder / path
+        if not target.is_file():
+            download_verified(f"{release.base_url}/{path}", target, sha256, f"Supertonic file {path}",
+                              fix=f"check your connection, or put the release's files in {folder} by hand")
+        if target.stat().st_size != size:
+            raise ToolError(f"Supertonic file {path} is {target.stat().st_size} bytes, expected {size}", path=target,
+                            fix="delete it, and it will be downloaded again")
+    return folder
+
+
 def _check_installed(voice: CataloguedVoice, model: Path) -> None:
     digest = sha256_of(model)
     if digest != voice.sha256:
@@ -151,4 +198,5 @@ def _check_installed(voice: CataloguedVoice, model: Path) -> None:
                         path=model, fix="delete it, and it will be downloaded again")
 
 
-__all__ = ["VoiceCatalogue", "CataloguedVoice", "install_voice", "is_installed", "CATALOGUE_ENV"]
+__all__ = ["VoiceCatalogue", "CataloguedVoice", "SupertonicRelease", "install_voice", "install_supertonic",
+           "is_installed", "supertonic_installed", "CATALOGUE_ENV"]

@@ -59,6 +59,8 @@ class PhoneRecogniser:
         heard = [(frame, tokens[token]) for frame, token in _emissions(frames, self._model.blank_id)]
         # Word boundaries and unknown sounds are emissions too, but the lips go on from one phone to the next.
         heard = [(frame, label) for frame, label in heard if label.strip() and not label.startswith("<")]
+        if not heard:  # a stretch of breath or noise: no phone at all
+            return []
         next_frames = [frame for frame, _ in heard[1:]] + [len(frames)]
         return [_timed(label, frame, next_frame) for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
 
