@@ -41,8 +41,10 @@ class VoiceConfig:
     recognition and forced alignment (voice.align), other languages by phone recognition (voice.phones). Off, the
     speech-to-mouth model reads the audio instead."""
     narration_phones: str = "auto"
-    """Who times recorded narration's phones: 'auto' (PocketSphinx's alignment for English, hama's phone recogniser
-    for other languages) or 'recognise' (hama's recogniser for every language, English included)."""
+    """Who times recorded narration's phones: 'auto' (English: PocketSphinx's alignment; other languages: the
+    script's own phones aligned to the recording by hama's recogniser, or the phones it hears where there is no
+    script or the recording does not follow it) or 'recognise' (the phones hama hears, for every language, English
+    included, script or not)."""
 
     def with_loudness_preset(self, preset: str) -> "VoiceConfig":
         if preset not in LOUDNESS_PRESETS:

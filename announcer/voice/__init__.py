@@ -157,10 +157,25 @@ def load_narration(path: Path, config: VoiceConfig, script: Script | None = None
         models = align.model_checksums()
     elif config.align_narration:
         heard = phone_recogniser() if phone_recogniser is not None else phones.load_phone_recogniser()
-        timings = NarrationTimings(heard.phones(audio, NARRATION_SAMPLE_RATE), [])
+        follows_script = script is not None and config.narration_phones == "auto" and language is not None
+        timings = NarrationTimings(_script_phones(heard, audio, script, language, path) if follows_script
+                                   else heard.phones(audio, NARRATION_SAMPLE_RATE), [])
         models = phones.model_checksums()
     captions = _narration_captions(script, audio, segment_words, timings.words)
     return Speech(audio, NARRATION_SAMPLE_RATE, timings.phonemes, captions, "narration", path.name, lufs, peak, models)
+
+
+def _script_phones(heard: phones.PhoneRecogniser, audio: np.ndarray, script: Script, language: str,
+                   path: Path) -> list[TimedUnit]:
+    """The script's own phones aligned to the narration; the phones heard in it where it does not follow the script."""
+    text = " ".join(segment.spoken for segment in script.segments)
+    aligned = heard.script_phones(audio, NARRATION_SAMPLE_RATE, text, language)
+    if aligned is not None and aligned.follows_script:
+        return aligned.phones
+    measured = f"fit {aligned.fit:.2f}, {aligned.share:.0%} of the phones heard" if aligned else "too short for it"
+    log.warning("%s: the narration does not follow its script closely (%s); the mouth follows the phones heard "
+                "in it instead", path.name, measured)
+    return heard.phones(audio, NARRATION_SAMPLE_RATE)
 
 
 def script_share_heard(speech: Speech, word_count: int) -> float:

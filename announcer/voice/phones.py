@@ -10,6 +10,7 @@ which is all the motion stage needs.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from .align import speech_chunks
+from .ctc_align import ScriptPhonemiser, forced_alignment, is_modifier
 from .types import TimedUnit
 
 RECOGNISER_RATE = 16000
@@ -28,6 +30,13 @@ scored best on the held-out clips (benchmarks/RESULTS.md)."""
 MAX_PHONE_S = 0.3
 """A phone heard before a pause ends this long after it starts at most (CTC only says where a phone begins)."""
 MIN_PAUSE_S = 0.15
+MIN_SCRIPT_FIT = -1.5
+"""Below this ScriptFit.fit a recording is taken not to follow its script. Measured on jfk.wav and eight LJ Speech
+clips: their own transcripts fit at -0.66 to -1.36, another clip's transcript at -1.82 to -3.77, and French text of
+the same length on the German recording at -1.58."""
+SCRIPT_SHARE = (0.7, 1.4)
+"""The script's phones per phone heard, for a recording of that script: 0.90 to 1.10 on the same nine clips. A
+script of two words on nine seconds of speech fits well (blanks absorb the rest) but holds a tenth of its phones."""
 """Quiet stretches this long are pauses (shorter ones are the closures of stops, where a phone goes on)."""
 QUIET_SHARE = 0.05
 _SESSION_LOCK = threading.Lock()
@@ -41,16 +50,43 @@ class PhoneRecogniser:
         from hama import ASRModel
 
         self._model = ASRModel()
+        self._script_phonemiser: ScriptPhonemiser | None = None
+        self._token_ids: dict[str, int] = {}
 
     def phones(self, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
         """IPA phones (hama's inventory) timed on the recording's timeline, stretch by stretch between pauses."""
-        speech = resample_poly(audio, RECOGNISER_RATE, sample_rate).astype(np.float32) if sample_rate != RECOGNISER_RATE else audio
-        pcm = (np.clip(speech, -1, 1) * 32767).astype(np.int16)
+        speech = _at_recogniser_rate(audio, sample_rate)
         phones: list[TimedUnit] = []
-        for start, end in speech_chunks(pcm, RECOGNISER_RATE):
+        for start, end in speech_chunks(_pcm(speech), RECOGNISER_RATE):
             offset = start / RECOGNISER_RATE
             phones += [p.shifted(offset) for p in self._recognise(speech[start:end])]
         return _ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE))
+
+    def script_phones(self, audio: np.ndarray, sample_rate: int, text: str, language: str) -> ScriptFit | None:
+        """The phones `text` says (in `language`), timed by aligning them to the recording; None where the recording
+        is too short to hold them."""
+        speech = _at_recogniser_rate(audio, sample_rate)
+        log_probs, frame_times = self._log_probs_by_chunk(speech)
+        tokens = self._phonemiser()(text, language)
+        ids = [self._token_ids[token] for token in tokens]
+        aligned = forced_alignment(log_probs, ids, self._model.blank_id)
+        if aligned is None:
+            return None
+        first_frames, fit = aligned
+        heard = [(float(frame_times[frame]), token) for frame, token in zip(first_frames, tokens, strict=True)
+                 if not is_modifier(token)]
+        next_starts = [start for start, _ in heard[1:]] + [float(frame_times[-1]) + FRAME_SAMPLES / RECOGNISER_RATE]
+        phones = [_timed(label, start, next_start) for (start, label), next_start in zip(heard, next_starts, strict=True)]
+        free_fit = float(log_probs.max(axis=1).mean())
+        return ScriptFit(_ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE)), fit - free_fit,
+                         len(heard) / max(self._phones_heard(log_probs), 1))
+
+    def _phones_heard(self, log_probs: np.ndarray) -> int:
+        """How many phones free recognition hears in these frames (the greedy CTC path)."""
+        tokens = self._model.decoder_tokens
+        emitted = _emissions(list(log_probs.argmax(axis=1)), self._model.blank_id)
+        return sum(1 for _, token in emitted if tokens[token].strip() and not tokens[token].startswith("<")
+                   and not is_modifier(tokens[token]))
 
     def _recognise(self, speech: np.ndarray) -> list[TimedUnit]:
         with _SESSION_LOCK:
@@ -61,15 +97,62 @@ class PhoneRecogniser:
         heard = [(frame, label) for frame, label in heard if label.strip() and not label.startswith("<")]
         if not heard:  # a stretch of breath or noise: no phone at all
             return []
+        frame_s = FRAME_SAMPLES / RECOGNISER_RATE
         next_frames = [frame for frame, _ in heard[1:]] + [len(frames)]
-        return [_timed(label, frame, next_frame) for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
+        return [_timed(label, frame * frame_s, next_frame * frame_s)
+                for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
+
+    def _log_probs_by_chunk(self, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(frames x tokens log-probabilities, each frame's time) over the whole recording, chunk by chunk."""
+        model, frame_s = self._model, FRAME_SAMPLES / RECOGNISER_RATE
+        all_log_probs, all_times = [], []
+        for start, end in speech_chunks(_pcm(speech), RECOGNISER_RATE):
+            wav = speech[start:end].reshape(1, -1).astype(np.float32)
+            with _SESSION_LOCK:
+                log_probs, lengths = model.session.run(
+                    [model._log_probs_output_name, model._out_lengths_output_name],
+                    {model._waveform_input_name: wav, model._waveform_lengths_input_name: np.array([wav.shape[1]], np.int64)})
+            chunk = log_probs[0][: int(np.ravel(lengths)[0])]
+            all_log_probs.append(chunk)
+            all_times.append(start / RECOGNISER_RATE + np.arange(len(chunk)) * frame_s)
+        return np.concatenate(all_log_probs), np.concatenate(all_times)
+
+    def _phonemiser(self) -> ScriptPhonemiser:
+        if self._script_phonemiser is None:
+            self._script_phonemiser = ScriptPhonemiser(list(self._model.decoder_tokens))
+            self._token_ids = {token: index for index, token in enumerate(self._model.decoder_tokens)}
+        return self._script_phonemiser
 
 
-def _timed(label: str, frame: int, next_frame: int) -> TimedUnit:
-    """A phone heard at `frame`, running to the next phone's frame (at most MAX_PHONE_S), led by ONSET_LEAD_S."""
+@dataclass
+class ScriptFit:
+    phones: list[TimedUnit]
+    fit: float
+    """How much worse the script's phones explain the recording than the recogniser's own best guess: mean
+    log-probability per frame, script path minus free path (0 at best; more negative, a worse match)."""
+    share: float
+    """The script's phones as a share of the phones heard: far under 1, the recording says more than the script."""
+
+    @property
+    def follows_script(self) -> bool:
+        return self.fit >= MIN_SCRIPT_FIT and SCRIPT_SHARE[0] <= self.share <= SCRIPT_SHARE[1]
+
+
+def _at_recogniser_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    if sample_rate == RECOGNISER_RATE:
+        return audio
+    return resample_poly(audio, RECOGNISER_RATE, sample_rate).astype(np.float32)
+
+
+def _pcm(speech: np.ndarray) -> np.ndarray:
+    return (np.clip(speech, -1, 1) * 32767).astype(np.int16)
+
+
+def _timed(label: str, start_s: float, next_start_s: float) -> TimedUnit:
+    """A phone heard at `start_s`, running to the next phone (at most MAX_PHONE_S), led by ONSET_LEAD_S."""
     frame_s = FRAME_SAMPLES / RECOGNISER_RATE
-    start = max(frame * frame_s - ONSET_LEAD_S, 0.0)
-    end = min(next_frame * frame_s, frame * frame_s + MAX_PHONE_S) - ONSET_LEAD_S
+    start = max(start_s - ONSET_LEAD_S, 0.0)
+    end = min(next_start_s, start_s + MAX_PHONE_S) - ONSET_LEAD_S
     return TimedUnit(label, start, max(end, start + frame_s))
 
 
