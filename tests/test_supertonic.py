@@ -39,6 +39,7 @@ def test_the_shipped_release_is_pinned_file_by_file():
     assert release.speaks("ko") and release.styles_matching("ko", "female") and release.styles_matching("ko", "male")
 
 
+@pytest.mark.slow
 def test_a_supertonic_voice_is_fetched_checked_and_speaks_korean(served, tmp_path):
     files, _ = served
     home = tmp_path / "home"

@@ -68,6 +68,7 @@ def test_voice_by_name_is_downloaded_checked_cached_and_speaks(tmp_path, monkeyp
     assert re.search(rf"{NAME}\s+en_US\s+male\s+medium\s+installed", listed.stdout), listed.stdout
 
 
+@pytest.mark.slow
 def test_wrong_hash_is_refused_in_one_line_and_nothing_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv(CATALOGUE_ENV, str(serve_voice(tmp_path, sha256="0" * 64)))
     home = tmp_path / "home"
