@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/lipsync.py [--out eval-results]
 
-Prints one row per video for the pipeline and for the loudness baseline.
+Prints one row per video for the pipeline and for the loudness baseline, then the pipeline's error by class of
+the phone driving each frame (standardised openings; negative: our mouth opens less than the real one there).
 """
 from __future__ import annotations
 
@@ -37,11 +38,22 @@ def main() -> None:
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), motion=MotionConfig(mouth_model=args.mouth_model),
                               voice=VoiceConfig(align_narration=not args.no_align, narration_phones=args.phones), home=Path(scratch) / "home", progress=False)
         print(f"{'video':34} {'run':9} " + " ".join(f"{c:>22}" for c in COLUMNS))
+        by_class = {}
         with Pipeline(config) as pipeline:
             for video in videos:
                 report = evaluate(video, out / video.stem, pipeline.runtime)
+                by_class[video.name] = report["by_phone_class"]
                 for name, figures in (("announcer", report), ("baseline", report["baseline"])):
                     print(f"{video.name:34} {name:9} " + " ".join(f"{figures[c]:>22}" for c in COLUMNS), flush=True)
+        print_by_class(by_class)
+
+
+def print_by_class(by_class: dict[str, dict]) -> None:
+    classes = ("silence", "bilabial", "labiodental", "open vowel", "other vowel", "other consonant")
+    print(f"\n{'error by phone class (frames)':34} " + " ".join(f"{c:>20}" for c in classes))
+    for video, table in by_class.items():
+        cells = [f"{table[c]['error']:+.2f} ({table[c]['frames']})" if c in table else "-" for c in classes]
+        print(f"{video:34} " + " ".join(f"{cell:>20}" for cell in cells))
 
 
 if __name__ == "__main__":

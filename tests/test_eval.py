@@ -47,12 +47,28 @@ def test_silence_metrics_on_a_known_sequence():
     assert metrics.silence_jitter(opening, ~speaking) == pytest.approx((0.06 + 0.04) / 5)
 
 
+def test_errors_by_phone_class_on_a_known_sequence(real_mouth):
+    real = layout.mouth_opening(real_mouth[1])
+    closed = real < np.percentile(real, 20)
+    classes = ["bilabial" if shut else "open vowel" for shut in closed]
+    perfect = metrics.errors_by_phone_class(0.5 * real + 0.1, real, classes, 0)  # only scale and level differ
+    assert all(abs(row["error"]) < 1e-6 for row in perfect.values())
+    assert perfect["bilabial"]["frames"] == closed.sum() and perfect["bilabial"]["real"] < perfect["open vowel"]["real"]
+    lazy = np.where(closed, np.median(real), real)  # a mouth that never shuts for the closures
+    assert metrics.errors_by_phone_class(lazy, real, classes, 0)["bilabial"]["error"] > 0.5
+    late = np.roll(real, 3)  # a constant lag is taken out at the clip's own offset
+    assert abs(metrics.errors_by_phone_class(late, real, classes, 3)["bilabial"]["error"]) < 0.05
+    assert metrics.phone_class("pʰ") == "bilabial" and metrics.phone_class("aɪ") == "open vowel"
+    assert metrics.phone_class("t͡ʃ") == "other consonant"
+
+
 @pytest.mark.slow
 def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
     report = evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline.runtime, max_seconds=3)
     saved = json.loads((tmp_path / "report.json").read_text())
     for key in ("mouth_open_r", "lip_landmark_distance", "offset_frames", "silence_close_ms", "above_mouth_psnr_db"):
         assert key in saved and key in saved["baseline"]
+    assert {"silence", "open vowel"} <= set(saved["by_phone_class"])
     assert saved == json.loads(json.dumps(report))
     assert -1 <= saved["mouth_open_r"] <= 1 and saved["frames"] == 75
     assert abs(saved["source_av_offset_frames"]) <= 2  # talk_face5 is in sync

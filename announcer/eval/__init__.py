@@ -59,6 +59,9 @@ def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 
     baseline_plan = replace(plan, mouth=mouth_from_loudness(speech.audio, speech.sample_rate, fps, plan.n_frames))
     baseline_run = _measure(runtime, renderer, avatar, real_track, baseline_plan, n, real, real_opening, speaking)
     out_dir.mkdir(parents=True, exist_ok=True)
+    classes = _frame_phone_classes(speech.phonemes, speaking, fps)
+    pipeline_run.figures["by_phone_class"] = metrics.errors_by_phone_class(
+        pipeline_run.opening, real_opening, classes, pipeline_run.figures["offset_frames"])
     report = {"video": str(video.resolve()), "frames": n, "fps": fps, "motion_driver": plan.driver,
               "timing_models": sorted(Path(path).name for path in speech.model_files),
               "source_av_offset_frames": estimate_offset(speech.audio, speech.sample_rate, real_opening, avatar.fps),
@@ -68,6 +71,16 @@ def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 
     write_plot(out_dir / "mouth.png", fps, real_opening, pipeline_run.opening, baseline_run.opening, speaking, video.name)
     write_side_by_side(out_dir / "side_by_side.mp4", avatar.frames[:n], pipeline_run.frames, speech, fps, runtime.config.encode)
     return report
+
+
+def _frame_phone_classes(phones, speaking: np.ndarray, fps: int) -> list[str]:
+    """The class of the phone under each frame's centre; 'silence' where the voice is not active or no phone is."""
+    starts, ends = np.array([p.start for p in phones]), np.array([p.end for p in phones])
+    classes = []
+    for frame, at in enumerate((np.arange(len(speaking)) + 0.5) / fps):
+        under = np.flatnonzero((starts <= at) & (ends > at))
+        classes.append(metrics.phone_class(phones[under[-1]].label) if speaking[frame] and len(under) else "silence")
+    return classes
 
 
 def _speaking(speech, fps: int, n: int) -> np.ndarray:

@@ -40,6 +40,45 @@ def silence_jitter(opening: np.ndarray, silent: np.ndarray) -> float:
     return float(steps.mean()) if len(steps) else 0.0
 
 
+PHONE_CLASSES = {
+    "bilabial": set("pbm"),
+    "labiodental": set("fvɸβ"),
+    "open vowel": set("aɑɐæɒɔʌɛ"),
+    "other vowel": set("oɵəɜɚɝeøœɪiɨyʊuɯʉ"),
+}
+"""What the phone driving each frame asks of the lips; anything else spoken is 'other consonant'."""
+
+
+def phone_class(label: str) -> str:
+    first = label[:1]
+    return next((name for name, symbols in PHONE_CLASSES.items() if first in symbols), "other consonant")
+
+
+def errors_by_phone_class(generated: np.ndarray, real: np.ndarray, classes: list[str], offset: int) -> dict:
+    """Per class of driving phone: frames, and the mean real and generated openings and their difference, each
+    opening standardised over the clip (so a mouth that moves less overall shows as a scale, not as every class
+    too small) and the generated one shifted by the clip's best `offset` (so a constant lag does not smear
+    closures into their neighbours). Negative error: our mouth opens less than the real one for that class."""
+    shifted = np.roll(generated, -offset)
+    valid = np.ones(len(real), bool)
+    if offset > 0:
+        valid[-offset:] = False
+    elif offset < 0:
+        valid[:-offset] = False
+    z_generated = (shifted - shifted[valid].mean()) / (shifted[valid].std() + 1e-9)
+    z_real = (real - real[valid].mean()) / (real[valid].std() + 1e-9)
+    table = {}
+    for name in dict.fromkeys(classes):
+        chosen = valid & (np.asarray(classes) == name)
+        if chosen.sum() < 3:
+            continue
+        table[name] = {"frames": int(chosen.sum()), "real": round(float(z_real[chosen].mean()), 3),
+                       "generated": round(float(z_generated[chosen].mean()), 3),
+                       "error": round(float((z_generated - z_real)[chosen].mean()), 3),
+                       "abs_error": round(float(np.abs(z_generated - z_real)[chosen].mean()), 3)}
+    return table
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
