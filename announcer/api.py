@@ -69,6 +69,11 @@ class RenderRequest:
     presenter: str | None = None
     """A presenter's name (presenters/NAME.yaml) or file: avatar, voice and captions together; None takes the script's
     front matter `presenter:`, if any."""
+    default_avatar: str | Path | None = None
+    """A batch's or schedule's avatar: used only where neither the script's front matter nor its presenter names one
+    (the script knows its own presenter; a batch-wide setting must not put someone else on air)."""
+    default_presenter: str | None = None
+    """A batch's presenter: used only where the script's front matter names none."""
 
 
 @dataclass
@@ -175,11 +180,11 @@ class Pipeline:
         with _timed(timings, "script"):
             language = request.voice_overrides.get("language") or self.config.voice.language
             script = read_script(request.script, language) if request.script else None
-            presenter = self._presenter(request.presenter, script)
+            presenter = self._presenter(request.presenter, script, request.default_presenter)
             if presenter and presenter.language and script and not language and "language" not in script.options:
                 script = read_script(request.script, presenter.language)  # the presenter's language reads the text
             voice_config = self._voice_config(script, request.voice_overrides, presenter)
-        avatar_path = self._avatar_path(request.avatar, script, presenter)
+        avatar_path = self._avatar_path(request.avatar, script, presenter, request.default_avatar)
         renderer = self._renderer_for(avatar_path, load_renderer)
         with _timed(timings, "avatar"):
             avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
@@ -192,9 +197,11 @@ class Pipeline:
                 self._check_narration_holds(script, speech, Path(request.audio))
         return _Inputs(script, renderer, avatar, track, speech, presenter)
 
-    def _presenter(self, asked: str | None, script: Script | None) -> Presenter | None:
-        """The presenter asked for on the command line, else in the script's front matter; None when neither asks."""
-        name = asked or (str(script.options["presenter"]) if script and "presenter" in script.options else None)
+    def _presenter(self, asked: str | None, script: Script | None, default: str | None = None) -> Presenter | None:
+        """The presenter asked for on the command line, else in the script's front matter, else the batch's default;
+        None when none asks."""
+        in_script = str(script.options["presenter"]) if script and "presenter" in script.options else None
+        name = asked or in_script or default
         if name is None:
             return None
         folders = [script.path.parent / "presenters"] if script else []
@@ -202,7 +209,7 @@ class Pipeline:
         try:
             return find_presenter(name, list(dict.fromkeys(folders)))
         except InputError as error:
-            if asked or script is None:
+            if asked or in_script is None:
                 raise
             raise InputError(f"front matter presenter: {error.what}", path=script.path,
                              line=script.option_lines.get("presenter"), fix=error.fix) from None
@@ -257,8 +264,10 @@ class Pipeline:
                                  fix=fix) from None
         return voice
 
-    def _avatar_path(self, avatar: str | Path | None, script: Script | None, presenter: Presenter | None = None) -> Path:
-        """--avatar, then the script's `avatar:`, then the presenter's, then the default presenter."""
+    def _avatar_path(self, avatar: str | Path | None, script: Script | None, presenter: Presenter | None = None,
+                     default: str | Path | None = None) -> Path:
+        """--avatar, then the script's `avatar:`, then the presenter's, then a batch's default, then the default
+        presenter."""
         if avatar is not None:
             return Path(avatar).expanduser()
         if script is not None and "avatar" in script.options:
@@ -266,6 +275,8 @@ class Pipeline:
         presenters_avatar = presenter.avatar_path() if presenter is not None else None
         if presenters_avatar is not None:
             return presenters_avatar
+        if default is not None:
+            return Path(default).expanduser()
         log.info("no avatar given: using the default presenter (%s); choose one with --avatar", CREDIT)
         return default_presenter(self.home.avatars_dir)
 

@@ -42,8 +42,11 @@ class OutputSet:
         path = Path(path).expanduser().resolve()
         if path.suffix.lower() != ".mp4":
             raise InputError("output must be an .mp4 file", path=path, fix="use -o NAME.mp4")
-        if not path.parent.is_dir():
-            raise InputError("output folder does not exist", path=path.parent, fix="create it first")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"cannot create the output folder ({error.strerror})", path=path.parent,
+                             fix="choose a folder you can write to") from None
         return OutputSet(path).checked()
 
     @staticmethod

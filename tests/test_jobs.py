@@ -345,3 +345,32 @@ def test_cancelling_a_running_job_on_the_ray_engine_interrupts_its_task(tmp_path
     assert summaries[0].done == [] and summaries[0].failed == [] and summaries[0].retried == []
     # Interrupted, not left to finish: nothing was delivered and no staged file is left behind.
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_scripts_own_avatar_and_presenter_win_over_the_batchs_defaults(tmp_path, home):
+    """`batch --avatar A --presenter P`: a script that names its own avatar or presenter keeps them; the others get
+    the batch's. The wrong presenter must never go on air silently."""
+    own_avatar = MEDIA / "portraits" / "woman_brown_hair.jpg"
+    scripts = tmp_path / "scripts"
+    (scripts / "presenters").mkdir(parents=True)
+    write_script(scripts / "presenters", "anna.yaml", "name: Anna Kim\n")
+    write_script(scripts / "presenters", "ben.yaml", "name: Ben Park\n")
+    write_script(scripts, "own.md", f"---\navatar: {own_avatar}\npresenter: ben\n---\nGood evening.\n")
+    write_script(scripts, "plain.md", "Good evening.\n")
+    out = tmp_path / "out"
+    done = run_cli("batch", scripts, "--avatar", AVATAR, "--presenter", "anna", "--out", out, "--quiet",
+                   cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stderr
+    for name, avatar, presenter in (("own", own_avatar, "Ben Park"), ("plain", AVATAR, "Anna Kim")):
+        inputs = json.loads((out / f"{name}.json").read_text())["inputs"]
+        assert (Path(inputs["avatar"]["path"]), inputs["presenter"]["name"]) == (avatar.resolve(), presenter), name
+
+
+def test_render_creates_a_missing_output_folder(tmp_path, pipeline):
+    from announcer import RenderRequest
+
+    script = write_script(tmp_path, "news.md", "Good evening.\n")
+    output = tmp_path / "new" / "folder" / "clip.mp4"
+    pipeline.prepare(RenderRequest(avatar=AVATAR, output=output, script=script))
+    assert output.parent.is_dir() and not output.exists()  # the folder is made; the clip comes only when delivered

@@ -40,8 +40,9 @@ class WorkSummary:
 def job_request(job: Job):
     from ..api import RenderRequest
 
-    return RenderRequest(avatar=job.avatar, output=job.output, script=job.script,
-                         voice_overrides=dict(job.options.get("voice", {})), presenter=job.options.get("presenter"))
+    # A batch's avatar and presenter are defaults: a script's own front matter wins over them.
+    return RenderRequest(avatar=None, default_avatar=job.avatar, output=job.output, script=job.script,
+                         voice_overrides=dict(job.options.get("voice", {})), default_presenter=job.options.get("presenter"))
 
 
 def render_job(pipeline, job: Job, on_stage=None) -> dict:
