@@ -207,7 +207,7 @@ class Pipeline:
         folders = [script.path.parent / "presenters"] if script else []
         folders += [Path.cwd() / "presenters", self.home.presenters_dir]
         try:
-            return find_presenter(name, list(dict.fromkeys(folders)))
+            return find_presenter(name, list(dict.fromkeys(folders)), self.home.avatars_dir)
         except InputError as error:
             if asked or in_script is None:
                 raise

@@ -11,8 +11,9 @@ A newsroom's "Anna" always reads with Anna's voice, speed and loudness: `present
     loudness: broadcast       # a preset or LUFS
 
 `--presenter anna` (or `presenter: anna` in a script's front matter) looks for `anna.yaml` in a
-`presenters` folder beside the script, then in the current folder's, then in the home's. Every
-field is optional; the script's own front matter and the command line's flags win over it.
+`presenters` folder beside the script, then in the current folder's, then in the home's, and last
+for `presenter.yaml` inside the prepared avatar `anna` (whose avatar is then that prepared avatar).
+Every field is optional; the script's own front matter and the command line's flags win over it.
 """
 from __future__ import annotations
 
@@ -59,8 +60,13 @@ class Presenter:
         return {"key": self.key, "file": str(self.path.resolve()), "name": self.name, "title": self.title}
 
 
-def find_presenter(name: str, folders: list[Path]) -> Presenter:
-    """The presenter called `name` (or the .yaml file `name` names), from the first folder that has it."""
+BUNDLE_FILE = "presenter.yaml"
+"""A prepared avatar's own presenter: AVATARS_DIR/NAME/presenter.yaml."""
+
+
+def find_presenter(name: str, folders: list[Path], avatars_dir: Path | None = None) -> Presenter:
+    """The presenter called `name` (or the .yaml file `name` names), from the first folder that has it, else from
+    the prepared avatar of that name in `avatars_dir`."""
     wanted = Path(name).expanduser()
     if wanted.suffix in (".yaml", ".yml"):
         candidates = [wanted]
@@ -69,13 +75,18 @@ def find_presenter(name: str, folders: list[Path]) -> Presenter:
     else:
         raise InputError(f"presenter '{name}' is not a name", fix="give a presenter's name, e.g. --presenter anna, or a .yaml file")
     found = next((path for path in candidates if path.is_file()), None)
+    in_bundle = avatars_dir / name / BUNDLE_FILE if avatars_dir is not None and len(candidates) > 1 else None
+    if found is None and in_bundle is not None and in_bundle.is_file():
+        return read_presenter(in_bundle, asked_as=name, prepared_avatar=name)
     if found is None:
         looked = ", ".join(str(folder) for folder in folders) if len(candidates) > 1 else str(wanted)
         raise InputError(f"no presenter '{name}'", fix=f"write {name}.yaml in a presenters folder (looked in: {looked})")
     return read_presenter(found)
 
 
-def read_presenter(path: Path) -> Presenter:
+def read_presenter(path: Path, asked_as: str | None = None, prepared_avatar: str | None = None) -> Presenter:
+    """`asked_as`: the name it was asked by (default: the file's stem). `prepared_avatar`: the avatar when the file
+    names none (a prepared avatar's own presenter.yaml)."""
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError("presenter file is too large", path=path, fix="a presenter is a few lines of YAML")
     try:
@@ -103,8 +114,11 @@ def read_presenter(path: Path) -> Presenter:
         except (TypeError, ValueError):
             raise InputError(f"presenter speed '{fields['speed']}' is not a number", path=path, line=line_of("speed"),
                              fix="write a number from 0.5 to 2.0") from None
-    values = {key: str(fields[key]) for key in ("name", "title", "avatar", "voice", "language") if fields.get(key) is not None}
-    return Presenter(path.stem, path, speed=fields.get("speed"), loudness=fields.get("loudness"), **values)
+    values = {field: str(fields[field]) for field in ("name", "title", "avatar", "voice", "language")
+              if fields.get(field) is not None}
+    if prepared_avatar is not None:
+        values.setdefault("avatar", prepared_avatar)
+    return Presenter(asked_as or path.stem, path, speed=fields.get("speed"), loudness=fields.get("loudness"), **values)
 
 
 __all__ = ["Presenter", "find_presenter", "read_presenter", "FIELDS"]

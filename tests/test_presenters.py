@@ -41,6 +41,16 @@ def test_a_presenter_is_found_in_the_first_folder_that_has_it(tmp_path):
     assert str(near) in missing.value.one_line() and str(far) in missing.value.one_line()
 
 
+def test_a_prepared_avatar_can_carry_its_own_presenter(tmp_path):
+    avatars = tmp_path / "avatars"
+    write(avatars / "dana", "presenter.yaml", "name: Dana Cho\ntitle: Weather\nvoice: piper:en_US-lessac-low\n")
+    dana = find_presenter("dana", [tmp_path / "presenters"], avatars)
+    assert (dana.key, dana.name, dana.title) == ("dana", "Dana Cho", "Weather")
+    assert dana.avatar_path() == Path("dana") and dana.voice_options() == {"voice": "piper:en_US-lessac-low"}
+    write(tmp_path / "presenters", "dana.yaml", "name: Dana (desk)\n")  # a presenters folder still comes first
+    assert find_presenter("dana", [tmp_path / "presenters"], avatars).name == "Dana (desk)"
+
+
 @pytest.mark.parametrize("text,message,line", [
     ("name: Anna\nvoice: piper\ncolour: red\n", "unknown presenter key 'colour'", 3),
     ("name: Anna\nspeed: fast\n", "speed 'fast' is not a number", 2),
