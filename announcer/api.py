@@ -27,7 +27,8 @@ from . import __version__
 from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
-from .config import LOUDNESS_PRESETS, RenderConfig, VoiceConfig
+from .compose import Canvas, presenter_height
+from .config import LOUDNESS_PRESETS, LayoutConfig, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
@@ -74,6 +75,8 @@ class RenderRequest:
     (the script knows its own presenter; a batch-wide setting must not put someone else on air)."""
     default_presenter: str | None = None
     """A batch's presenter: used only where the script's front matter names none."""
+    layout_overrides: dict = field(default_factory=dict)
+    """LayoutConfig fields set explicitly for this clip (the CLI's flags); they win over the script's front matter."""
 
 
 @dataclass
@@ -90,6 +93,7 @@ class _Inputs(NamedTuple):
     track: FaceTrack
     speech: Speech
     presenter: Presenter | None
+    layout: LayoutConfig
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,8 @@ class Pipeline:
         """Render one clip. `on_stage(name, seconds)` hears of each stage as it finishes (the job store records them)."""
         timings = _StageTimes(on_stage)
         outputs = OutputSet.for_path(request.output)
-        script, renderer, avatar, track, speech, presenter = self._inputs(request, timings)
+        script, renderer, avatar, track, speech, presenter, layout = self._inputs(request, timings)
+        canvas = Canvas.for_layout(layout, avatar.size, script.path.parent if script else None) if layout.aspect else None
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
@@ -148,14 +153,15 @@ class Pipeline:
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
                 thumbnail, kept = self._generate_and_encode(renderer.renderer, avatar, track, plan, speech, staged,
-                                                           [m.frame for m in moments])
+                                                           [m.frame for m in moments], canvas)
             with _timed(timings, "deliver"):
                 staged.write_text(outputs.subtitles_srt, to_srt(speech.captions))
                 staged.write_text(outputs.subtitles_vtt, to_vtt(speech.captions))
                 staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
                 if moments:
                     staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
-            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter)
+            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
+                                      canvas, layout)
             staged.write_text(outputs.manifest, _json(manifest))
             staged.commit()
         except BaseException:
@@ -184,18 +190,47 @@ class Pipeline:
             if presenter and presenter.language and script and not language and "language" not in script.options:
                 script = read_script(request.script, presenter.language)  # the presenter's language reads the text
             voice_config = self._voice_config(script, request.voice_overrides, presenter)
+            layout = self._layout_config(script, request.layout_overrides)
         avatar_path = self._avatar_path(request.avatar, script, presenter, request.default_avatar)
         renderer = self._renderer_for(avatar_path, load_renderer)
         with _timed(timings, "avatar"):
-            avatar = load_avatar(renderer.avatar_video or avatar_path, self.config.encode.height, self.config.encode.max_height,
-                                 self.config.face.max_avatar_seconds)
+            avatar = self._load_avatar(renderer.avatar_video or avatar_path, layout)
         with _timed(timings, "face"):
             avatar, track = frames_with_face(avatar, self.face_track(avatar))
         with _timed(timings, "voice"):
             speech = self._speech(script, request.audio, voice_config)
             if request.audio is not None and script is not None:
                 self._check_narration_holds(script, speech, Path(request.audio))
-        return _Inputs(script, renderer, avatar, track, speech, presenter)
+        return _Inputs(script, renderer, avatar, track, speech, presenter, layout)
+
+    def _load_avatar(self, path: Path, layout: LayoutConfig) -> Avatar:
+        """At the height its box on the canvas needs, when the clip has a layout (rendering more lines than are shown
+        costs time, and scaling down afterwards softens the picture)."""
+        encode = self.config.encode
+        avatar = load_avatar(path, encode.height, encode.max_height, self.config.face.max_avatar_seconds)
+        if layout.aspect is None or encode.height is not None:
+            return avatar
+        needed = presenter_height(layout, avatar.size)
+        if needed >= avatar.size[1] - 2:
+            return avatar
+        return load_avatar(path, needed, encode.max_height, self.config.face.max_avatar_seconds)
+
+    def _layout_config(self, script: Script | None, overrides: dict) -> LayoutConfig:
+        """The run's layout, then the script's front matter (`layout`, `background`, `position`), then this clip's
+        flags."""
+        layout = self.config.layout
+        for key, field_name in LAYOUT_KEYS.items():
+            if script is None or key not in script.options:
+                continue
+            value = script.options[key]
+            if key == "layout" and isinstance(value, int):  # YAML 1.1 reads an unquoted 9:16 as 556 (base 60)
+                value = f"{value // 60}:{value % 60}"
+            try:
+                layout = replace(layout, **{field_name: str(value)}).validate()
+            except InputError as error:
+                raise InputError(f"front matter {key}: {error.what}", path=script.path, line=script.option_lines.get(key),
+                                 fix=error.fix) from None
+        return replace(layout, **overrides).validate()
 
     def _presenter(self, asked: str | None, script: Script | None, default: str | None = None) -> Presenter | None:
         """The presenter asked for on the command line, else in the script's front matter, else the batch's default;
@@ -318,8 +353,9 @@ class Pipeline:
         return speech
 
     def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs,
-                             keep: list[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """Render and encode the clip; its thumbnail, and copies of the frames numbered in `keep`."""
+                             keep: list[int], canvas: Canvas | None = None) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Render, compose (on `canvas`, if any) and encode the clip; its thumbnail, and copies of the presenter's
+        frames numbered in `keep`."""
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=scratch, suffix=".wav")
@@ -332,21 +368,26 @@ class Pipeline:
             padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
             soundfile.write(audio_path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
             video_temp = staged.temp_for(staged.outputs.video)
-            command = encode_command(video_temp, audio_path, avatar.size, plan.fps, plan.n_frames, self.config.encode)
+            size = canvas.size if canvas is not None else avatar.size
+            command = encode_command(video_temp, audio_path, size, plan.fps, plan.n_frames, self.config.encode)
             with VideoEncoder(command) as encoder, \
                     tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
                 for batch in renderer(avatar, track, plan):
-                    if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
-                        thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
                     kept.update({k: batch[k - encoder.frames_written].copy() for k in keep
                                  if encoder.frames_written <= k < encoder.frames_written + len(batch)})
+                    if canvas is not None:
+                        batch = canvas.place(batch)
+                    if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
+                        thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
                     encoder.write(batch)
                     bar.update(len(batch))
         finally:
             audio_path.unlink(missing_ok=True)
         return thumbnail, kept
 
-    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter) -> dict:
+    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
+                  canvas: Canvas | None = None, layout: LayoutConfig | None = None) -> dict:
+        width, height = canvas.size if canvas is not None else avatar.size
         models = {**track.model_files, **speech.model_files}
         return {
             "announcer": __version__,
@@ -364,7 +405,8 @@ class Pipeline:
             "voice": {"engine": speech.engine, "voice": speech.voice, "loudness_lufs": _round(speech.loudness_lufs),
                       "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
-            "video": {"width": avatar.size[0], "height": avatar.size[1], "fps": plan.fps, "frames": plan.n_frames,
+            "layout": {**asdict(layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
+            "video": {"width": width, "height": height, "fps": plan.fps, "frames": plan.n_frames,
                       "duration_s": round(plan.n_frames / plan.fps, 3), "motion_driver": plan.driver,
                       "renderer": renderer.renderer.name},
             "audio_duration_s": round(speech.duration, 3),
@@ -376,6 +418,10 @@ class Pipeline:
                             "ffmpeg": ffmpeg_binary()},
             "config": asdict(self.config),
         }
+
+
+LAYOUT_KEYS = {"layout": "aspect", "background": "background", "position": "position"}
+"""Front matter keys -> LayoutConfig fields."""
 
 
 def _with_front_matter(voice: VoiceConfig, options: dict) -> VoiceConfig:

@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--loudness", help="target LUFS (e.g. -16) or a preset: web, broadcast")
     render.add_argument("--fps", type=int, help="frames per second (default 25)")
     render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
+    render.add_argument("--layout", choices=("16:9", "9:16", "1:1", "4:5"),
+                        help="deliver a broadcast canvas, 1080 pixels on its shorter side (or set layout: in front matter)")
+    render.add_argument("--background", help="behind the presenter on the canvas: a colour (#rrggbb) or an image")
+    render.add_argument("--position", choices=("left", "centre", "right"), help="where the presenter stands on the canvas")
+    render.add_argument("--scale", type=float, help="the presenter's height as a share of the canvas's (default 0.9)")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
     render.add_argument("--face", type=int, help="with several faces in the picture, the presenter's: 1 is the "
                                                  "leftmost (default: the largest)")
@@ -102,8 +107,10 @@ def _parser() -> argparse.ArgumentParser:
 
     batch = commands.add_parser("batch", parents=[common], help="render every script in a folder or glob")
     batch.add_argument("scripts", help="a folder of scripts, or a glob such as 'news/*.md' (quote it)")
-    batch.add_argument("--avatar", help="presenter photo, video or prepared avatar name (or set avatar: in each script)")
-    batch.add_argument("--presenter", help="every clip's presenter (presenters/NAME.yaml), in place of each script's presenter:")
+    batch.add_argument("--avatar", help="presenter photo, video or prepared avatar name for every script that names none "
+                                        "(avatar: in a script's front matter, or its presenter's, wins)")
+    batch.add_argument("--presenter", help="the presenter (presenters/NAME.yaml) of every script that names none "
+                                           "(presenter: in a script's front matter wins)")
     batch.add_argument("--out", type=Path, required=True, help="folder for the clips and index.json / index.html")
     batch.add_argument("--engine", choices=ENGINES, default="local", help="where clips render (default: this process)")
     batch.add_argument("--address", help="Ray cluster address (with --engine ray; default: start a local Ray)")
@@ -195,8 +202,11 @@ def _render(args) -> int:
     output = args.output or _default_output(args.script, args.audio)
     started = time.perf_counter()
     with Pipeline(config) as pipeline:
+        layout = {name: value for name, value in (("aspect", args.layout), ("background", args.background),
+                                                  ("position", args.position), ("scale", args.scale)) if value is not None}
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
-                                               voice_overrides=overrides, closeups=args.closeups, presenter=args.presenter))
+                                               voice_overrides=overrides, closeups=args.closeups, presenter=args.presenter,
+                                               layout_overrides=layout))
     log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
              extra={"outputs": [str(p) for p in [*result.outputs.all(), result.outputs.closeups] if p.is_file()]})
     if not args.quiet and not args.json:

@@ -121,6 +121,41 @@ class EncodeConfig:
     """Where in the clip the thumbnail is taken, as a fraction of its length."""
 
 
+ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
+POSITIONS = ("left", "centre", "right")
+
+
+@dataclass
+class LayoutConfig:
+    """The delivered picture: the presenter's frame on a canvas of a broadcast shape (compose stage)."""
+    aspect: str | None = None
+    """16:9 | 9:16 | 1:1 | 4:5; None delivers the presenter's own frame, as it is."""
+    short_side: int = 1080
+    """The canvas's shorter side in pixels: 1920x1080 for 16:9, 1080x1920 for 9:16, 1080x1350 for 4:5."""
+    position: str = "centre"
+    """left | centre | right: where the presenter stands (left or right leaves room for graphics)."""
+    scale: float = 0.9
+    """The presenter's frame height as a share of the canvas height."""
+    margin: float = 0.05
+    """Safe margin on every side, as a share of the canvas's shorter side."""
+    background: str = "#102a43"
+    """A colour (#rrggbb) or an image (JPEG, PNG; relative paths start at the script's folder)."""
+    border_px: int = 0
+    """A frame around the presenter's box, in canvas pixels."""
+    border_colour: str = "#ffffff"
+
+    def validate(self) -> "LayoutConfig":
+        if self.aspect is not None and self.aspect not in ASPECTS:
+            raise InputError(f"unknown layout '{self.aspect}'", fix=f"use one of {', '.join(ASPECTS)}")
+        if self.position not in POSITIONS:
+            raise InputError(f"unknown presenter position '{self.position}'", fix=f"use one of {', '.join(POSITIONS)}")
+        if not 0.2 <= self.scale <= 1.0:
+            raise InputError(f"presenter scale {self.scale} is out of range", fix="use 0.2 to 1.0")
+        if not 144 <= self.short_side <= 2160:
+            raise InputError(f"layout size {self.short_side} is out of range", fix="use 144 to 2160 pixels")
+        return self
+
+
 @dataclass
 class RenderConfig:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
@@ -128,6 +163,7 @@ class RenderConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
     device: str = "auto"
     """auto | cpu | cuda | cuda:N. One setting for every torch stage."""
     home: Path | None = None
@@ -165,5 +201,6 @@ class RenderConfig:
             raise InputError(f"unknown mouth interior '{self.generate.mouth_interior}'", fix=f"use one of {', '.join(MOUTH_INTERIORS)}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise InputError(f"unknown device '{self.device}'", fix="use auto, cpu, cuda or cuda:N")
+        self.layout.validate()
         return self
 

@@ -14,7 +14,7 @@ LAYERS = [
     {"face"},
     {"motion"},
     {"generate"},
-    {"cleanup", "deliver"},
+    {"cleanup", "deliver", "compose"},
     {"runtime"},
     {"eval"},
     {"avatar"},

@@ -1,0 +1,113 @@
+"""Stage 7a, compose: the presenter's frames placed on a broadcast canvas (16:9, 9:16, 1:1, 4:5).
+
+The presenter's own frame sits in a box on a background (a colour or an image), at a chosen side and scale: a
+picture-in-picture, since nothing here cuts the presenter out of their frame yet.
+
+>>> canvas = Canvas.for_layout(LayoutConfig(aspect="16:9", short_side=1080), presenter_size=(972, 972))
+>>> canvas.size, canvas.box
+((1920, 1080), (474, 54, 972, 972))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..config import ASPECTS, LayoutConfig
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class Canvas:
+    size: tuple[int, int]
+    """(width, height) of the delivered picture."""
+    box: tuple[int, int, int, int]
+    """(x, y, width, height) where the presenter's frame goes."""
+    background: np.ndarray
+    """(height, width, 3) uint8: everything the presenter's box does not cover."""
+    border_px: int
+    border_colour: tuple[int, int, int]
+
+    @staticmethod
+    def for_layout(layout: LayoutConfig, presenter_size: tuple[int, int], base: Path | None = None) -> "Canvas":
+        """`presenter_size`: the (width, height) the presenter is rendered at. `base`: the folder a background
+        image's relative path starts from (the script's)."""
+        size = canvas_size(layout)
+        box = presenter_box(layout, size, presenter_size)
+        return Canvas(size, box, _background(layout.background, size, base), layout.border_px,
+                      _colour(layout.border_colour, "border_colour"))
+
+    def place(self, frames: np.ndarray) -> np.ndarray:
+        """(n, h, w, 3) presenter frames -> (n, canvas height, canvas width, 3)."""
+        x, y, width, height = self.box
+        if frames.shape[1:3] != (height, width):
+            frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
+        out = np.repeat(self.background[None], len(frames), axis=0)
+        if self.border_px:
+            b = self.border_px
+            out[:, max(y - b, 0):y + height + b, max(x - b, 0):x + width + b] = self.border_colour
+        out[:, y:y + height, x:x + width] = frames
+        return out
+
+
+def canvas_size(layout: LayoutConfig) -> tuple[int, int]:
+    across, down = ASPECTS[layout.aspect]
+    short = _even(layout.short_side)
+    return (_even(short * across / down), short) if across >= down else (short, _even(short * down / across))
+
+
+def presenter_box(layout: LayoutConfig, canvas: tuple[int, int], presenter: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The presenter's frame scaled to `scale` of the canvas height (and never wider or taller than the canvas less
+    its margins), on the chosen side, resting on the bottom margin as a presenter stands in a studio shot (in a
+    portrait canvas that leaves the top free for graphics)."""
+    canvas_w, canvas_h = canvas
+    margin = _even(min(canvas) * layout.margin)
+    fit = min(layout.scale * canvas_h / presenter[1], (canvas_w - 2 * margin) / presenter[0], (canvas_h - 2 * margin) / presenter[1])
+    width, height = _even(presenter[0] * fit), _even(presenter[1] * fit)
+    x = {"left": margin, "centre": (canvas_w - width) // 2, "right": canvas_w - margin - width}[layout.position]
+    return _even(x), _even(canvas_h - margin - height), width, height
+
+
+def presenter_height(layout: LayoutConfig, presenter: tuple[int, int]) -> int:
+    """The height to render the presenter at, so the box needs no scaling (sharper, and faster)."""
+    return presenter_box(layout, canvas_size(layout), presenter)[3]
+
+
+def _background(spec: str, size: tuple[int, int], base: Path | None) -> np.ndarray:
+    width, height = size
+    if spec.startswith("#"):
+        return np.full((height, width, 3), _colour(spec, "background"), np.uint8)
+    path = Path(spec).expanduser()
+    path = path if path.is_absolute() or base is None else base / path
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    if image is None:
+        raise InputError("background is neither a colour (#rrggbb) nor a readable image", path=path,
+                         fix="give a colour such as '#102a43', or a JPEG or PNG")
+    return _cover(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), size)
+
+
+def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Scaled to cover the canvas, cut to it from the middle (as CSS's background-size: cover)."""
+    width, height = size
+    scale = max(width / image.shape[1], height / image.shape[0])
+    scaled = cv2.resize(image, (max(width, round(image.shape[1] * scale)), max(height, round(image.shape[0] * scale))),
+                        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    top, left = (scaled.shape[0] - height) // 2, (scaled.shape[1] - width) // 2
+    return np.ascontiguousarray(scaled[top:top + height, left:left + width])
+
+
+def _colour(spec: str, what: str) -> tuple[int, int, int]:
+    digits = spec.lstrip("#")
+    if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise InputError(f"{what} '{spec}' is not a colour", fix="write it as #rrggbb, e.g. #102a43")
+    return tuple(int(digits[k:k + 2], 16) for k in (0, 2, 4))
+
+
+def _even(value: float) -> int:
+    """H.264 in yuv420p needs even sizes and offsets."""
+    return max(2, int(round(value / 2)) * 2)
+
+
+__all__ = ["Canvas", "canvas_size", "presenter_box", "presenter_height"]

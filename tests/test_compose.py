@@ -1,0 +1,86 @@
+"""Layouts: the presenter's frame on a broadcast canvas (16:9, 9:16, 1:1, 4:5) over a colour or an image."""
+import numpy as np
+import pytest
+
+from announcer import RenderRequest
+from announcer.compose import Canvas, canvas_size
+from announcer.config import LayoutConfig
+from announcer.errors import InputError
+
+from .conftest import MEDIA, decode_frames, probe, write_script
+
+PORTRAIT = MEDIA / "portraits" / "woman_smile.png"
+
+
+@pytest.mark.parametrize("aspect,size", [("16:9", (1920, 1080)), ("9:16", (1080, 1920)), ("1:1", (1080, 1080)),
+                                         ("4:5", (1080, 1350))])
+def test_each_layout_is_1080_on_its_shorter_side(aspect, size):
+    assert canvas_size(LayoutConfig(aspect=aspect)) == size
+
+
+@pytest.mark.parametrize("aspect", ["16:9", "9:16", "1:1", "4:5"])
+@pytest.mark.parametrize("presenter", [(972, 972), (720, 1280), (1280, 720)])
+def test_the_presenter_box_keeps_its_shape_inside_the_safe_margins(aspect, presenter):
+    layout = LayoutConfig(aspect=aspect)
+    canvas = Canvas.for_layout(layout, presenter)
+    x, y, width, height = canvas.box
+    margin = round(min(canvas.size) * layout.margin)
+    assert x >= margin - 1 and y >= margin - 1 and x + width <= canvas.size[0] - margin + 1
+    assert y + height == canvas.size[1] - margin  # standing on the bottom margin
+    assert abs(width / height - presenter[0] / presenter[1]) < 0.02
+    assert all(value % 2 == 0 for value in (*canvas.size, *canvas.box))  # H.264 4:2:0 wants even sizes
+
+
+def test_left_centre_and_right_place_the_presenter_in_that_order():
+    boxes = [Canvas.for_layout(LayoutConfig(aspect="16:9", position=side, scale=0.6), (600, 600)).box
+             for side in ("left", "centre", "right")]
+    assert boxes[0][0] < boxes[1][0] < boxes[2][0] and len({box[1:] for box in boxes}) == 1
+
+
+def test_placing_keeps_the_background_outside_the_box_and_the_frame_inside():
+    canvas = Canvas.for_layout(LayoutConfig(aspect="16:9", short_side=360, background="#102a43", border_px=4), (200, 200))
+    x, y, width, height = canvas.box
+    frames = np.random.default_rng(0).integers(0, 255, (2, height, width, 3), dtype=np.uint8)
+    placed = canvas.place(frames)
+    assert placed.shape == (2, 360, 640, 3)
+    assert np.array_equal(placed[:, y:y + height, x:x + width], frames)
+    assert (placed[:, :y - 4] == (16, 42, 67)).all() and (placed[:, y - 2, x + 10] == 255).all()  # the border
+
+
+def test_an_image_background_covers_the_canvas(tmp_path):
+    canvas = Canvas.for_layout(LayoutConfig(aspect="9:16", short_side=360, background=str(PORTRAIT)), (300, 300))
+    assert canvas.background.shape == (640, 360, 3) and canvas.background.std() > 10
+    with pytest.raises(InputError, match="not a colour"):
+        Canvas.for_layout(LayoutConfig(aspect="1:1", background="#12345"), (300, 300))
+    with pytest.raises(InputError, match="nowhere.jpg: background is neither"):
+        Canvas.for_layout(LayoutConfig(aspect="1:1", background="nowhere.jpg"), (300, 300), tmp_path)
+
+
+def test_a_bad_layout_in_front_matter_is_refused_at_its_line(pipeline, tmp_path):
+    script = write_script(tmp_path, "news.md", "---\ntitle: News\nlayout: 3:2\n---\nGood evening.\n")
+    with pytest.raises(InputError, match="front matter layout: unknown layout '3:2'") as refused:
+        pipeline.prepare(RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script))
+    assert refused.value.path == script and refused.value.line == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aspect", ["16:9", "9:16", "1:1", "4:5"])
+def test_a_clip_renders_in_each_layout_with_the_presenter_in_the_box(aspect, pipeline, face_stage, tmp_path):
+    # An unquoted 9:16 in YAML is the number 556 (base 60): it must still read as the layout.
+    script = write_script(tmp_path, "news.md", f"---\nlayout: {aspect}\nbackground: '#204060'\n---\nGood evening.\n")
+    result = pipeline.render(RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
+                                           layout_overrides={"short_side": 360, "position": "right", "scale": 0.7}))
+    video = next(s for s in probe(result.outputs.video)["streams"] if s["codec_type"] == "video")
+    width, height = canvas_size(LayoutConfig(aspect=aspect, short_side=360))
+    assert (int(video["width"]), int(video["height"])) == (width, height)
+    manifest = result.manifest
+    assert (manifest["video"]["width"], manifest["video"]["height"]) == (width, height)
+    x, y, box_w, box_h = manifest["layout"]["presenter_box"]
+    frames = decode_frames(result.outputs.video)
+    corner = frames[:, 2:y - 4, 2:x - 4].reshape(-1, 3).mean(axis=0)
+    assert np.abs(corner - (32, 64, 96)).max() < 4  # the background colour, through H.264
+    landmarks = face_stage.landmarker.landmarks(frames[::8], 25.0)
+    found = ~np.isnan(landmarks[:, 0, 0])
+    assert found.all()
+    centres = landmarks[found].mean(axis=1)
+    assert ((centres[:, 0] > x) & (centres[:, 0] < x + box_w) & (centres[:, 1] > y) & (centres[:, 1] < y + box_h)).all()
