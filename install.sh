@@ -7,9 +7,11 @@ cd "$(dirname "$0")"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+  # fonts-nanum: on-screen text in Hangul and Latin; tesseract: the tests read that text back from frames.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends ffmpeg fonts-nanum \
+    tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor >/dev/null
 else
-  echo "install.sh: no apt-get here; install ffmpeg (with ffprobe) yourself" >&2
+  echo "install.sh: no apt-get here; install ffmpeg (with ffprobe), a Hangul font (NanumGothic) and tesseract yourself" >&2
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -27,7 +27,7 @@ from . import __version__
 from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
-from .compose import Canvas, presenter_height
+from .compose import Canvas, Overlay, compose, face_region, overlays, presenter_height
 from .config import LOUDNESS_PRESETS, LayoutConfig, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
@@ -144,7 +144,11 @@ class Pipeline:
         timings = _StageTimes(on_stage)
         outputs = OutputSet.for_path(request.output)
         script, renderer, avatar, track, speech, presenter, layout = self._inputs(request, timings)
-        canvas = Canvas.for_layout(layout, avatar.size, script.path.parent if script else None) if layout.aspect else None
+        base = script.path.parent if script else None
+        canvas = Canvas.for_layout(layout, avatar.size, base) if layout.aspect else None
+        graphics = overlays(self.config.graphics, canvas.size if canvas else avatar.size,
+                            presenter.name if presenter else None, presenter.title if presenter else None, base,
+                            face_region(track.landmarks, avatar.size, canvas), canvas.box[1] if canvas else None)
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
@@ -153,7 +157,7 @@ class Pipeline:
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
                 thumbnail, kept = self._generate_and_encode(renderer.renderer, avatar, track, plan, speech, staged,
-                                                           [m.frame for m in moments], canvas)
+                                                           [m.frame for m in moments], canvas, graphics)
             with _timed(timings, "deliver"):
                 staged.write_text(outputs.subtitles_srt, to_srt(speech.captions))
                 staged.write_text(outputs.subtitles_vtt, to_vtt(speech.captions))
@@ -161,7 +165,7 @@ class Pipeline:
                 if moments:
                     staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
             manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
-                                      canvas, layout)
+                                      canvas, layout, graphics)
             staged.write_text(outputs.manifest, _json(manifest))
             staged.commit()
         except BaseException:
@@ -352,10 +356,10 @@ class Pipeline:
         self.cache.save("voice", key, *_speech_to_cache(speech))
         return speech
 
-    def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs,
-                             keep: list[int], canvas: Canvas | None = None) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """Render, compose (on `canvas`, if any) and encode the clip; its thumbnail, and copies of the presenter's
-        frames numbered in `keep`."""
+    def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs, keep: list[int],
+                             canvas: Canvas | None = None, graphics: list[Overlay] = ()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Render, compose (on `canvas`, if any, with `graphics`) and encode the clip; its thumbnail, and copies of
+        the presenter's frames numbered in `keep`."""
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=scratch, suffix=".wav")
@@ -375,8 +379,7 @@ class Pipeline:
                 for batch in renderer(avatar, track, plan):
                     kept.update({k: batch[k - encoder.frames_written].copy() for k in keep
                                  if encoder.frames_written <= k < encoder.frames_written + len(batch)})
-                    if canvas is not None:
-                        batch = canvas.place(batch)
+                    batch = compose(batch, canvas, list(graphics), encoder.frames_written, plan.fps)
                     if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
                         thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
                     encoder.write(batch)
@@ -386,7 +389,7 @@ class Pipeline:
         return thumbnail, kept
 
     def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
-                  canvas: Canvas | None = None, layout: LayoutConfig | None = None) -> dict:
+                  canvas: Canvas | None = None, layout: LayoutConfig | None = None, graphics: list[Overlay] = ()) -> dict:
         width, height = canvas.size if canvas is not None else avatar.size
         models = {**track.model_files, **speech.model_files}
         return {
@@ -406,6 +409,8 @@ class Pipeline:
                       "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
             "layout": {**asdict(layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
+            "graphics": [{"x": o.x, "y": o.y, "width": o.rgba.shape[1], "height": o.rgba.shape[0], "from_s": o.start_s,
+                          "to_s": o.end_s} for o in graphics],
             "video": {"width": width, "height": height, "fps": plan.fps, "frames": plan.n_frames,
                       "duration_s": round(plan.n_frames / plan.fps, 3), "motion_driver": plan.driver,
                       "renderer": renderer.renderer.name},

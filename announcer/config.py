@@ -156,6 +156,42 @@ class LayoutConfig:
         return self
 
 
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+@dataclass
+class GraphicsConfig:
+    """On-screen graphics over the delivered picture (compose stage)."""
+    lower_third: bool = True
+    """The presenter's name and title (from the presenter file), when there is a name."""
+    lower_third_in_s: float = 0.5
+    """When the lower third fades in."""
+    lower_third_for_s: float = 6.0
+    """How long it stays; 0 keeps it to the end."""
+    font: str | None = None
+    """A .ttf, .otf or .ttc holding every character of the text; None: NanumGothic or Noto Sans CJK, if installed."""
+    text_colour: str = "#ffffff"
+    title_colour: str = "#d9e2ec"
+    band_colour: str = "#0b1f33"
+    band_opacity: float = 0.85
+    accent_colour: str = "#f0b429"
+    logo: str | None = None
+    """An image (PNG with transparency is best; relative paths start at the script's folder), shown throughout."""
+    logo_corner: str = "top-right"
+    """top-left | top-right | bottom-left | bottom-right, inside the safe margin."""
+    logo_height: float = 0.08
+    """The logo's height as a share of the picture's shorter side."""
+
+    def validate(self) -> "GraphicsConfig":
+        if self.logo_corner not in CORNERS:
+            raise InputError(f"unknown logo corner '{self.logo_corner}'", fix=f"use one of {', '.join(CORNERS)}")
+        if not 0.02 <= self.logo_height <= 0.3:
+            raise InputError(f"logo height {self.logo_height} is out of range", fix="use 0.02 to 0.3")
+        if self.lower_third_in_s < 0 or self.lower_third_for_s < 0:
+            raise InputError("lower third times must not be negative", fix="use seconds from the clip's start")
+        return self
+
+
 @dataclass
 class RenderConfig:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
@@ -164,6 +200,7 @@ class RenderConfig:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)
+    graphics: GraphicsConfig = field(default_factory=GraphicsConfig)
     device: str = "auto"
     """auto | cpu | cuda | cuda:N. One setting for every torch stage."""
     home: Path | None = None
@@ -202,5 +239,6 @@ class RenderConfig:
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise InputError(f"unknown device '{self.device}'", fix="use auto, cpu, cuda or cuda:N")
         self.layout.validate()
+        self.graphics.validate()
         return self
 

@@ -1,4 +1,6 @@
 """Layouts: the presenter's frame on a broadcast canvas (16:9, 9:16, 1:1, 4:5) over a colour or an image."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -84,3 +86,97 @@ def test_a_clip_renders_in_each_layout_with_the_presenter_in_the_box(aspect, pip
     assert found.all()
     centres = landmarks[found].mean(axis=1)
     assert ((centres[:, 0] > x) & (centres[:, 0] < x + box_w) & (centres[:, 1] > y) & (centres[:, 1] < y + box_h)).all()
+
+
+# Graphics: the lower third and the logo.
+
+def _ocr(image: np.ndarray, language: str) -> str:
+    import shutil
+    import subprocess
+    import tempfile
+
+    import cv2
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract is not installed (install.sh installs tesseract-ocr and tesseract-ocr-kor)")
+    languages = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout.split()
+    if language not in languages:
+        pytest.skip(f"tesseract has no '{language}' data (apt install tesseract-ocr-{language})")
+    with tempfile.NamedTemporaryFile(suffix=".png") as png:
+        cv2.imwrite(png.name, cv2.cvtColor(cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
+                                           cv2.COLOR_RGB2BGR))
+        return subprocess.run(["tesseract", png.name, "-", "-l", language, "--psm", "6"], capture_output=True,
+                              text=True).stdout
+
+
+def _render_with_presenter(pipeline, tmp_path, name, title, text, aspect, graphics=None):
+    from dataclasses import replace
+
+    from announcer import Pipeline
+
+    (tmp_path / "presenters").mkdir(exist_ok=True)
+    write_script(tmp_path / "presenters", "host.yaml", f"name: {name}\ntitle: {title}\n")
+    script = write_script(tmp_path, "news.md", f"---\npresenter: host\nlayout: '{aspect}'\n---\n{text}\n")
+    request = RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
+                            layout_overrides={"short_side": 540})
+    if graphics is None:
+        return pipeline.render(request)
+    with Pipeline(replace(pipeline.config, graphics=graphics), runtime=None) as own:
+        return own.render(request)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aspect,name,title,text,language", [
+    ("16:9", "Anna Kim", "Evening news", "Good evening. The council met today to agree the budget.", "eng"),
+    ("9:16", "김지우", "아침 뉴스 앵커", "안녕하세요. 아침 뉴스입니다. 오늘 서울은 맑겠습니다.", "kor"),
+])
+def test_the_lower_third_reads_back_its_name_and_title_and_keeps_off_the_face(aspect, name, title, text, language,
+                                                                             pipeline, face_stage, tmp_path):
+    result = _render_with_presenter(pipeline, tmp_path, name, title, text, aspect)
+    band = result.manifest["graphics"][0]
+    frames = decode_frames(result.outputs.video)
+    fps = result.manifest["video"]["fps"]
+    shown = frames[int((band["from_s"] + 0.5) * fps)]
+    region = shown[band["y"]:band["y"] + band["height"], band["x"]:band["x"] + band["width"]]
+    read = _ocr(region, language).replace(" ", "")
+    assert name.replace(" ", "") in read and title.replace(" ", "") in read, read
+    before = frames[int(band["from_s"] * fps) - 2]
+    assert band["from_s"] > 0.2 and np.abs(before[band["y"]:band["y"] + band["height"], band["x"]:band["x"] + 20].astype(int)
+                                           - shown[band["y"]:band["y"] + band["height"], band["x"]:band["x"] + 20]).mean() > 10
+    landmarks = face_stage.landmarker.landmarks(shown[None], 25.0)[0]
+    top, bottom = landmarks[:, 1].min(), landmarks[:, 1].max()
+    left, right = landmarks[:, 0].min(), landmarks[:, 0].max()
+    clear = (band["y"] + band["height"] <= top or band["y"] >= bottom or band["x"] + band["width"] <= left
+             or band["x"] >= right)
+    assert clear, "the lower third covers the presenter's face"
+
+
+def test_a_font_without_hangul_is_refused_rather_than_drawing_boxes():
+    import matplotlib
+
+    from announcer.compose.graphics import lower_third
+    from announcer.config import GraphicsConfig
+
+    latin_only = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    config = GraphicsConfig(font=str(latin_only))
+    assert lower_third(config, (1920, 1080), "Anna Kim", "Evening news").rgba.shape[2] == 4
+    with pytest.raises(InputError, match="DejaVuSans.ttf: font has no glyph for '김지우'"):
+        lower_third(config, (1920, 1080), "김지우", "아침 뉴스")
+
+
+@pytest.mark.slow
+def test_the_logo_sits_within_2_px_of_its_box(pipeline, tmp_path):
+    from PIL import Image
+
+    from announcer.compose.graphics import logo_box
+    from announcer.config import GraphicsConfig
+
+    Image.new("RGBA", (300, 120), (255, 0, 255, 255)).save(tmp_path / "logo.png")
+    graphics = GraphicsConfig(logo=str(tmp_path / "logo.png"), logo_corner="top-left", lower_third=False)
+    result = _render_with_presenter(pipeline, tmp_path, "Anna Kim", "News", "Good evening.", "16:9", graphics)
+    frame = decode_frames(result.outputs.video)[10].astype(int)
+    magenta = (np.abs(frame - (255, 0, 255)).max(axis=2) < 60)
+    rows, cols = np.flatnonzero(magenta.any(axis=1)), np.flatnonzero(magenta.any(axis=0))
+    x, y, width, height = logo_box(graphics, (960, 540), (300, 120))
+    assert abs(cols[0] - x) <= 2 and abs(rows[0] - y) <= 2
+    assert abs(cols[-1] + 1 - (x + width)) <= 2 and abs(rows[-1] + 1 - (y + height)) <= 2

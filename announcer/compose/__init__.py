@@ -1,7 +1,8 @@
-"""Stage 7a, compose: the presenter's frames placed on a broadcast canvas (16:9, 9:16, 1:1, 4:5).
+"""Stage 7a, compose: the presenter's frames placed on a broadcast canvas (16:9, 9:16, 1:1, 4:5), with graphics.
 
 The presenter's own frame sits in a box on a background (a colour or an image), at a chosen side and scale: a
-picture-in-picture, since nothing here cuts the presenter out of their frame yet.
+picture-in-picture, since nothing here cuts the presenter out of their frame yet. The lower third and the logo
+(compose.graphics) go over whatever is delivered, canvas or not.
 
 >>> canvas = Canvas.for_layout(LayoutConfig(aspect="16:9", short_side=1080), presenter_size=(972, 972))
 >>> canvas.size, canvas.box
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..config import ASPECTS, LayoutConfig
 from ..errors import InputError
+from .graphics import Overlay, overlays, rgb
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Canvas:
         size = canvas_size(layout)
         box = presenter_box(layout, size, presenter_size)
         return Canvas(size, box, _background(layout.background, size, base), layout.border_px,
-                      _colour(layout.border_colour, "border_colour"))
+                      rgb(layout.border_colour, "border_colour"))
 
     def place(self, frames: np.ndarray) -> np.ndarray:
         """(n, h, w, 3) presenter frames -> (n, canvas height, canvas width, 3)."""
@@ -50,6 +52,36 @@ class Canvas:
             out[:, max(y - b, 0):y + height + b, max(x - b, 0):x + width + b] = self.border_colour
         out[:, y:y + height, x:x + width] = frames
         return out
+
+
+def compose(frames: np.ndarray, canvas: Canvas | None, graphics: list[Overlay], first_frame: int, fps: float) -> np.ndarray:
+    """A batch of the presenter's frames as delivered: on the canvas (if any), with the graphics that show at each
+    frame's time. `first_frame`: the batch's first frame number in the clip."""
+    if canvas is None and not graphics:
+        return frames
+    out = canvas.place(frames) if canvas is not None else frames.copy()  # the renderer may reuse its buffer
+    for k, frame in enumerate(out):
+        for overlay in graphics:
+            overlay.blend(frame, (first_frame + k) / fps)
+    return out
+
+
+def face_region(landmarks: np.ndarray, presenter_size: tuple[int, int], canvas: Canvas | None) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) on the delivered picture that the presenter's face covers at some point in the
+    clip (brows to chin, with a little room), or None where no face was tracked."""
+    points = landmarks.reshape(-1, 2)
+    points = points[~np.isnan(points).any(axis=1)]
+    if not len(points):
+        return None
+    left, top = points.min(axis=0)
+    right, bottom = points.max(axis=0)
+    room = 0.1 * (bottom - top)
+    left, top, right, bottom = left - room, top - 2 * room, right + room, bottom + room
+    if canvas is not None:
+        x, y, width, height = canvas.box
+        sx, sy = width / presenter_size[0], height / presenter_size[1]
+        left, right, top, bottom = x + left * sx, x + right * sx, y + top * sy, y + bottom * sy
+    return int(left), int(top), int(np.ceil(right)), int(np.ceil(bottom))
 
 
 def canvas_size(layout: LayoutConfig) -> tuple[int, int]:
@@ -78,7 +110,7 @@ def presenter_height(layout: LayoutConfig, presenter: tuple[int, int]) -> int:
 def _background(spec: str, size: tuple[int, int], base: Path | None) -> np.ndarray:
     width, height = size
     if spec.startswith("#"):
-        return np.full((height, width, 3), _colour(spec, "background"), np.uint8)
+        return np.full((height, width, 3), rgb(spec, "background"), np.uint8)
     path = Path(spec).expanduser()
     path = path if path.is_absolute() or base is None else base / path
     image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
@@ -98,16 +130,9 @@ def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(scaled[top:top + height, left:left + width])
 
 
-def _colour(spec: str, what: str) -> tuple[int, int, int]:
-    digits = spec.lstrip("#")
-    if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-        raise InputError(f"{what} '{spec}' is not a colour", fix="write it as #rrggbb, e.g. #102a43")
-    return tuple(int(digits[k:k + 2], 16) for k in (0, 2, 4))
-
-
 def _even(value: float) -> int:
     """H.264 in yuv420p needs even sizes and offsets."""
     return max(2, int(round(value / 2)) * 2)
 
 
-__all__ = ["Canvas", "canvas_size", "presenter_box", "presenter_height"]
+__all__ = ["Canvas", "Overlay", "canvas_size", "compose", "face_region", "overlays", "presenter_box", "presenter_height"]
