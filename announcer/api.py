@@ -27,7 +27,7 @@ from . import __version__
 from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
-from .compose import Canvas, Overlay, compose, face_region, overlays, presenter_height
+from .compose import BurnedCaptions, Canvas, Overlay, compose, face_region, graphics_entries, overlays, presenter_height
 from .config import LOUDNESS_PRESETS, LayoutConfig, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
@@ -149,6 +149,8 @@ class Pipeline:
         graphics = overlays(self.config.graphics, canvas.size if canvas else avatar.size,
                             presenter.name if presenter else None, presenter.title if presenter else None, base,
                             face_region(track.landmarks, avatar.size, canvas), canvas.box[1] if canvas else None)
+        if self.config.graphics.burn_captions:
+            graphics.append(BurnedCaptions(speech.captions, self.config.graphics, canvas.size if canvas else avatar.size))
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
@@ -409,8 +411,7 @@ class Pipeline:
                       "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
             "layout": {**asdict(layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
-            "graphics": [{"x": o.x, "y": o.y, "width": o.rgba.shape[1], "height": o.rgba.shape[0], "from_s": o.start_s,
-                          "to_s": o.end_s} for o in graphics],
+            "graphics": graphics_entries(graphics),
             "video": {"width": width, "height": height, "fps": plan.fps, "frames": plan.n_frames,
                       "duration_s": round(plan.n_frames / plan.fps, 3), "motion_driver": plan.driver,
                       "renderer": renderer.renderer.name},

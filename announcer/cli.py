@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--background", help="behind the presenter on the canvas: a colour (#rrggbb) or an image")
     render.add_argument("--position", choices=("left", "centre", "right"), help="where the presenter stands on the canvas")
     render.add_argument("--scale", type=float, help="the presenter's height as a share of the canvas's (default 0.9)")
+    render.add_argument("--burn-captions", action="store_true", help="draw the subtitles into the picture too")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
     render.add_argument("--face", type=int, help="with several faces in the picture, the presenter's: 1 is the "
                                                  "leftmost (default: the largest)")
@@ -196,7 +197,9 @@ def _render(args) -> int:
     motion = replace(config.motion, fps=args.fps) if args.fps is not None else config.motion
     encode = replace(config.encode, height=args.height) if args.height is not None else config.encode
     face = replace(config.face, face_number=args.face)
-    config = replace(config, motion=motion, encode=encode, face=face, use_cache=not args.no_cache, strict=args.strict)
+    graphics = replace(config.graphics, burn_captions=True) if args.burn_captions else config.graphics
+    config = replace(config, motion=motion, encode=encode, face=face, graphics=graphics, use_cache=not args.no_cache,
+                     strict=args.strict)
     if args.script is None and args.audio is None:
         raise InputError("nothing to read", fix="give a SCRIPT, or --audio NARRATION.wav")
     output = args.output or _default_output(args.script, args.audio)

@@ -181,6 +181,14 @@ class GraphicsConfig:
     """top-left | top-right | bottom-left | bottom-right, inside the safe margin."""
     logo_height: float = 0.08
     """The logo's height as a share of the picture's shorter side."""
+    burn_captions: bool = False
+    """Draw the subtitles into the picture too (the same cues as the .srt: two lines at most, on a box)."""
+    caption_size: float = 0.042
+    """Caption text height as a share of the picture's shorter side (smaller where a line would not fit)."""
+    caption_bold: bool = False
+    caption_colour: str = "#ffffff"
+    caption_box_colour: str = "#000000"
+    caption_box_opacity: float = 0.65
 
     def validate(self) -> "GraphicsConfig":
         if self.logo_corner not in CORNERS:

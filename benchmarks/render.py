@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +35,9 @@ And finally, the weather: a clear and cold night, with temperatures falling clos
 morning. That is all for now. Thank you for watching, and good night.
 """
 CASES = {"photo": MEDIA / "portraits" / "woman_brown_hair.jpg", "video": MEDIA / "videos" / "talk_face2.mp4",
-         "narration": MEDIA / "portraits" / "woman_brown_hair.jpg"}
+         "narration": MEDIA / "portraits" / "woman_brown_hair.jpg", "photo-16:9": MEDIA / "portraits" / "woman_brown_hair.jpg"}
+"""photo-16:9 is the photo case delivered as a 16:9 broadcast canvas `--height` lines tall, with a lower third and
+burned-in captions: against `photo`, what composition costs."""
 LJ_SPEECH = MEDIA / "audio" / "ljspeech"
 
 
@@ -59,7 +62,7 @@ def write_narration(folder: Path, seconds: float = 30.0) -> tuple[Path, Path]:
 
 def run_case(case: str, device: str, height: int) -> dict:
     from announcer import Pipeline, RenderConfig, RenderRequest
-    from announcer.config import EncodeConfig, FaceConfig
+    from announcer.config import EncodeConfig, FaceConfig, GraphicsConfig, LayoutConfig
 
     with tempfile.TemporaryDirectory() as folder:
         script, audio = Path(folder) / "bulletin.md", None
@@ -68,10 +71,16 @@ def run_case(case: str, device: str, height: int) -> dict:
             audio, script = write_narration(Path(folder))
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), encode=EncodeConfig(height=height), device=device,
                               home=Path(folder) / "home", progress=False)
+        presenter = None
+        if case == "photo-16:9":
+            config = replace(config, encode=EncodeConfig(), layout=LayoutConfig(aspect="16:9", short_side=height),
+                             graphics=GraphicsConfig(burn_captions=True))
+            presenter = Path(folder) / "anchor.yaml"
+            presenter.write_text("name: Jordan Lee\ntitle: Evening news\n")
         started = time.perf_counter()
         with Pipeline(config) as pipeline:
             result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script,
-                                                   audio=audio))
+                                                   audio=audio, presenter=str(presenter) if presenter else None))
         total = time.perf_counter() - started
     figures = {"case": case, "device": device, "video_s": result.manifest["video"]["duration_s"],
                "size": f'{result.manifest["video"]["width"]}x{result.manifest["video"]["height"]}',
@@ -99,7 +108,7 @@ def main() -> None:
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     print(f"announcer render benchmark: 30-second script, {args.height}p, {os.cpu_count()} CPU cores, "
           f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
-    print(f"{'case':9} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
+    print(f"{'case':10} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
           f"{'total s':>8} {'RTF':>5} {'peak MB':>8}")
     for device in devices:
         for case in CASES:
@@ -107,7 +116,7 @@ def main() -> None:
                                   capture_output=True, text=True, check=True)
             row = json.loads(done.stdout.strip().splitlines()[-1])
             stages = row["stages_s"]
-            print(f"{row['case']:9} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
+            print(f"{row['case']:10} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
                   f"{stages['voice']:>6.1f} {stages['face']:>6.1f} {stages['generate+encode']:>7.1f} {row['total_s']:>8.1f} "
                   f"{row['real_time_factor']:>5.2f} {row.get('peak_cuda_mb', row['peak_rss_mb']):>8}")
             print("       stages:", json.dumps(stages))

@@ -133,7 +133,7 @@ def _render_with_presenter(pipeline, tmp_path, name, title, text, aspect, graphi
 def test_the_lower_third_reads_back_its_name_and_title_and_keeps_off_the_face(aspect, name, title, text, language,
                                                                              pipeline, face_stage, tmp_path):
     result = _render_with_presenter(pipeline, tmp_path, name, title, text, aspect)
-    band = result.manifest["graphics"][0]
+    band = result.manifest["graphics"]["overlays"][0]
     frames = decode_frames(result.outputs.video)
     fps = result.manifest["video"]["fps"]
     shown = frames[int((band["from_s"] + 0.5) * fps)]
@@ -180,3 +180,34 @@ def test_the_logo_sits_within_2_px_of_its_box(pipeline, tmp_path):
     x, y, width, height = logo_box(graphics, (960, 540), (300, 120))
     assert abs(cols[0] - x) <= 2 and abs(rows[0] - y) <= 2
     assert abs(cols[-1] + 1 - (x + width)) <= 2 and abs(rows[-1] + 1 - (y + height)) <= 2
+
+
+@pytest.mark.slow
+def test_burned_captions_show_exactly_during_their_cues(pipeline, tmp_path):
+    from dataclasses import replace
+
+    from announcer import Pipeline
+    from announcer.config import GraphicsConfig
+
+    script = write_script(tmp_path, "news.md", "---\nlayout: '16:9'\nbackground: '#204060'\n---\n"
+                                               "Good evening. [pause 1s] The council met today.\n")
+    request = RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
+                            layout_overrides={"short_side": 360, "position": "right", "scale": 0.7})
+    with Pipeline(replace(pipeline.config, graphics=GraphicsConfig(burn_captions=True))) as own:
+        result = own.render(request)
+    fps = result.manifest["video"]["fps"]
+    cues = result.manifest["graphics"]["captions"]
+    assert [cue["text"] for cue in cues] == ["Good evening.", "The council met today."]
+    presenter_x = result.manifest["layout"]["presenter_box"][0]
+    frames = decode_frames(result.outputs.video).astype(int)
+    for cue in cues:
+        # Where the cue's box lies on the background only (left of the presenter), it is there or it is not.
+        rows, cols = slice(cue["y"], cue["y"] + cue["height"]), slice(cue["x"], min(cue["x"] + cue["width"], presenter_x - 2))
+        first, last = round(cue["from_s"] * fps), round(cue["to_s"] * fps) - 1
+        window = range(max(first - 5, 0), min(last + 6, len(frames)))  # the cues are a second apart
+        visible = [k for k in window if np.abs(frames[k][rows, cols] - (32, 64, 96)).mean() > 15]
+        assert abs(visible[0] - first) <= 1 and abs(visible[-1] - last) <= 1, (cue, visible[0], visible[-1])
+    shown = frames[int((cues[1]["from_s"] + 0.3) * fps)]
+    cue = cues[1]
+    read = _ocr(shown[cue["y"]:cue["y"] + cue["height"], cue["x"]:cue["x"] + cue["width"]].astype(np.uint8), "eng")
+    assert "council met today" in " ".join(read.split()), read

@@ -1,5 +1,4 @@
 """Stage 7 pieces: the ffmpeg command as data, subtitles, atomic delivery."""
-from pathlib import Path
 
 import pytest
 
@@ -57,8 +56,10 @@ def test_output_names_from_scripts_stay_inside_the_output_folder(tmp_path):
             OutputSet.inside(tmp_path, bad)
     with pytest.raises(InputError, match=".mp4"):
         OutputSet.for_path(tmp_path / "clip.mov")
-    with pytest.raises(InputError, match="does not exist"):
-        OutputSet.for_path(Path("/no/such/folder/clip.mp4"))
+    assert OutputSet.for_path(tmp_path / "new" / "folder" / "clip.mp4").video.parent.is_dir()  # made for the clip
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(InputError, match="cannot create the output folder"):
+        OutputSet.for_path(tmp_path / "taken" / "clip.mp4")
 
 
 @pytest.mark.parametrize("video", ["talk_480.mp4", "talk_vertical_hevc_1080x1920.mp4"])

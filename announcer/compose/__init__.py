@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import ASPECTS, LayoutConfig
 from ..errors import InputError
+from .captions import BurnedCaptions
 from .graphics import Overlay, overlays, rgb
 
 
@@ -84,6 +85,18 @@ def face_region(landmarks: np.ndarray, presenter_size: tuple[int, int], canvas: 
     return int(left), int(top), int(np.ceil(right)), int(np.ceil(bottom))
 
 
+def graphics_entries(graphics: list) -> dict:
+    """Where and when each graphic shows, for the manifest."""
+    entries: dict = {"overlays": [], "captions": []}
+    for graphic in graphics:
+        if isinstance(graphic, BurnedCaptions):
+            entries["captions"] = graphic.boxes()
+        else:
+            entries["overlays"].append({"x": graphic.x, "y": graphic.y, "width": graphic.rgba.shape[1],
+                                        "height": graphic.rgba.shape[0], "from_s": graphic.start_s, "to_s": graphic.end_s})
+    return entries
+
+
 def canvas_size(layout: LayoutConfig) -> tuple[int, int]:
     across, down = ASPECTS[layout.aspect]
     short = _even(layout.short_side)
@@ -135,4 +148,5 @@ def _even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
-__all__ = ["Canvas", "Overlay", "canvas_size", "compose", "face_region", "overlays", "presenter_box", "presenter_height"]
+__all__ = ["BurnedCaptions", "Canvas", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "overlays",
+           "presenter_box", "presenter_height"]

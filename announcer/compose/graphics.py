@@ -35,12 +35,16 @@ class Overlay:
     """None: to the end of the clip."""
     slide_px: int = 0
     """It slides in from this far left as it fades in (and back out as it fades out)."""
+    fade_s: float = FADE_S
+    """0: on and off at its times exactly (captions)."""
 
     def opacity(self, t: float) -> float:
-        if t < self.start_s:
+        if t < self.start_s or (self.end_s is not None and t >= self.end_s):
             return 0.0
-        fade_in = min(1.0, (t - self.start_s) / FADE_S)
-        fade_out = 1.0 if self.end_s is None else min(1.0, max(0.0, (self.end_s - t) / FADE_S))
+        if self.fade_s <= 0:
+            return 1.0
+        fade_in = min(1.0, (t - self.start_s) / self.fade_s)
+        fade_out = 1.0 if self.end_s is None else min(1.0, (self.end_s - t) / self.fade_s)
         return _ease(min(fade_in, fade_out))
 
     def blend(self, frame: np.ndarray, t: float) -> None:
@@ -81,8 +85,8 @@ def lower_third(config: GraphicsConfig, size: tuple[int, int], name: str, title:
 
     width, height = size
     unit = min(width, height)
-    name_font = _font("bold", config.font, name, round(unit * 0.052))
-    title_font = _font("regular", config.font, title or "", round(unit * 0.036))
+    name_font = font_for_text("bold", config.font, name, round(unit * 0.052))
+    title_font = font_for_text("regular", config.font, title or "", round(unit * 0.036))
     pad, bar = round(unit * 0.02), max(4, round(unit * 0.008))
     name_box = name_font.getbbox(name)
     title_box = title_font.getbbox(title) if title else (0, 0, 0, 0)
@@ -97,7 +101,8 @@ def lower_third(config: GraphicsConfig, size: tuple[int, int], name: str, title:
     if title:
         draw.text((bar + pad, pad + name_box[3] + pad // 2), title, font=title_font, fill=(*rgb(config.title_colour), 255))
     margin = round(unit * 0.05)
-    y = _clear_of(face, margin, height - margin - round(unit * 0.12) - band_h, band_w, band_h, height, pad, shelf)
+    raised = round(unit * (0.19 if config.burn_captions else 0.12))  # clear of the captions' two lines
+    y = _clear_of(face, margin, height - margin - raised - band_h, band_w, band_h, height, pad, shelf)
     return Overlay(np.asarray(picture), margin, y, config.lower_third_in_s,
                    config.lower_third_in_s + config.lower_third_for_s if config.lower_third_for_s else None,
                    slide_px=round(unit * 0.04))
@@ -148,7 +153,8 @@ def logo_box(config: GraphicsConfig, size: tuple[int, int], image_size: tuple[in
     return x, y, box_w, box_h
 
 
-def _font(weight: str, chosen: str | None, text: str, size: int):
+def font_for_text(weight: str, chosen: str | None, text: str, size: int):
+    """A Pillow font of `size` pixels that holds every character of `text` (see _font_for)."""
     from PIL import ImageFont
 
     path = _font_for(weight, chosen, text)
@@ -189,4 +195,4 @@ def _ease(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-__all__ = ["Overlay", "overlays", "lower_third", "logo", "logo_box", "rgb"]
+__all__ = ["Overlay", "overlays", "lower_third", "logo", "logo_box", "rgb", "font_for_text"]
