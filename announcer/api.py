@@ -28,7 +28,7 @@ from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
 from .compose import BurnedCaptions, Canvas, Overlay, compose, face_region, graphics_entries, overlays, presenter_height
-from .config import LOUDNESS_PRESETS, LayoutConfig, RenderConfig, VoiceConfig
+from .config import LOUDNESS_PRESETS, GraphicsConfig, LayoutConfig, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
@@ -39,6 +39,7 @@ from .media.ffmpeg import ffmpeg_binary
 from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
 from .presenters import Presenter, find_presenter
+from .templates import Template, find_template
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script, read_script
 from .voice import (
@@ -77,6 +78,9 @@ class RenderRequest:
     """A batch's presenter: used only where the script's front matter names none."""
     layout_overrides: dict = field(default_factory=dict)
     """LayoutConfig fields set explicitly for this clip (the CLI's flags); they win over the script's front matter."""
+    template: str | None = None
+    """A template's name (templates/NAME.yaml) or file: layout and graphics together; None takes the script's front
+    matter `template:`, if any."""
 
 
 @dataclass
@@ -94,6 +98,8 @@ class _Inputs(NamedTuple):
     speech: Speech
     presenter: Presenter | None
     layout: LayoutConfig
+    graphics: GraphicsConfig
+    template: Template | None
 
 
 @dataclass(frozen=True)
@@ -143,14 +149,14 @@ class Pipeline:
         """Render one clip. `on_stage(name, seconds)` hears of each stage as it finishes (the job store records them)."""
         timings = _StageTimes(on_stage)
         outputs = OutputSet.for_path(request.output)
-        script, renderer, avatar, track, speech, presenter, layout = self._inputs(request, timings)
+        script, renderer, avatar, track, speech, presenter, layout, graphics_config, template = self._inputs(request, timings)
         base = script.path.parent if script else None
         canvas = Canvas.for_layout(layout, avatar.size, base) if layout.aspect else None
-        graphics = overlays(self.config.graphics, canvas.size if canvas else avatar.size,
+        graphics = overlays(graphics_config, canvas.size if canvas else avatar.size,
                             presenter.name if presenter else None, presenter.title if presenter else None, base,
                             face_region(track.landmarks, avatar.size, canvas), canvas.box[1] if canvas else None)
-        if self.config.graphics.burn_captions:
-            graphics.append(BurnedCaptions(speech.captions, self.config.graphics, canvas.size if canvas else avatar.size))
+        if graphics_config.burn_captions:
+            graphics.append(BurnedCaptions(speech.captions, graphics_config, canvas.size if canvas else avatar.size))
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
@@ -168,6 +174,7 @@ class Pipeline:
                     staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
             manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
                                       canvas, layout, graphics)
+            manifest["inputs"]["template"] = template.manifest_entry() if template else None
             staged.write_text(outputs.manifest, _json(manifest))
             staged.commit()
         except BaseException:
@@ -196,7 +203,10 @@ class Pipeline:
             if presenter and presenter.language and script and not language and "language" not in script.options:
                 script = read_script(request.script, presenter.language)  # the presenter's language reads the text
             voice_config = self._voice_config(script, request.voice_overrides, presenter)
-            layout = self._layout_config(script, request.layout_overrides)
+            template = self._template(request.template, script)
+            layout, graphics = template.applied(self.config.layout, self.config.graphics) if template \
+                else (self.config.layout, self.config.graphics)
+            layout = self._layout_config(layout, script, request.layout_overrides)
         avatar_path = self._avatar_path(request.avatar, script, presenter, request.default_avatar)
         renderer = self._renderer_for(avatar_path, load_renderer)
         with _timed(timings, "avatar"):
@@ -207,7 +217,7 @@ class Pipeline:
             speech = self._speech(script, request.audio, voice_config)
             if request.audio is not None and script is not None:
                 self._check_narration_holds(script, speech, Path(request.audio))
-        return _Inputs(script, renderer, avatar, track, speech, presenter, layout)
+        return _Inputs(script, renderer, avatar, track, speech, presenter, layout, graphics, template)
 
     def _load_avatar(self, path: Path, layout: LayoutConfig) -> Avatar:
         """At the height its box on the canvas needs, when the clip has a layout (rendering more lines than are shown
@@ -221,10 +231,25 @@ class Pipeline:
             return avatar
         return load_avatar(path, needed, encode.max_height, self.config.face.max_avatar_seconds)
 
-    def _layout_config(self, script: Script | None, overrides: dict) -> LayoutConfig:
-        """The run's layout, then the script's front matter (`layout`, `background`, `position`), then this clip's
-        flags."""
-        layout = self.config.layout
+    def _template(self, asked: str | None, script: Script | None) -> Template | None:
+        """The template asked for on the command line, else in the script's front matter; None when neither asks."""
+        in_script = str(script.options["template"]) if script and "template" in script.options else None
+        name = asked or in_script
+        if name is None:
+            return None
+        folders = [script.path.parent / "templates"] if script else []
+        folders += [Path.cwd() / "templates", self.home.root / "templates"]
+        try:
+            return find_template(name, list(dict.fromkeys(folders)))
+        except InputError as error:
+            if asked:
+                raise
+            raise InputError(f"front matter template: {error.what}", path=script.path,
+                             line=script.option_lines.get("template"), fix=error.fix) from None
+
+    def _layout_config(self, layout: LayoutConfig, script: Script | None, overrides: dict) -> LayoutConfig:
+        """`layout` (the run's, or its template's), then the script's front matter (`layout`, `background`,
+        `position`), then this clip's flags."""
         for key, field_name in LAYOUT_KEYS.items():
             if script is None or key not in script.options:
                 continue

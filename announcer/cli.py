@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--position", choices=("left", "centre", "right"), help="where the presenter stands on the canvas")
     render.add_argument("--scale", type=float, help="the presenter's height as a share of the canvas's (default 0.9)")
     render.add_argument("--burn-captions", action="store_true", help="draw the subtitles into the picture too")
+    render.add_argument("--template", help="a brand template's name (templates/NAME.yaml: layout, colours, fonts, logo, "
+                                           "captions) or its .yaml file (or set template: in front matter)")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
     render.add_argument("--face", type=int, help="with several faces in the picture, the presenter's: 1 is the "
                                                  "leftmost (default: the largest)")
@@ -209,7 +211,7 @@ def _render(args) -> int:
                                                   ("position", args.position), ("scale", args.scale)) if value is not None}
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
                                                voice_overrides=overrides, closeups=args.closeups, presenter=args.presenter,
-                                               layout_overrides=layout))
+                                               layout_overrides=layout, template=args.template))
     log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
              extra={"outputs": [str(p) for p in [*result.outputs.all(), result.outputs.closeups] if p.is_file()]})
     if not args.quiet and not args.json:

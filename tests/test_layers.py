@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "announcer"
 LAYERS = [
     {"errors", "config", "weights", "assets", "cache", "home", "signals", "timeline"},
     {"media"},
-    {"script", "presenters"},
+    {"script", "presenters", "templates"},
     {"voice"},
     {"face"},
     {"motion"},

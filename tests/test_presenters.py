@@ -113,4 +113,4 @@ def test_a_batch_queues_every_clip_with_the_presenter_it_was_given(tmp_path):
     queued = run_cli("batch", scripts, "--presenter", "jiwoo", "--out", tmp_path / "out", "--queue-only", cwd=tmp_path, home=home)
     assert queued.returncode == 0, queued.stderr
     requests = [job_request(job) for job in JobStore(home / "work" / "jobs.sqlite").jobs()]
-    assert [request.presenter for request in requests] == ["jiwoo", "jiwoo"]
+    assert [request.default_presenter for request in requests] == ["jiwoo", "jiwoo"]  # a default: front matter wins

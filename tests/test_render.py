@@ -250,5 +250,9 @@ def test_doctor_and_voices(tmp_path, home):
         assert line in report
     assert "cuda" in report
     voices = run_cli("voices", "--json", cwd=tmp_path, home=home)
-    listed = {entry["engine"]: entry["voices"] for entry in map(json.loads, voices.stdout.strip().splitlines())}
-    assert "en_US-joe-medium (installed)" in listed["piper"] and "ko" in listed["espeak"] and len(listed["coqui"]) >= 4
+    entries = list(map(json.loads, voices.stdout.strip().splitlines()))
+    catalogued = {entry["voice"]: entry for entry in entries if "voice" in entry}
+    assert catalogued["piper:en_US-joe-medium"]["installed"] and not catalogued["piper:de_DE-thorsten-medium"]["installed"]
+    assert "supertonic:F1" in catalogued
+    listed = {entry["engine"]: entry["voices"] for entry in entries if "voices" in entry}
+    assert "ko" in listed["espeak"] and len(listed["coqui"]) >= 4

@@ -1,0 +1,132 @@
+"""Templates, a brand kit: a newsroom's layout, colours, fonts, logo, lower-third and caption style in one file.
+
+`templates/evening-news.yaml`
+
+    layout:
+      aspect: "16:9"
+      position: right
+      background: studio.jpg     # relative paths start at this file's folder
+    graphics:
+      font: fonts/Brand-Bold.ttf
+      accent_colour: "#f0b429"
+      logo: logo.png
+      logo_corner: top-right
+      burn_captions: true
+
+`--template evening-news` (or `template: evening-news` in a script's front matter) looks for it in a `templates`
+folder beside the script, then in the current folder's, then in the home's. Every key is optional and is a field of
+LayoutConfig or GraphicsConfig; the script's own front matter and the command line's flags win over it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import yaml
+
+from .config import GraphicsConfig, LayoutConfig
+from .errors import InputError
+
+SECTIONS = {"layout": LayoutConfig, "graphics": GraphicsConfig}
+PATH_FIELDS = {"background", "font", "logo"}
+"""Fields that may name a file, read relative to the template's folder."""
+MAX_FILE_BYTES = 64_000
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    path: Path
+    layout: dict
+    graphics: dict
+
+    def applied(self, layout: LayoutConfig, graphics: GraphicsConfig) -> tuple[LayoutConfig, GraphicsConfig]:
+        try:
+            return replace(layout, **self.layout).validate(), replace(graphics, **self.graphics).validate()
+        except InputError as error:
+            raise InputError(f"template {self.key}: {error.what}", path=self.path, fix=error.fix) from None
+
+    def manifest_entry(self) -> dict:
+        return {"key": self.key, "file": str(self.path.resolve())}
+
+
+def find_template(name: str, folders: list[Path]) -> Template:
+    wanted = Path(name).expanduser()
+    if wanted.suffix in (".yaml", ".yml"):
+        candidates = [wanted]
+    elif len(wanted.parts) == 1 and wanted.name:
+        candidates = [folder / f"{name}.{suffix}" for folder in folders for suffix in ("yaml", "yml")]
+    else:
+        raise InputError(f"template '{name}' is not a name", fix="give a template's name, e.g. --template evening-news")
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        looked = ", ".join(str(folder) for folder in folders) if len(candidates) > 1 else str(wanted)
+        raise InputError(f"no template '{name}'", fix=f"write {name}.yaml in a templates folder (looked in: {looked})")
+    return read_template(found)
+
+
+def read_template(path: Path) -> Template:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError("template file is too large", path=path, fix="a template is a few lines of YAML")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        raw = yaml.safe_load(text) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(f"template file is not valid YAML ({getattr(error, 'problem', error)})", path=path,
+                         line=mark.line + 1 if mark else None, fix="write sections of key: value lines") from None
+    lines = text.splitlines()
+    if not isinstance(raw, dict):
+        raise InputError("template file must be sections of key: value lines", path=path, line=1,
+                         fix=f"use the sections {', '.join(SECTIONS)}")
+    sections = {}
+    for section, values in raw.items():
+        if section not in SECTIONS:
+            raise InputError(f"unknown template section '{section}'", path=path, line=_line_of(lines, section),
+                             fix=f"use {', '.join(SECTIONS)}")
+        sections[section] = _section(path, lines, section, values or {})
+    return Template(path.stem, path, sections.get("layout", {}), sections.get("graphics", {}))
+
+
+def _section(path: Path, lines: list[str], section: str, values) -> dict:
+    if not isinstance(values, dict):
+        raise InputError(f"template {section} must be key: value lines", path=path, line=_line_of(lines, section),
+                         fix=f"indent its keys under {section}:")
+    defaults = SECTIONS[section]()
+    known = {f.name for f in fields(defaults)}
+    chosen = {}
+    for key, value in values.items():
+        if key not in known:
+            raise InputError(f"unknown {section} key '{key}'", path=path, line=_line_of(lines, key),
+                             fix=f"use {', '.join(sorted(known))}")
+        if key == "aspect" and isinstance(value, int):  # YAML 1.1 reads an unquoted 9:16 as 556 (base 60)
+            value = f"{value // 60}:{value % 60}"
+        value = _typed(value, getattr(defaults, key), path, _line_of(lines, key), key)
+        if key in PATH_FIELDS and isinstance(value, str) and not value.startswith("#"):
+            value = str((path.parent / value).expanduser())
+        chosen[key] = value
+    return chosen
+
+
+def _typed(value, default, path: Path, line: int | None, key: str):
+    """`value` as the type of the field's default: a number where a number goes, yes/no where a switch does."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise InputError(f"template {key} must be true or false", path=path, line=line, fix=f"write {key}: true")
+        return value
+    if isinstance(default, (int, float)) and not isinstance(value, bool):
+        try:
+            return type(default)(value)
+        except (TypeError, ValueError):
+            raise InputError(f"template {key} '{value}' is not a number", path=path, line=line,
+                             fix="write a number") from None
+    if isinstance(value, (dict, list)):
+        raise InputError(f"template {key} must be a single value", path=path, line=line, fix=f"write {key}: VALUE")
+    return str(value)
+
+
+def _line_of(lines: list[str], key: str) -> int | None:
+    return next((n for n, written in enumerate(lines, 1) if written.strip().startswith(f"{key}:")), None)
+
+
+__all__ = ["Template", "find_template", "read_template"]
