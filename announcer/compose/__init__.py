@@ -22,6 +22,11 @@ from .captions import BurnedCaptions
 from .graphics import Overlay, overlays, rgb
 
 
+PORTRAIT_CAPTION_ROOM = 0.17
+"""On a portrait canvas the presenter stands this far (a share of the shorter side) above the bottom margin, so two
+lines of captions fit below the face instead of over the chin."""
+
+
 @dataclass(frozen=True)
 class Canvas:
     size: tuple[int, int]
@@ -105,14 +110,16 @@ def canvas_size(layout: LayoutConfig) -> tuple[int, int]:
 
 def presenter_box(layout: LayoutConfig, canvas: tuple[int, int], presenter: tuple[int, int]) -> tuple[int, int, int, int]:
     """The presenter's frame scaled to `scale` of the canvas height (and never wider or taller than the canvas less
-    its margins), on the chosen side, resting on the bottom margin as a presenter stands in a studio shot (in a
-    portrait canvas that leaves the top free for graphics)."""
+    its margins), on the chosen side, resting on the bottom margin as a presenter stands in a studio shot. On a
+    portrait canvas it stands a little higher, clear of the captions, and the top stays free for graphics."""
     canvas_w, canvas_h = canvas
     margin = _even(min(canvas) * layout.margin)
-    fit = min(layout.scale * canvas_h / presenter[1], (canvas_w - 2 * margin) / presenter[0], (canvas_h - 2 * margin) / presenter[1])
+    floor = margin + (_even(min(canvas) * PORTRAIT_CAPTION_ROOM) if canvas_h > canvas_w else 0)
+    fit = min(layout.scale * canvas_h / presenter[1], (canvas_w - 2 * margin) / presenter[0],
+              (canvas_h - margin - floor) / presenter[1])
     width, height = _even(presenter[0] * fit), _even(presenter[1] * fit)
     x = {"left": margin, "centre": (canvas_w - width) // 2, "right": canvas_w - margin - width}[layout.position]
-    return _even(x), _even(canvas_h - margin - height), width, height
+    return _even(x), _even(canvas_h - floor - height), width, height
 
 
 def presenter_height(layout: LayoutConfig, presenter: tuple[int, int]) -> int:
