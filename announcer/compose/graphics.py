@@ -167,7 +167,8 @@ def _font_for(weight: str, chosen: str | None, text: str) -> Path:
     candidates = [Path(chosen).expanduser()] if chosen else [Path(p) for p in FONT_CANDIDATES[weight]]
     for path in candidates:
         if path.is_file():
-            missing = [ch for ch in dict.fromkeys(text) if not ch.isspace() and ord(ch) not in _characters(str(path))]
+            known = _characters(str(path))
+            missing = [ch for ch in dict.fromkeys(text) if not ch.isspace() and ord(ch) not in known]
             if missing:
                 raise InputError(f"font has no glyph for {''.join(missing[:8])!r} "
                                  f"({unicodedata.name(missing[0], 'unnamed')})", path=path,
