@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train_mouth)
 
     batch = commands.add_parser("batch", parents=[common], help="render every script in a folder or glob")
-    batch.add_argument("scripts", help="a folder of scripts, or a glob such as 'news/*.md' (quote it)")
+    batch.add_argument("scripts", help="a folder of scripts, a glob such as 'news/*.md' (quote it), or a .csv "
+                                       "spreadsheet with a row per clip (columns: text, title, presenter, layout, ...)")
     batch.add_argument("--avatar", help="presenter photo, video or prepared avatar name for every script that names none "
                                         "(avatar: in a script's front matter, or its presenter's, wins)")
     batch.add_argument("--presenter", help="the presenter (presenters/NAME.yaml) of every script that names none "
@@ -317,13 +318,15 @@ def _train_mouth(args) -> int:
 
 
 def _batch(args) -> int:
+    from .home import Home
     from .jobs import enqueue_batch, open_store, run_batch
     from .jobs.batch import batch_jobs, find_scripts
 
     config = _config(args)
     if args.queue_only:
         options = {"presenter": args.presenter} if args.presenter else None
-        jobs, skipped = enqueue_batch(open_store(config), batch_jobs(find_scripts(args.scripts), args.avatar, args.out, options))
+        scripts = find_scripts(args.scripts, Home.resolve(args.home).work_dir / "tables")
+        jobs, skipped = enqueue_batch(open_store(config), batch_jobs(scripts, args.avatar, args.out, options))
         print(f"queued {len(jobs) - len(skipped)} job(s), {len(skipped)} already done; run `announcer worker` to render")
         return 0
     with _stop_on_signals() as stop:

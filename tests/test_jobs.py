@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from announcer.errors import InputError
 from announcer.eval.metrics import psnr
 from announcer.jobs.store import JobSpec, JobStore
 
@@ -374,3 +375,52 @@ def test_render_creates_a_missing_output_folder(tmp_path, pipeline):
     output = tmp_path / "new" / "folder" / "clip.mp4"
     pipeline.prepare(RenderRequest(avatar=AVATAR, output=output, script=script))
     assert output.parent.is_dir() and not output.exists()  # the folder is made; the clip comes only when delivered
+
+
+def test_a_spreadsheet_row_becomes_a_script_with_its_settings(tmp_path):
+    from announcer.jobs.table import scripts_from_table
+    from announcer.script import read_script
+
+    (tmp_path / "presenters").mkdir()
+    write_script(tmp_path / "presenters", "anna.yaml", "name: Anna Kim\n")
+    table = write_script(tmp_path, "bulletin.csv", 'text,title,presenter,layout\n"Good evening, all.",Opening,anna,9:16\n'
+                                                   "\n,,,\nSecond story.,Story two,,\n")
+    scripts = scripts_from_table(table, tmp_path / "work")
+    assert len(scripts) == 2  # blank rows are not clips
+    first = read_script(scripts[0])
+    assert first.text == "Good evening, all." and first.options["title"] == "Opening"
+    assert first.options["presenter"] == str((tmp_path / "presenters" / "anna.yaml").resolve())  # found beside the sheet
+    assert str(first.options["layout"]) == "9:16" and "# from bulletin.csv, line 2" in scripts[0].read_text()
+    bad = write_script(tmp_path, "bad.csv", "text,colour\nHello.,red\n")
+    with pytest.raises(InputError, match="unknown spreadsheet column 'colour'") as refused:
+        scripts_from_table(bad, tmp_path / "work")
+    assert refused.value.path == bad and refused.value.line == 1
+
+
+@pytest.mark.slow
+def test_a_csv_batch_of_five_rows_delivers_five_clips_with_their_settings(tmp_path, home):
+    (tmp_path / "presenters").mkdir()
+    write_script(tmp_path / "presenters", "anna.yaml", "name: Anna Kim\ntitle: Evening news\n")
+    rows = [("Good evening.", "Opening", "anna", "16:9", ""), ("Rain later today.", "Weather", "", "9:16", ""),
+            ("Markets rose.", "Business", "anna", "1:1", ""), ("안녕하세요.", "Korean", "", "", "ko"),
+            ("The council met.", "Council", "", "4:5", ""), ("A bad row.", "Broken", "", "3:2", "")]
+    lines = ["text,title,presenter,layout,language"] + [",".join(row) for row in rows]
+    table = write_script(tmp_path, "bulletin.csv", "\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    done = run_cli("batch", table, "--avatar", AVATAR, "--out", out, "--json", "--quiet", cwd=tmp_path, home=home,
+                   timeout=900)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["done"] == 5 and summary["failed"] == 1, done.stdout + done.stderr
+    sizes = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350)}
+    for number, (_, title, presenter, layout, language) in enumerate(rows[:5], 1):
+        manifest = json.loads((out / f"bulletin-{number:03d}.json").read_text())
+        assert manifest["inputs"]["title"] == title
+        assert (manifest["inputs"]["presenter"] or {}).get("name") == ("Anna Kim" if presenter else None)
+        assert manifest["inputs"]["language"] == (language or "en")
+        if layout:
+            assert (manifest["video"]["width"], manifest["video"]["height"]) == sizes[layout]
+        _assert_complete_clip(out / f"bulletin-{number:03d}.mp4")
+    assert not (out / "bulletin-006.mp4").exists()
+    index = json.loads((out / "index.json").read_text())
+    broken = next(entry for entry in index["entries"] if entry["script"].endswith("bulletin-006.md"))
+    assert broken["status"] == "failed" and "unknown layout '3:2'" in broken["error"]

@@ -91,7 +91,8 @@ def run_batch(source: str | Path, avatar: str | None, out_dir: Path, config: Ren
     """Queue a job for every script in `source` and render them. `presenter`: every clip's presenter, in place of a
     script's own `presenter:` (as a flag wins over front matter)."""
     store = open_store(config)
-    specs = batch_jobs(find_scripts(source), avatar, out_dir, {"presenter": presenter} if presenter else None)
+    specs = batch_jobs(find_scripts(source, Home.resolve(config.home).work_dir / "tables"), avatar, out_dir,
+                       {"presenter": presenter} if presenter else None)
     jobs, skipped = enqueue_batch(store, specs)
     batch = specs[0].batch
     keys = {spec.key for spec in specs}

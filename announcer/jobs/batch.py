@@ -13,9 +13,15 @@ from .store import JobSpec
 SCRIPT_SUFFIXES = (".txt", ".md", ".srt")
 
 
-def find_scripts(source: str | Path) -> list[Path]:
-    """A folder's scripts (not recursive), or the files a glob matches; sorted, so job order is stable."""
+def find_scripts(source: str | Path, tables_dir: Path | None = None) -> list[Path]:
+    """A folder's scripts (not recursive), or the files a glob matches; sorted, so job order is stable. A .csv
+    spreadsheet gives one script per row (jobs.table), written into `tables_dir` (the home's work dir by default)."""
     path = Path(source).expanduser()
+    if path.suffix.lower() == ".csv" and path.is_file():
+        from ..home import Home
+        from .table import scripts_from_table
+
+        return scripts_from_table(path.resolve(), tables_dir or Home.resolve().work_dir / "tables")
     if path.is_dir():
         found = [p for p in path.iterdir() if p.suffix.lower() in SCRIPT_SUFFIXES and p.is_file()]
     elif path.is_file():
@@ -23,7 +29,8 @@ def find_scripts(source: str | Path) -> list[Path]:
     else:
         found = [Path(p) for p in glob.glob(str(path)) if Path(p).suffix.lower() in SCRIPT_SUFFIXES and Path(p).is_file()]
     if not found:
-        raise InputError("no scripts found", path=source, fix="give a folder or a glob of .txt, .md or .srt scripts")
+        raise InputError("no scripts found", path=source, fix="give a folder or a glob of .txt, .md or .srt scripts, "
+                                                               "or a .csv spreadsheet with a row per clip")
     return sorted(p.resolve() for p in found)
 
 

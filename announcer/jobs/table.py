@@ -1,0 +1,85 @@
+"""A batch from a spreadsheet: `announcer batch bulletin.csv`, one clip per row.
+
+The header names the columns: `text` (the script, required) and any front matter key (title, presenter, avatar,
+voice, language, speed, loudness, layout, background, position, template, output). Each row becomes a Markdown
+script with that front matter, kept in the home's work dir, so the batch runs, queues and resumes exactly as a
+folder of scripts does; a bad row fails its own clip, never the others.
+
+Names that the scripts would look up beside themselves (a presenter, a template, an avatar or background file) are
+looked up beside the spreadsheet instead, and written into the script as paths.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from ..script.parse import FRONT_MATTER_KEYS
+
+MAX_ROWS = 1000
+FILE_COLUMNS = ("avatar", "background")
+NAMED = {"presenter": "presenters", "template": "templates"}
+
+
+def scripts_from_table(table: Path, folder: Path) -> list[Path]:
+    """One Markdown script per row of `table` (a CSV file with a header), written into a folder of `folder` named
+    after the table's content; their paths, in row order."""
+    rows, header = _rows(table)
+    digest = hashlib.sha256(table.read_bytes()).hexdigest()[:12]
+    out = folder / f"{table.stem}-{digest}"
+    out.mkdir(parents=True, exist_ok=True)
+    scripts = []
+    for line, row in rows:
+        path = out / f"{table.stem}-{len(scripts) + 1:03d}.md"
+        path.write_text(_script(table, line, row), encoding="utf-8")
+        scripts.append(path)
+    return scripts
+
+
+def _rows(table: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    try:
+        text = table.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("spreadsheet is not UTF-8 text", path=table, fix="save it as CSV UTF-8") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [name.strip() for name in reader.fieldnames or []]
+    if "text" not in header:
+        raise InputError("spreadsheet has no 'text' column", path=table, line=1,
+                         fix="name the columns in the first row: text, and any of title, presenter, layout, template")
+    unknown = [name for name in header if name != "text" and name not in FRONT_MATTER_KEYS]
+    if unknown:
+        raise InputError(f"unknown spreadsheet column '{unknown[0]}'", path=table, line=1,
+                         fix=f"use text and {', '.join(sorted(FRONT_MATTER_KEYS))}")
+    reader.fieldnames = header
+    rows = [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
+    rows = [(line, row) for line, row in rows if any(row.values())]  # blank lines are not clips
+    if not rows:
+        raise InputError("spreadsheet has no rows", path=table, fix="add one row per clip under the header")
+    if len(rows) > MAX_ROWS:
+        raise InputError(f"spreadsheet has {len(rows)} rows, more than {MAX_ROWS}", path=table, fix="split it")
+    return rows, header
+
+
+def _script(table: Path, line: int, row: dict) -> str:
+    options = {key: _resolved(table, key, value) for key, value in row.items() if key != "text" and value}
+    front = yaml.safe_dump(options, allow_unicode=True, sort_keys=False) if options else ""
+    source = f"# from {table.name}, line {line}\n"
+    return f"---\n{source}{front}---\n{row.get('text', '')}\n"
+
+
+def _resolved(table: Path, key: str, value: str) -> str:
+    """A file named relative to the spreadsheet, or a presenter or template kept beside it, as a path."""
+    if key in FILE_COLUMNS and not value.startswith("#") and (table.parent / value).is_file():
+        return str((table.parent / value).resolve())
+    if key in NAMED:
+        for suffix in ("yaml", "yml"):
+            beside = table.parent / NAMED[key] / f"{value}.{suffix}"
+            if beside.is_file():
+                return str(beside.resolve())
+    return value
+
+
+__all__ = ["scripts_from_table"]
