@@ -20,12 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .errors import InputError
+from .named_files import find_named_file, line_of, read_yaml_file
 
 FIELDS = ("name", "title", "avatar", "voice", "language", "speed", "loudness")
-MAX_FILE_BYTES = 64_000
 
 
 @dataclass(frozen=True)
@@ -67,52 +65,30 @@ BUNDLE_FILE = "presenter.yaml"
 def find_presenter(name: str, folders: list[Path], avatars_dir: Path | None = None) -> Presenter:
     """The presenter called `name` (or the .yaml file `name` names), from the first folder that has it, else from
     the prepared avatar of that name in `avatars_dir`."""
-    wanted = Path(name).expanduser()
-    if wanted.suffix in (".yaml", ".yml"):
-        candidates = [wanted]
-    elif len(wanted.parts) == 1 and wanted.name:
-        candidates = [folder / f"{name}.{suffix}" for folder in folders for suffix in ("yaml", "yml")]
-    else:
-        raise InputError(f"presenter '{name}' is not a name", fix="give a presenter's name, e.g. --presenter anna, or a .yaml file")
-    found = next((path for path in candidates if path.is_file()), None)
-    in_bundle = avatars_dir / name / BUNDLE_FILE if avatars_dir is not None and len(candidates) > 1 else None
-    if found is None and in_bundle is not None and in_bundle.is_file():
-        return read_presenter(in_bundle, asked_as=name, prepared_avatar=name)
-    if found is None:
-        looked = ", ".join(str(folder) for folder in folders) if len(candidates) > 1 else str(wanted)
-        raise InputError(f"no presenter '{name}'", fix=f"write {name}.yaml in a presenters folder (looked in: {looked})")
+    in_bundle = avatars_dir / name / BUNDLE_FILE if avatars_dir is not None and "/" not in name else None
+    found = find_named_file(name, folders, "presenter", "--presenter anna", in_bundle)
+    if found == in_bundle:
+        return read_presenter(found, asked_as=name, prepared_avatar=name)
     return read_presenter(found)
 
 
 def read_presenter(path: Path, asked_as: str | None = None, prepared_avatar: str | None = None) -> Presenter:
     """`asked_as`: the name it was asked by (default: the file's stem). `prepared_avatar`: the avatar when the file
     names none (a prepared avatar's own presenter.yaml)."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError("presenter file is too large", path=path, fix="a presenter is a few lines of YAML")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        fields = yaml.safe_load(text) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"presenter file is not valid YAML ({getattr(error, 'problem', error)})", path=path,
-                         line=mark.line + 1 if mark else None, fix="write key: value lines") from None
+    fields, lines = read_yaml_file(path, "presenter", "write key: value lines")
     if not isinstance(fields, dict):
         raise InputError("presenter file must be key: value lines", path=path, line=1, fix=f"use the keys {', '.join(FIELDS)}")
-    lines = text.splitlines()
-
-    def line_of(key: str) -> int | None:
-        return next((n for n, written in enumerate(lines, 1) if written.startswith(f"{key}:")), None)
 
     for key, value in fields.items():
         if key not in FIELDS:
-            raise InputError(f"unknown presenter key '{key}'", path=path, line=line_of(key), fix=f"use the keys {', '.join(FIELDS)}")
+            raise InputError(f"unknown presenter key '{key}'", path=path, line=line_of(lines, key), fix=f"use the keys {', '.join(FIELDS)}")
         if isinstance(value, (dict, list)):
-            raise InputError(f"presenter {key} must be a single value", path=path, line=line_of(key), fix=f"write {key}: VALUE")
+            raise InputError(f"presenter {key} must be a single value", path=path, line=line_of(lines, key), fix=f"write {key}: VALUE")
     if "speed" in fields:
         try:
             fields["speed"] = float(fields["speed"])
         except (TypeError, ValueError):
-            raise InputError(f"presenter speed '{fields['speed']}' is not a number", path=path, line=line_of("speed"),
+            raise InputError(f"presenter speed '{fields['speed']}' is not a number", path=path, line=line_of(lines, "speed"),
                              fix="write a number from 0.5 to 2.0") from None
     values = {field: str(fields[field]) for field in ("name", "title", "avatar", "voice", "language")
               if fields.get(field) is not None}

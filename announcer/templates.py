@@ -22,15 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-import yaml
-
 from .config import GraphicsConfig, LayoutConfig
 from .errors import InputError
+from .named_files import find_named_file, line_of, read_yaml_file
 
 SECTIONS = {"layout": LayoutConfig, "graphics": GraphicsConfig}
 PATH_FIELDS = {"background", "font", "logo"}
 """Fields that may name a file, read relative to the template's folder."""
-MAX_FILE_BYTES = 64_000
 
 
 @dataclass(frozen=True)
@@ -51,38 +49,18 @@ class Template:
 
 
 def find_template(name: str, folders: list[Path]) -> Template:
-    wanted = Path(name).expanduser()
-    if wanted.suffix in (".yaml", ".yml"):
-        candidates = [wanted]
-    elif len(wanted.parts) == 1 and wanted.name:
-        candidates = [folder / f"{name}.{suffix}" for folder in folders for suffix in ("yaml", "yml")]
-    else:
-        raise InputError(f"template '{name}' is not a name", fix="give a template's name, e.g. --template evening-news")
-    found = next((path for path in candidates if path.is_file()), None)
-    if found is None:
-        looked = ", ".join(str(folder) for folder in folders) if len(candidates) > 1 else str(wanted)
-        raise InputError(f"no template '{name}'", fix=f"write {name}.yaml in a templates folder (looked in: {looked})")
-    return read_template(found)
+    return read_template(find_named_file(name, folders, "template", "--template evening-news"))
 
 
 def read_template(path: Path) -> Template:
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError("template file is too large", path=path, fix="a template is a few lines of YAML")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        raw = yaml.safe_load(text) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"template file is not valid YAML ({getattr(error, 'problem', error)})", path=path,
-                         line=mark.line + 1 if mark else None, fix="write sections of key: value lines") from None
-    lines = text.splitlines()
+    raw, lines = read_yaml_file(path, "template", "write sections of key: value lines")
     if not isinstance(raw, dict):
         raise InputError("template file must be sections of key: value lines", path=path, line=1,
                          fix=f"use the sections {', '.join(SECTIONS)}")
     sections = {}
     for section, values in raw.items():
         if section not in SECTIONS:
-            raise InputError(f"unknown template section '{section}'", path=path, line=_line_of(lines, section),
+            raise InputError(f"unknown template section '{section}'", path=path, line=line_of(lines, section),
                              fix=f"use {', '.join(SECTIONS)}")
         sections[section] = _section(path, lines, section, values or {})
     return Template(path.stem, path, sections.get("layout", {}), sections.get("graphics", {}))
@@ -90,18 +68,18 @@ def read_template(path: Path) -> Template:
 
 def _section(path: Path, lines: list[str], section: str, values) -> dict:
     if not isinstance(values, dict):
-        raise InputError(f"template {section} must be key: value lines", path=path, line=_line_of(lines, section),
+        raise InputError(f"template {section} must be key: value lines", path=path, line=line_of(lines, section),
                          fix=f"indent its keys under {section}:")
     defaults = SECTIONS[section]()
     known = {f.name for f in fields(defaults)}
     chosen = {}
     for key, value in values.items():
         if key not in known:
-            raise InputError(f"unknown {section} key '{key}'", path=path, line=_line_of(lines, key),
+            raise InputError(f"unknown {section} key '{key}'", path=path, line=line_of(lines, key),
                              fix=f"use {', '.join(sorted(known))}")
         if key == "aspect" and isinstance(value, int):  # YAML 1.1 reads an unquoted 9:16 as 556 (base 60)
             value = f"{value // 60}:{value % 60}"
-        value = _typed(value, getattr(defaults, key), path, _line_of(lines, key), key)
+        value = _typed(value, getattr(defaults, key), path, line_of(lines, key), key)
         if key in PATH_FIELDS and isinstance(value, str) and not value.startswith("#"):
             value = str((path.parent / value).expanduser())
         chosen[key] = value
@@ -123,10 +101,6 @@ def _typed(value, default, path: Path, line: int | None, key: str):
     if isinstance(value, (dict, list)):
         raise InputError(f"template {key} must be a single value", path=path, line=line, fix=f"write {key}: VALUE")
     return str(value)
-
-
-def _line_of(lines: list[str], key: str) -> int | None:
-    return next((n for n, written in enumerate(lines, 1) if written.strip().startswith(f"{key}:")), None)
 
 
 __all__ = ["Template", "find_template", "read_template"]
