@@ -27,7 +27,17 @@ from . import __version__
 from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
-from .compose import BurnedCaptions, Canvas, Overlay, compose, face_region, graphics_entries, overlays, presenter_height
+from .compose import (
+    BurnedCaptions,
+    Canvas,
+    OnScreenText,
+    Overlay,
+    compose,
+    face_region,
+    graphics_entries,
+    overlays,
+    presenter_height,
+)
 from .config import LOUDNESS_PRESETS, GraphicsConfig, LayoutConfig, RenderConfig, VoiceConfig
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
@@ -152,8 +162,9 @@ class Pipeline:
         script, renderer, avatar, track, speech, presenter, layout, graphics_config, template = self._inputs(request, timings)
         base = script.path.parent if script else None
         canvas = Canvas.for_layout(layout, avatar.size, base) if layout.aspect else None
-        graphics = overlays(graphics_config, canvas.size if canvas else avatar.size,
-                            presenter.name if presenter else None, presenter.title if presenter else None, base,
+        text = OnScreenText(presenter.name if presenter else None, presenter.title if presenter else None,
+                            str(script.options["headline"]) if script and script.options.get("headline") else None)
+        graphics = overlays(graphics_config, canvas.size if canvas else avatar.size, text, base,
                             face_region(track.landmarks, avatar.size, canvas), canvas.box[1] if canvas else None)
         if graphics_config.burn_captions:
             graphics.append(BurnedCaptions(speech.captions, graphics_config, canvas.size if canvas else avatar.size))

@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/make_template_sheet.py [--out docs/templates.png]
 
-Renders a two-sentence script with examples/templates/evening-news.yaml (16:9) and achim-news.yaml (9:16), takes
+Renders a two-sentence script with a headline and examples/templates/evening-news.yaml (16:9) and achim-news.yaml (9:16), takes
 the frame 2.2 s in (lower third and a caption showing) and lays the two side by side at the same height.
 """
 from __future__ import annotations
@@ -17,24 +17,24 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 MEDIA = REPO.parent / "shared" / "media"
 CLIPS = [
-    ("evening-news", "Anna Kim", "Evening news", "Good evening. The council agreed a new budget for the city's parks today.",
-     MEDIA / "portraits" / "woman_brown_hair.jpg"),
-    ("achim-news", "김지우", "아침 뉴스 앵커", "안녕하세요. 오늘 서울은 맑고 낮 기온은 십이 도까지 오르겠습니다.",
+    ("evening-news", "Anna Kim", "Evening news", "Parks budget agreed",
+     "Good evening. The council agreed a new budget for the city's parks today.", MEDIA / "portraits" / "woman_brown_hair.jpg"),
+    ("achim-news", "김지우", "아침 뉴스 앵커", "오늘의 날씨", "안녕하세요. 오늘 서울은 맑고 낮 기온은 십이 도까지 오르겠습니다.",
      MEDIA / "portraits" / "woman_smile.png"),
 ]
 AT_S = 2.2
 HEIGHT = 720
 
 
-def frame_of(template: str, name: str, title: str, text: str, avatar: Path, folder: Path) -> np.ndarray:
+def frame_of(template: str, name: str, title: str, headline: str, text: str, avatar: Path, folder: Path) -> np.ndarray:
     from announcer import Pipeline, RenderConfig, RenderRequest
     from announcer.config import FaceConfig
 
     (folder / "presenters").mkdir(exist_ok=True)
     (folder / "presenters" / "host.yaml").write_text(f"name: {name}\ntitle: {title}\n", encoding="utf-8")
     script = folder / f"{template}.md"
-    script.write_text(f"---\ntemplate: {REPO / 'examples' / 'templates' / template}.yaml\npresenter: host\n---\n{text}\n",
-                      encoding="utf-8")
+    script.write_text(f"---\ntemplate: {REPO / 'examples' / 'templates' / template}.yaml\npresenter: host\n"
+                      f"headline: {headline}\n---\n{text}\n", encoding="utf-8")
     config = RenderConfig(face=FaceConfig(models_dir=REPO.parent / "shared" / "models"), home=folder / "home", progress=False)
     with Pipeline(config) as pipeline:
         result = pipeline.render(RenderRequest(avatar=avatar, output=folder / f"{template}.mp4", script=script))

@@ -52,7 +52,8 @@ def test_a_script_renders_with_the_example_template(pipeline, tmp_path):
     import shutil
 
     shutil.copytree(EXAMPLES / "templates", tmp_path / "templates")
-    script = write_script(tmp_path, "news.md", "---\ntemplate: evening-news\nposition: left\n---\nGood evening.\n")
+    script = write_script(tmp_path, "news.md", "---\ntemplate: evening-news\nposition: left\nheadline: City budget agreed\n"
+                                               "---\nGood evening. The council agreed the budget.\n")
     result = pipeline.render(RenderRequest(avatar=MEDIA / "portraits" / "woman_smile.png", output=tmp_path / "n.mp4",
                                            script=script, layout_overrides={"short_side": 360}))
     manifest = result.manifest
@@ -61,11 +62,22 @@ def test_a_script_renders_with_the_example_template(pipeline, tmp_path):
     video = next(s for s in probe(result.outputs.video)["streams"] if s["codec_type"] == "video")
     assert (int(video["width"]), int(video["height"])) == (640, 360)
     assert manifest["graphics"]["captions"] and manifest["graphics"]["overlays"]  # captions and the logo
-    logo = manifest["graphics"]["overlays"][-1]
-    frame = decode_frames(result.outputs.video)[15].astype(float)  # after its 0.3 s fade-in
+    strap, logo = manifest["graphics"]["overlays"][-2:]
+    frames = decode_frames(result.outputs.video)
+    assert strap["y"] >= logo["y"] + logo["height"] and strap["x"] == logo["x"]  # the headline sits under the logo
+    shown = frames[int((strap["from_s"] + 0.5) * manifest["video"]["fps"])]
+    read = _ocr(shown[strap["y"]:strap["y"] + strap["height"], strap["x"]:strap["x"] + strap["width"]], "eng")
+    assert "City budget agreed" in " ".join(read.split()), read
+    frame = frames[15].astype(float)  # the logo, after its 0.3 s fade-in
     shown = frame[logo["y"]:logo["y"] + logo["height"], logo["x"]:logo["x"] + logo["width"]].reshape(-1, 3).mean(axis=0)
     expected = _over_background(EXAMPLES / "templates" / "a1-logo.png", (logo["width"], logo["height"]), (11, 31, 51))
     assert np.abs(shown - expected).max() < 20, (shown, expected)
+
+
+def _ocr(image, language: str) -> str:
+    from .test_compose import _ocr as read
+
+    return read(image, language)
 
 
 def _over_background(path: Path, size: tuple[int, int], background: tuple[int, int, int]) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from ..config import ASPECTS, LayoutConfig
 from ..errors import InputError
 from .captions import BurnedCaptions
-from .graphics import Overlay, overlays, rgb
+from .graphics import OnScreenText, Overlay, overlays, rgb
 
 
 PORTRAIT_CAPTION_ROOM = 0.17
@@ -155,5 +155,5 @@ def _even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
-__all__ = ["BurnedCaptions", "Canvas", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "overlays",
+__all__ = ["BurnedCaptions", "Canvas", "OnScreenText", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "overlays",
            "presenter_box", "presenter_height"]

@@ -63,18 +63,48 @@ class Overlay:
         region[:] = (region * (1 - weight) + picture[..., :3] * weight + 0.5).astype(np.uint8)
 
 
-def overlays(config: GraphicsConfig, size: tuple[int, int], name: str | None, title: str | None,
-             base: Path | None = None, face: tuple[int, int, int, int] | None = None,
-             shelf: int | None = None) -> list[Overlay]:
-    """The clip's graphics on a picture of `size` (width, height): a lower third where there is a name, and the
-    logo where one is set. `face`: (left, top, right, bottom) the presenter's face covers, which no graphic may.
-    `shelf`: the top row of the presenter's box on a canvas, where a band can sit clear of the picture."""
+@dataclass(frozen=True)
+class OnScreenText:
+    """What the graphics say: the presenter's name and title (lower third) and the story's headline (strap)."""
+    name: str | None = None
+    title: str | None = None
+    headline: str | None = None
+
+
+def overlays(config: GraphicsConfig, size: tuple[int, int], text: OnScreenText, base: Path | None = None,
+             face: tuple[int, int, int, int] | None = None, shelf: int | None = None) -> list[Overlay]:
+    """The clip's graphics on a picture of `size` (width, height): a lower third where there is a name, the
+    headline strap where there is a headline, and the logo where one is set. `face`: (left, top, right, bottom) the
+    presenter's face covers, which no graphic may. `shelf`: the top row of the presenter's box on a canvas, where
+    a band can sit clear of the picture."""
     chosen = []
-    if config.lower_third and name:
-        chosen.append(lower_third(config, size, name, title, face, shelf))
-    if config.logo:
-        chosen.append(logo(config, size, base))
+    if config.lower_third and text.name:
+        chosen.append(lower_third(config, size, text.name, text.title, face, shelf))
+    mark = logo(config, size, base) if config.logo else None
+    if text.headline:
+        below = mark.y + mark.rgba.shape[0] if mark is not None and config.logo_corner == "top-left" else None
+        chosen.append(headline_strap(config, size, text.headline, below))
+    if mark is not None:
+        chosen.append(mark)
     return chosen
+
+
+def headline_strap(config: GraphicsConfig, size: tuple[int, int], headline: str, below: int | None = None) -> Overlay:
+    """The story's headline in dark bold type on an accent-coloured strap, top left inside the safe margin (under a
+    top-left logo), from when the lower third comes in to the end."""
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    unit = min(width, height)
+    font = font_for_text("bold", config.font, headline, round(unit * 0.04))
+    pad = round(unit * 0.015)
+    box = font.getbbox(headline)
+    margin = round(unit * 0.05)
+    strap_w = min(width - 2 * margin, box[2] + 2 * pad)
+    picture = Image.new("RGBA", (strap_w, box[3] + 2 * pad), (*rgb(config.accent_colour), 255))
+    ImageDraw.Draw(picture).text((pad, pad), headline, font=font, fill=(*rgb(config.band_colour), 255))
+    top = margin if below is None else below + pad
+    return Overlay(np.asarray(picture), margin, top, config.lower_third_in_s, None, slide_px=round(unit * 0.04))
 
 
 def lower_third(config: GraphicsConfig, size: tuple[int, int], name: str, title: str | None,
@@ -196,4 +226,5 @@ def _ease(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-__all__ = ["Overlay", "overlays", "lower_third", "logo", "logo_box", "rgb", "font_for_text"]
+__all__ = ["OnScreenText", "Overlay", "overlays", "headline_strap", "lower_third", "logo", "logo_box", "rgb",
+           "font_for_text"]
