@@ -38,7 +38,7 @@ from .compose import (
     overlays,
     presenter_height,
 )
-from .config import LOUDNESS_PRESETS, GraphicsConfig, LayoutConfig, RenderConfig, VoiceConfig
+from .config import LOUDNESS_PRESETS, GraphicsConfig, LayoutConfig, RenderConfig, VoiceConfig, aspect_from_yaml
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
@@ -162,12 +162,13 @@ class Pipeline:
         script, renderer, avatar, track, speech, presenter, layout, graphics_config, template = self._inputs(request, timings)
         base = script.path.parent if script else None
         canvas = Canvas.for_layout(layout, avatar.size, base) if layout.aspect else None
+        delivered = canvas.size if canvas else avatar.size
         text = OnScreenText(presenter.name if presenter else None, presenter.title if presenter else None,
                             str(script.options["headline"]) if script and script.options.get("headline") else None)
-        graphics = overlays(graphics_config, canvas.size if canvas else avatar.size, text, base,
-                            face_region(track.landmarks, avatar.size, canvas), canvas.box[1] if canvas else None)
+        graphics = overlays(graphics_config, delivered, text, base, face_region(track.landmarks, avatar.size, canvas),
+                            canvas.box[1] if canvas else None)
         if graphics_config.burn_captions:
-            graphics.append(BurnedCaptions(speech.captions, graphics_config, canvas.size if canvas else avatar.size))
+            graphics.append(BurnedCaptions(speech.captions, graphics_config, delivered))
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
         staged = StagedOutputs(outputs)
@@ -232,31 +233,17 @@ class Pipeline:
 
     def _load_avatar(self, path: Path, layout: LayoutConfig) -> Avatar:
         """At the height its box on the canvas needs, when the clip has a layout (rendering more lines than are shown
-        costs time, and scaling down afterwards softens the picture)."""
+        costs time, and scaling each delivered frame down instead costs more)."""
         encode = self.config.encode
         avatar = load_avatar(path, encode.height, encode.max_height, self.config.face.max_avatar_seconds)
         if layout.aspect is None or encode.height is not None:
             return avatar
         needed = presenter_height(layout, avatar.size)
-        if needed >= avatar.size[1] - 2:
-            return avatar
-        return load_avatar(path, needed, encode.max_height, self.config.face.max_avatar_seconds)
+        return avatar if needed >= avatar.size[1] - 2 else avatar.scaled_down(needed)
 
     def _template(self, asked: str | None, script: Script | None) -> Template | None:
         """The template asked for on the command line, else in the script's front matter; None when neither asks."""
-        in_script = str(script.options["template"]) if script and "template" in script.options else None
-        name = asked or in_script
-        if name is None:
-            return None
-        folders = [script.path.parent / "templates"] if script else []
-        folders += [Path.cwd() / "templates", self.home.root / "templates"]
-        try:
-            return find_template(name, list(dict.fromkeys(folders)))
-        except InputError as error:
-            if asked:
-                raise
-            raise InputError(f"front matter template: {error.what}", path=script.path,
-                             line=script.option_lines.get("template"), fix=error.fix) from None
+        return self._named_file("template", asked, script, None, find_template, self.home.root / "templates")
 
     def _layout_config(self, layout: LayoutConfig, script: Script | None, overrides: dict) -> LayoutConfig:
         """`layout` (the run's, or its template's), then the script's front matter (`layout`, `background`,
@@ -265,10 +252,9 @@ class Pipeline:
             if script is None or key not in script.options:
                 continue
             value = script.options[key]
-            if key == "layout" and isinstance(value, int):  # YAML 1.1 reads an unquoted 9:16 as 556 (base 60)
-                value = f"{value // 60}:{value % 60}"
+            value = aspect_from_yaml(value) if key == "layout" else str(value)
             try:
-                layout = replace(layout, **{field_name: str(value)}).validate()
+                layout = replace(layout, **{field_name: value}).validate()
             except InputError as error:
                 raise InputError(f"front matter {key}: {error.what}", path=script.path, line=script.option_lines.get(key),
                                  fix=error.fix) from None
@@ -277,19 +263,27 @@ class Pipeline:
     def _presenter(self, asked: str | None, script: Script | None, default: str | None = None) -> Presenter | None:
         """The presenter asked for on the command line, else in the script's front matter, else the batch's default;
         None when none asks."""
-        in_script = str(script.options["presenter"]) if script and "presenter" in script.options else None
+        return self._named_file("presenter", asked, script, default,
+                                lambda name, folders: find_presenter(name, folders, self.home.avatars_dir),
+                                self.home.presenters_dir)
+
+    def _named_file(self, key: str, asked: str | None, script: Script | None, default: str | None, find, home_folder: Path):
+        """A presenter or template (`key`) by the name asked for, else the script's front matter names, else
+        `default`; looked for in a `{key}s` folder beside the script, then in the current folder's, then in
+        `home_folder`. A name from the front matter that is not found is reported at its line."""
+        in_script = str(script.options[key]) if script and key in script.options else None
         name = asked or in_script or default
         if name is None:
             return None
-        folders = [script.path.parent / "presenters"] if script else []
-        folders += [Path.cwd() / "presenters", self.home.presenters_dir]
+        folders = [script.path.parent / f"{key}s"] if script else []
+        folders += [Path.cwd() / f"{key}s", home_folder]
         try:
-            return find_presenter(name, list(dict.fromkeys(folders)), self.home.avatars_dir)
+            return find(name, list(dict.fromkeys(folders)))
         except InputError as error:
             if asked or in_script is None:
                 raise
-            raise InputError(f"front matter presenter: {error.what}", path=script.path,
-                             line=script.option_lines.get("presenter"), fix=error.fix) from None
+            raise InputError(f"front matter {key}: {error.what}", path=script.path, line=script.option_lines.get(key),
+                             fix=error.fix) from None
 
     def _check_narration_holds(self, script: Script, speech: Speech, audio: Path) -> None:
         """Warn (fail with `strict`) when the recording is far too short for the script it comes with."""
@@ -395,7 +389,8 @@ class Pipeline:
         return speech
 
     def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs, keep: list[int],
-                             canvas: Canvas | None = None, graphics: list[Overlay] = ()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+                             canvas: Canvas | None = None,
+                             graphics: tuple[Overlay, ...] | list[Overlay] = ()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Render, compose (on `canvas`, if any, with `graphics`) and encode the clip; its thumbnail, and copies of
         the presenter's frames numbered in `keep`."""
         scratch = self.home.work_dir / "tmp"
@@ -417,7 +412,7 @@ class Pipeline:
                 for batch in renderer(avatar, track, plan):
                     kept.update({k: batch[k - encoder.frames_written].copy() for k in keep
                                  if encoder.frames_written <= k < encoder.frames_written + len(batch)})
-                    batch = compose(batch, canvas, list(graphics), encoder.frames_written, plan.fps)
+                    batch = compose(batch, canvas, graphics, encoder.frames_written, plan.fps)
                     if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
                         thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
                     encoder.write(batch)

@@ -122,6 +122,11 @@ class EncodeConfig:
 
 
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
+
+
+def aspect_from_yaml(value) -> str:
+    """An aspect as written in YAML: YAML 1.1 reads an unquoted 9:16 as the base-60 number 556."""
+    return f"{value // 60}:{value % 60}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 POSITIONS = ("left", "centre", "right")
 
 

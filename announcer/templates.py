@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .config import GraphicsConfig, LayoutConfig
+from .config import GraphicsConfig, LayoutConfig, aspect_from_yaml
 from .errors import InputError
 from .named_files import find_named_file, line_of, read_yaml_file
 
@@ -77,8 +77,8 @@ def _section(path: Path, lines: list[str], section: str, values) -> dict:
         if key not in known:
             raise InputError(f"unknown {section} key '{key}'", path=path, line=line_of(lines, key),
                              fix=f"use {', '.join(sorted(known))}")
-        if key == "aspect" and isinstance(value, int):  # YAML 1.1 reads an unquoted 9:16 as 556 (base 60)
-            value = f"{value // 60}:{value % 60}"
+        if key == "aspect":
+            value = aspect_from_yaml(value)
         value = _typed(value, getattr(defaults, key), path, line_of(lines, key), key)
         if key in PATH_FIELDS and isinstance(value, str) and not value.startswith("#"):
             value = str((path.parent / value).expanduser())

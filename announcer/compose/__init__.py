@@ -34,18 +34,19 @@ class Canvas:
     box: tuple[int, int, int, int]
     """(x, y, width, height) where the presenter's frame goes."""
     background: np.ndarray
-    """(height, width, 3) uint8: everything the presenter's box does not cover."""
-    border_px: int
-    border_colour: tuple[int, int, int]
+    """(height, width, 3) uint8: everything the presenter's box does not cover, its border drawn in."""
 
     @staticmethod
     def for_layout(layout: LayoutConfig, presenter_size: tuple[int, int], base: Path | None = None) -> "Canvas":
         """`presenter_size`: the (width, height) the presenter is rendered at. `base`: the folder a background
         image's relative path starts from (the script's)."""
         size = canvas_size(layout)
-        box = presenter_box(layout, size, presenter_size)
-        return Canvas(size, box, _background(layout.background, size, base), layout.border_px,
-                      rgb(layout.border_colour, "border_colour"))
+        x, y, width, height = box = presenter_box(layout, size, presenter_size)
+        background = _background(layout.background, size, base)
+        if layout.border_px:
+            b = layout.border_px
+            background[max(y - b, 0):y + height + b, max(x - b, 0):x + width + b] = rgb(layout.border_colour, "border_colour")
+        return Canvas(size, box, background)
 
     def place(self, frames: np.ndarray) -> np.ndarray:
         """(n, h, w, 3) presenter frames -> (n, canvas height, canvas width, 3)."""
@@ -53,14 +54,11 @@ class Canvas:
         if frames.shape[1:3] != (height, width):
             frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
         out = np.repeat(self.background[None], len(frames), axis=0)
-        if self.border_px:
-            b = self.border_px
-            out[:, max(y - b, 0):y + height + b, max(x - b, 0):x + width + b] = self.border_colour
         out[:, y:y + height, x:x + width] = frames
         return out
 
 
-def compose(frames: np.ndarray, canvas: Canvas | None, graphics: list[Overlay], first_frame: int, fps: float) -> np.ndarray:
+def compose(frames: np.ndarray, canvas: Canvas | None, graphics, first_frame: int, fps: float) -> np.ndarray:
     """A batch of the presenter's frames as delivered: on the canvas (if any), with the graphics that show at each
     frame's time. `first_frame`: the batch's first frame number in the clip."""
     if canvas is None and not graphics:

@@ -43,35 +43,42 @@ class BurnedCaptions:
         self._showing[1].blend(frame, t)
 
     def boxes(self) -> list[dict]:
-        """Where and when each cue shows, for the manifest."""
-        return [{"text": cue.label, **self._place(self._picture(cue.label).shape), "from_s": round(cue.start, 3),
+        """Where and when each cue shows, for the manifest (measured, not drawn)."""
+        return [{"text": cue.label, **self._place(self._measure(cue.label)[4:]), "from_s": round(cue.start, 3),
                  "to_s": round(cue.end, 3)} for cue in self.cues]
 
     def _drawn(self, cue: TimedUnit) -> Overlay:
         picture = self._picture(cue.label)
-        place = self._place(picture.shape)
+        place = self._place(picture.shape[:2][::-1])
         return Overlay(picture, place["x"], place["y"], cue.start, cue.end, fade_s=0.0)
 
-    def _picture(self, text: str) -> np.ndarray:
-        from PIL import Image, ImageDraw
-
-        config, unit = self.config, min(self.size)
+    def _measure(self, text: str) -> tuple[list[str], list[tuple], int, int, int, int]:
+        """(lines, each line's bounding box, line height, padding, box width, box height) of a cue on its box."""
         lines = text.split("\n")
-        pad = round(unit * 0.015)
+        pad = round(min(self.size) * 0.015)
         boxes = [self._font.getbbox(line) for line in lines]
         line_h = round(self._font.size * 1.25)
         width = max(box[2] for box in boxes) + 2 * pad
         height = line_h * len(lines) + 2 * pad - (line_h - self._font.size)
+        return lines, boxes, line_h, pad, width, height
+
+    def _picture(self, text: str) -> np.ndarray:
+        from PIL import Image, ImageDraw
+
+        config = self.config
+        lines, boxes, line_h, pad, width, height = self._measure(text)
         picture = Image.new("RGBA", (width, height), (*rgb(config.caption_box_colour), round(255 * config.caption_box_opacity)))
         draw = ImageDraw.Draw(picture)
         for k, (line, box) in enumerate(zip(lines, boxes, strict=True)):
             draw.text(((width - box[2]) // 2, pad + k * line_h), line, font=self._font, fill=(*rgb(config.caption_colour), 255))
         return np.asarray(picture)
 
-    def _place(self, shape) -> dict:
+    def _place(self, box_size: tuple[int, int]) -> dict:
+        """Centred low in the safe area, for a box of (width, height)."""
         width, height = self.size
         margin = round(min(self.size) * 0.05)
-        return {"x": (width - shape[1]) // 2, "y": height - margin - shape[0], "width": shape[1], "height": shape[0]}
+        return {"x": (width - box_size[0]) // 2, "y": height - margin - box_size[1], "width": box_size[0],
+                "height": box_size[1]}
 
 
 __all__ = ["BurnedCaptions"]

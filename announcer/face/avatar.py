@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -32,6 +32,14 @@ class Avatar:
     @property
     def size(self) -> tuple[int, int]:
         return self.frames.shape[2], self.frames.shape[1]
+
+    def scaled_down(self, height: int) -> "Avatar":
+        """The same avatar `height` lines tall (even, aspect kept), without decoding its file again."""
+        size = output_size(*self.size, height, self.size[1])
+        frames = np.empty((len(self.frames), size[1], size[0], 3), np.uint8)
+        for k, frame in enumerate(self.frames):
+            frames[k] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        return replace(self, frames=frames)
 
 
 def output_size(width: int, height: int, wanted_height: int | None, max_height: int) -> tuple[int, int]:
