@@ -88,8 +88,8 @@ class _LazyPipeline:
 def run_batch(source: str | Path, avatar: str | None, out_dir: Path, config: RenderConfig, *, engine: str = "local",
               address: str | None = None, stop: threading.Event | None = None,
               runner: RunnerConfig | None = None, presenter: str | None = None) -> BatchResult:
-    """Queue a job for every script in `source` and render them. `presenter`: every clip's presenter, in place of a
-    script's own `presenter:` (as a flag wins over front matter)."""
+    """Queue a job for every script in `source` and render them. `avatar` and `presenter`: the clip's where its
+    script names none (a script's own front matter wins over a batch's defaults)."""
     store = open_store(config)
     specs = batch_jobs(find_scripts(source, Home.resolve(config.home).work_dir / "tables"), avatar, out_dir,
                        {"presenter": presenter} if presenter else None)

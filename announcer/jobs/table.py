@@ -27,7 +27,7 @@ NAMED = {"presenter": "presenters", "template": "templates"}
 def scripts_from_table(table: Path, folder: Path) -> list[Path]:
     """One Markdown script per row of `table` (a CSV file with a header), written into a folder of `folder` named
     after the table's content; their paths, in row order."""
-    rows, header = _rows(table)
+    rows = _rows(table)
     digest = hashlib.sha256(table.read_bytes()).hexdigest()[:12]
     out = folder / f"{table.stem}-{digest}"
     out.mkdir(parents=True, exist_ok=True)
@@ -39,7 +39,8 @@ def scripts_from_table(table: Path, folder: Path) -> list[Path]:
     return scripts
 
 
-def _rows(table: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+def _rows(table: Path) -> list[tuple[int, dict]]:
+    """(line, {column: value}) for every row that is not blank."""
     try:
         text = table.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -60,7 +61,7 @@ def _rows(table: Path) -> tuple[list[tuple[int, dict]], list[str]]:
         raise InputError("spreadsheet has no rows", path=table, fix="add one row per clip under the header")
     if len(rows) > MAX_ROWS:
         raise InputError(f"spreadsheet has {len(rows)} rows, more than {MAX_ROWS}", path=table, fix="split it")
-    return rows, header
+    return rows
 
 
 def _script(table: Path, line: int, row: dict) -> str:

@@ -175,7 +175,7 @@ def _script_phones(heard: phones.PhoneRecogniser, audio: np.ndarray, script: Scr
     measured = f"fit {aligned.fit:.2f}, {aligned.share:.0%} of the phones heard" if aligned else "too short for it"
     log.warning("%s: the narration does not follow its script closely (%s); the mouth follows the phones heard "
                 "in it instead", path.name, measured)
-    return heard.phones(audio, NARRATION_SAMPLE_RATE)
+    return aligned.heard if aligned is not None else heard.phones(audio, NARRATION_SAMPLE_RATE)
 
 
 def script_share_heard(speech: Speech, word_count: int) -> float:

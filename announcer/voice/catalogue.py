@@ -133,9 +133,9 @@ def is_installed(voice: CataloguedVoice, voices_dir: Path) -> bool:
     return model.is_file() and Path(f"{model}.json").is_file()
 
 
-def install_voice(voice: CataloguedVoice, voices_dir: Path) -> Path:
-    """The voice's .onnx in `voices_dir`, downloaded on first use, its sha256 checked on every use (its .onnx.json
-    beside it)."""
+def install_voice(voice: CataloguedVoice, voices_dir: Path) -> tuple[Path, str]:
+    """(the voice's .onnx in `voices_dir`, its sha256): downloaded on first use, its sha256 checked on every use (its
+    .onnx.json beside it)."""
     model = installed_path(voice, voices_dir)
     config = Path(f"{model}.json")
     if not model.is_file():
@@ -151,7 +151,7 @@ def install_voice(voice: CataloguedVoice, voices_dir: Path) -> Path:
         except ToolError:
             config.unlink(missing_ok=True)
             raise
-    return model
+    return model, voice.sha256  # what the download or the check just verified
 
 
 def _check_config(voice: CataloguedVoice, path: Path) -> None:

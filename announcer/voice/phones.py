@@ -56,30 +56,29 @@ class PhoneRecogniser:
     def phones(self, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
         """IPA phones (hama's inventory) timed on the recording's timeline, stretch by stretch between pauses."""
         speech = _at_recogniser_rate(audio, sample_rate)
-        phones: list[TimedUnit] = []
-        for start, end in speech_chunks(_pcm(speech), RECOGNISER_RATE):
-            offset = start / RECOGNISER_RATE
-            phones += [p.shifted(offset) for p in self._recognise(speech[start:end])]
-        return _ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE))
+        return self._heard(speech, self._log_probs_by_chunk(speech))
 
     def script_phones(self, audio: np.ndarray, sample_rate: int, text: str, language: str) -> ScriptFit | None:
-        """The phones `text` says (in `language`), timed by aligning them to the recording; None where the recording
-        is too short to hold them."""
+        """The phones `text` says (in `language`), timed by aligning them to the recording, with the phones heard
+        in it from the same pass of the model; None where the recording is too short to hold them."""
         speech = _at_recogniser_rate(audio, sample_rate)
-        log_probs, frame_times = self._log_probs_by_chunk(speech)
+        chunks = self._log_probs_by_chunk(speech)
+        frame_s = FRAME_SAMPLES / RECOGNISER_RATE
+        log_probs = np.concatenate([chunk for _, chunk in chunks])
+        frame_times = np.concatenate([offset + np.arange(len(chunk)) * frame_s for offset, chunk in chunks])
         tokens = self._phonemiser()(text, language)
         ids = [self._token_ids[token] for token in tokens]
         aligned = forced_alignment(log_probs, ids, self._model.blank_id)
         if aligned is None:
             return None
         first_frames, fit = aligned
-        heard = [(float(frame_times[frame]), token) for frame, token in zip(first_frames, tokens, strict=True)
-                 if not is_modifier(token)]
-        next_starts = [start for start, _ in heard[1:]] + [float(frame_times[-1]) + FRAME_SAMPLES / RECOGNISER_RATE]
-        phones = [_timed(label, start, next_start) for (start, label), next_start in zip(heard, next_starts, strict=True)]
+        said = [(float(frame_times[frame]), token) for frame, token in zip(first_frames, tokens, strict=True)
+                if not is_modifier(token)]
+        next_starts = [start for start, _ in said[1:]] + [float(frame_times[-1]) + frame_s]
+        phones = [_timed(label, start, next_start) for (start, label), next_start in zip(said, next_starts, strict=True)]
         free_fit = float(log_probs.max(axis=1).mean())
         return ScriptFit(_ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE)), fit - free_fit,
-                         len(heard) / max(self._phones_heard(log_probs), 1))
+                         len(said) / max(self._phones_heard(log_probs), 1), self._heard(speech, chunks))
 
     def _phones_heard(self, log_probs: np.ndarray) -> int:
         """How many phones free recognition hears in these frames (the greedy CTC path)."""
@@ -88,9 +87,15 @@ class PhoneRecogniser:
         return sum(1 for _, token in emitted if tokens[token].strip() and not tokens[token].startswith("<")
                    and not is_modifier(tokens[token]))
 
-    def _recognise(self, speech: np.ndarray) -> list[TimedUnit]:
-        with _SESSION_LOCK:
-            frames = self._model.transcribe_waveform(speech, RECOGNISER_RATE).frame_token_ids
+    def _heard(self, speech: np.ndarray, chunks: list[tuple[float, np.ndarray]]) -> list[TimedUnit]:
+        phones: list[TimedUnit] = []
+        for offset, log_probs in chunks:
+            phones += [p.shifted(offset) for p in self._recognise(log_probs)]
+        return _ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE))
+
+    def _recognise(self, log_probs: np.ndarray) -> list[TimedUnit]:
+        """One stretch's phones, decoded from its log-probabilities as hama decodes them."""
+        frames = self._model._decode_single(log_probs, len(log_probs)).frame_token_ids
         tokens = self._model.decoder_tokens
         heard = [(frame, tokens[token]) for frame, token in _emissions(frames, self._model.blank_id)]
         # Word boundaries and unknown sounds are emissions too, but the lips go on from one phone to the next.
@@ -102,20 +107,19 @@ class PhoneRecogniser:
         return [_timed(label, frame * frame_s, next_frame * frame_s)
                 for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
 
-    def _log_probs_by_chunk(self, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(frames x tokens log-probabilities, each frame's time) over the whole recording, chunk by chunk."""
-        model, frame_s = self._model, FRAME_SAMPLES / RECOGNISER_RATE
-        all_log_probs, all_times = [], []
+    def _log_probs_by_chunk(self, speech: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """(start in seconds, frames x tokens log-probabilities) for each stretch of the recording between pauses:
+        the one pass of the model that both free recognition and alignment to a script read."""
+        model = self._model
+        chunks = []
         for start, end in speech_chunks(_pcm(speech), RECOGNISER_RATE):
             wav = speech[start:end].reshape(1, -1).astype(np.float32)
             with _SESSION_LOCK:
                 log_probs, lengths = model.session.run(
                     [model._log_probs_output_name, model._out_lengths_output_name],
                     {model._waveform_input_name: wav, model._waveform_lengths_input_name: np.array([wav.shape[1]], np.int64)})
-            chunk = log_probs[0][: int(np.ravel(lengths)[0])]
-            all_log_probs.append(chunk)
-            all_times.append(start / RECOGNISER_RATE + np.arange(len(chunk)) * frame_s)
-        return np.concatenate(all_log_probs), np.concatenate(all_times)
+            chunks.append((start / RECOGNISER_RATE, log_probs[0][: int(np.ravel(lengths)[0])]))
+        return chunks
 
     def _phonemiser(self) -> ScriptPhonemiser:
         if self._script_phonemiser is None:
@@ -132,6 +136,8 @@ class ScriptFit:
     log-probability per frame, script path minus free path (0 at best; more negative, a worse match)."""
     share: float
     """The script's phones as a share of the phones heard: far under 1, the recording says more than the script."""
+    heard: list[TimedUnit]
+    """The phones free recognition hears in the recording: what to time it by where it does not follow its script."""
 
     @property
     def follows_script(self) -> bool:

