@@ -521,20 +521,20 @@ def _voices(args) -> int:
     from .voice import available_voices
     from .voice.catalogue import VoiceCatalogue, is_installed
 
-    voices_dir = Home.resolve(args.home).models_dir / "voices"
+    models_dir, catalogue = Home.resolve(args.home).models_dir, VoiceCatalogue.load()
     if args.engine in (None, "piper"):
-        catalogued = VoiceCatalogue.load().matching(args.language, args.gender)
+        catalogued = catalogue.matching(args.language, args.gender)
         if catalogued and not args.json:
             print("piper, by name (--voice piper:NAME; fetched and checked on first use):")
         for voice in catalogued:
-            installed = is_installed(voice, voices_dir)
+            installed = is_installed(voice, models_dir / "voices")
             if args.json:
                 print(json.dumps({**asdict(voice), "voice": voice.spec, "installed": installed}))
                 continue
             state = "installed" if installed else f"{voice.size / 1e6:.0f} MB"
             print(f"  {voice.name:36} {voice.language:6} {voice.gender:7} {voice.quality:7} {state:10} {voice.licence}")
     if args.engine in (None, "supertonic"):
-        _list_supertonic(args, Home.resolve(args.home).models_dir)
+        _list_supertonic(args, catalogue.supertonic, models_dir)
     if args.language or args.gender:
         if not args.json:
             _list_espeak(args.language)
@@ -561,11 +561,10 @@ def _list_espeak(language: str | None) -> None:
         print(f"espeak (always installed; intelligible, not natural): --voice espeak:{code.split('-')[0]}")
 
 
-def _list_supertonic(args, models_dir: Path) -> None:
-    from .voice.catalogue import VoiceCatalogue, supertonic_installed
+def _list_supertonic(args, release, models_dir: Path) -> None:
+    from .voice.catalogue import supertonic_installed
     from .voice.supertonic_engine import MODEL_NAME
 
-    release = VoiceCatalogue.load().supertonic
     styles = release.styles_matching(args.language, args.gender) if release else []
     if not styles:
         return
