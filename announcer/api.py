@@ -12,7 +12,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -28,17 +28,27 @@ from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
 from .compose import (
+    Bookend,
     BurnedCaptions,
     Canvas,
     OnScreenText,
-    Overlay,
     compose,
     face_region,
     graphics_entries,
+    load_bookend,
     overlays,
     presenter_height,
 )
-from .config import LOUDNESS_PRESETS, GraphicsConfig, LayoutConfig, RenderConfig, VoiceConfig, aspect_from_yaml
+from .compose.soundtrack import Soundtrack, programme_sound
+from .config import (
+    LOUDNESS_PRESETS,
+    GraphicsConfig,
+    LayoutConfig,
+    ProgrammeConfig,
+    RenderConfig,
+    VoiceConfig,
+    aspect_from_yaml,
+)
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
@@ -91,6 +101,11 @@ class RenderRequest:
     template: str | None = None
     """A template's name (templates/NAME.yaml) or file: layout and graphics together; None takes the script's front
     matter `template:`, if any."""
+    layouts: list[str] = field(default_factory=list)
+    """Several aspects from one render ('16:9', '9:16'): the voice, face and generation stages run once and each
+    layout is composed and encoded to its own files, OUT.16x9.mp4 and so on. Empty: the one layout configured."""
+    programme_overrides: dict = field(default_factory=dict)
+    """ProgrammeConfig fields set explicitly for this clip (--intro, --outro, --music); they win over the front matter."""
 
 
 @dataclass
@@ -98,6 +113,11 @@ class RenderResult:
     outputs: OutputSet
     manifest: dict
     timings: dict[str, float] = field(default_factory=dict)
+    other_layouts: list[OutputSet] = field(default_factory=list)
+    """With several layouts: the files of every layout after the first (which is `outputs`)."""
+
+    def all_outputs(self) -> list[OutputSet]:
+        return [self.outputs, *self.other_layouts]
 
 
 class _Inputs(NamedTuple):
@@ -107,9 +127,45 @@ class _Inputs(NamedTuple):
     track: FaceTrack
     speech: Speech
     presenter: Presenter | None
-    layout: LayoutConfig
+    layouts: list[LayoutConfig]
     graphics: GraphicsConfig
     template: Template | None
+    programme: ProgrammeConfig
+    voice: VoiceConfig
+
+
+@dataclass
+class _Delivery:
+    """One layout's clip: its canvas and graphics, written to its own files."""
+    outputs: OutputSet
+    layout: LayoutConfig
+    canvas: Canvas | None
+    graphics: list
+    staged: StagedOutputs
+    thumbnail: np.ndarray | None = None
+
+    def size(self, avatar: Avatar) -> tuple[int, int]:
+        return self.canvas.size if self.canvas is not None else avatar.size
+
+
+@dataclass(frozen=True)
+class _Programme:
+    """What plays around and under the presenter: loaded intro and outro, the music bed's file."""
+    config: ProgrammeConfig
+    intro: Bookend | None
+    outro: Bookend | None
+    music: Path | None
+
+    @property
+    def is_plain(self) -> bool:
+        return self.intro is None and self.outro is None and self.music is None
+
+    @property
+    def intro_seconds(self) -> float:
+        return self.intro.seconds if self.intro else 0.0
+
+    def frames_around(self) -> int:
+        return (self.intro.n_frames if self.intro else 0) + (self.outro.n_frames if self.outro else 0)
 
 
 @dataclass(frozen=True)
@@ -156,44 +212,65 @@ class Pipeline:
         return self.runtime.face_track(avatar)
 
     def render(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> RenderResult:
-        """Render one clip. `on_stage(name, seconds)` hears of each stage as it finishes (the job store records them)."""
+        """Render one clip (one per layout asked for). `on_stage(name, seconds)` hears of each stage as it finishes
+        (the job store records them)."""
         timings = _StageTimes(on_stage)
-        outputs = OutputSet.for_path(request.output)
-        script, renderer, avatar, track, speech, presenter, layout, graphics_config, template = self._inputs(request, timings)
+        output_sets = _output_sets(request.output, request.layouts)
+        inputs = self._inputs(request, timings)
+        avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
+        with _timed(timings, "motion"):
+            plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
+            programme = self._programme(inputs.programme, plan.fps)
+        deliveries = [self._delivery(outputs, layout, inputs) for outputs, layout in zip(output_sets, inputs.layouts, strict=True)]
+        captions = _shifted(speech.captions, programme.intro_seconds)
+        try:
+            with _timed(timings, "generate+encode"):
+                moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
+                    if request.closeups else []
+                kept, soundtrack = self._generate_and_encode(inputs, plan, deliveries, [m.frame for m in moments], programme)
+            manifests = []
+            with _timed(timings, "deliver"):
+                for delivery in deliveries:
+                    staged, outputs = delivery.staged, delivery.outputs
+                    staged.write_text(outputs.subtitles_srt, to_srt(captions))
+                    staged.write_text(outputs.subtitles_vtt, to_vtt(captions))
+                    staged.write_bytes(outputs.thumbnail, _jpeg(delivery.thumbnail))
+                    if moments:
+                        staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
+            for delivery in deliveries:
+                siblings = [other.outputs.video.name for other in deliveries if other is not delivery]
+                manifest = self._manifest(request, inputs, plan, delivery, timings, programme, soundtrack, captions,
+                                          siblings)
+                delivery.staged.write_text(delivery.outputs.manifest, _json(manifest))
+                manifests.append(manifest)
+            for delivery in deliveries:
+                delivery.staged.commit()
+        except BaseException:
+            for delivery in deliveries:
+                delivery.staged.discard()
+            raise
+        log.debug("delivered %s (%.1fs of video in %.1fs)", output_sets[0].video, plan.n_frames / plan.fps,
+                  sum(timings.values()))
+        return RenderResult(output_sets[0], manifests[0], dict(timings), output_sets[1:])
+
+    def _delivery(self, outputs: OutputSet, layout: LayoutConfig, inputs: "_Inputs") -> _Delivery:
+        """A layout's canvas and its graphics (placed for that picture's size and the face's place on it)."""
+        script, avatar, presenter = inputs.script, inputs.avatar, inputs.presenter
         base = script.path.parent if script else None
         canvas = Canvas.for_layout(layout, avatar.size, base) if layout.aspect else None
         delivered = canvas.size if canvas else avatar.size
         text = OnScreenText(presenter.name if presenter else None, presenter.title if presenter else None,
                             str(script.options["headline"]) if script and script.options.get("headline") else None)
-        graphics = overlays(graphics_config, delivered, text, base, face_region(track.landmarks, avatar.size, canvas),
-                            canvas.box[1] if canvas else None)
-        if graphics_config.burn_captions:
-            graphics.append(BurnedCaptions(speech.captions, graphics_config, delivered))
-        with _timed(timings, "motion"):
-            plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
-        staged = StagedOutputs(outputs)
-        try:
-            with _timed(timings, "generate+encode"):
-                moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
-                    if request.closeups else []
-                thumbnail, kept = self._generate_and_encode(renderer.renderer, avatar, track, plan, speech, staged,
-                                                           [m.frame for m in moments], canvas, graphics)
-            with _timed(timings, "deliver"):
-                staged.write_text(outputs.subtitles_srt, to_srt(speech.captions))
-                staged.write_text(outputs.subtitles_vtt, to_vtt(speech.captions))
-                staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
-                if moments:
-                    staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
-            manifest = self._manifest(request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
-                                      canvas, layout, graphics)
-            manifest["inputs"]["template"] = template.manifest_entry() if template else None
-            staged.write_text(outputs.manifest, _json(manifest))
-            staged.commit()
-        except BaseException:
-            staged.discard()
-            raise
-        log.debug("delivered %s (%.1fs of video in %.1fs)", outputs.video, plan.n_frames / plan.fps, sum(timings.values()))
-        return RenderResult(outputs, manifest, dict(timings))
+        graphics = overlays(inputs.graphics, delivered, text, base,
+                            face_region(inputs.track.landmarks, avatar.size, canvas), canvas.box[1] if canvas else None)
+        if inputs.graphics.burn_captions:
+            graphics.append(BurnedCaptions(inputs.speech.captions, inputs.graphics, delivered))
+        return _Delivery(outputs, layout, canvas, graphics, StagedOutputs(outputs))
+
+    def _programme(self, config: ProgrammeConfig, fps: int) -> _Programme:
+        intro = load_bookend(Path(config.intro), "intro", fps) if config.intro else None
+        outro = load_bookend(Path(config.outro), "outro", fps) if config.outro else None
+        return _Programme(config, intro, outro, Path(config.music) if config.music else None)
 
     def prepare(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> dict[str, float]:
         """Run the stages before generation (script, avatar, face, voice) so their artifacts are cached; their timings.
@@ -216,30 +293,51 @@ class Pipeline:
                 script = read_script(request.script, presenter.language)  # the presenter's language reads the text
             voice_config = self._voice_config(script, request.voice_overrides, presenter)
             template = self._template(request.template, script)
-            layout, graphics = template.applied(self.config.layout, self.config.graphics) if template \
-                else (self.config.layout, self.config.graphics)
+            layout, graphics, programme = template.applied(self.config.layout, self.config.graphics, self.config.programme) \
+                if template else (self.config.layout, self.config.graphics, self.config.programme)
             layout = self._layout_config(layout, script, request.layout_overrides)
+            layouts = _each_layout(layout, request.layouts)
+            programme = self._programme_config(programme, script, request.programme_overrides)
         avatar_path = self._avatar_path(request.avatar, script, presenter, request.default_avatar)
         renderer = self._renderer_for(avatar_path, load_renderer)
         with _timed(timings, "avatar"):
-            avatar = self._load_avatar(renderer.avatar_video or avatar_path, layout)
+            avatar = self._load_avatar(renderer.avatar_video or avatar_path, layouts)
         with _timed(timings, "face"):
             avatar, track = frames_with_face(avatar, self.face_track(avatar))
         with _timed(timings, "voice"):
             speech = self._speech(script, request.audio, voice_config)
             if request.audio is not None and script is not None:
                 self._check_narration_holds(script, speech, Path(request.audio))
-        return _Inputs(script, renderer, avatar, track, speech, presenter, layout, graphics, template)
+        return _Inputs(script, renderer, avatar, track, speech, presenter, layouts, graphics, template, programme,
+                       voice_config)
 
-    def _load_avatar(self, path: Path, layout: LayoutConfig) -> Avatar:
-        """At the height its box on the canvas needs, when the clip has a layout (rendering more lines than are shown
-        costs time, and scaling each delivered frame down instead costs more)."""
+    def _load_avatar(self, path: Path, layouts: list[LayoutConfig]) -> Avatar:
+        """At the height its tallest box on a canvas needs, when every clip has a layout (rendering more lines than
+        are shown costs time, and scaling each delivered frame down instead costs more)."""
         encode = self.config.encode
         avatar = load_avatar(path, encode.height, encode.max_height, self.config.face.max_avatar_seconds)
-        if layout.aspect is None or encode.height is not None:
+        if any(layout.aspect is None for layout in layouts) or encode.height is not None:
             return avatar
-        needed = presenter_height(layout, avatar.size)
+        needed = max(presenter_height(layout, avatar.size) for layout in layouts)
         return avatar if needed >= avatar.size[1] - 2 else avatar.scaled_down(needed)
+
+    def _programme_config(self, programme: ProgrammeConfig, script: Script | None, overrides: dict) -> ProgrammeConfig:
+        """`programme` (the run's, or its template's), then the script's front matter (`intro`, `outro`, `music`,
+        files beside the script), then this clip's flags; every file named is checked now, before any work."""
+        for key in PROGRAMME_FILES:
+            if script is not None and key in script.options:
+                named = (script.path.parent / str(script.options[key])).expanduser()
+                if not named.is_file():
+                    raise InputError(f"front matter {key}: file not found", path=named, line=script.option_lines.get(key),
+                                     fix=f"give the {key} file's path, relative to the script")
+                programme = replace(programme, **{key: str(named)})
+        programme = replace(programme, **overrides).validate()
+        for key in PROGRAMME_FILES:
+            named = getattr(programme, key)
+            if named and not Path(named).expanduser().is_file():
+                raise InputError(f"{key} file not found", path=Path(named), fix=f"give an existing file as the {key}")
+        return replace(programme, **{key: str(Path(getattr(programme, key)).expanduser())
+                                     for key in PROGRAMME_FILES if getattr(programme, key)})
 
     def _template(self, asked: str | None, script: Script | None) -> Template | None:
         """The template asked for on the command line, else in the script's front matter; None when neither asks."""
@@ -388,43 +486,81 @@ class Pipeline:
         self.cache.save("voice", key, *_speech_to_cache(speech))
         return speech
 
-    def _generate_and_encode(self, renderer, avatar, track, plan, speech, staged: StagedOutputs, keep: list[int],
-                             canvas: Canvas | None = None,
-                             graphics: tuple[Overlay, ...] | list[Overlay] = ()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """Render, compose (on `canvas`, if any, with `graphics`) and encode the clip; its thumbnail, and copies of
-        the presenter's frames numbered in `keep`."""
+    def _generate_and_encode(self, inputs: "_Inputs", plan, deliveries: list[_Delivery], keep: list[int],
+                             programme: _Programme) -> tuple[dict[int, np.ndarray], Soundtrack | None]:
+        """Render the presenter once; compose and encode each delivery, between its intro and outro. Each delivery
+        gets its thumbnail; returned: copies of the presenter's frames numbered in `keep`, and the programme's sound
+        (None where the narration is delivered as it is)."""
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=scratch, suffix=".wav")
         os.close(descriptor)
         audio_path = Path(name)
-        thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
-        thumbnail, kept = None, {}
+        kept: dict[int, np.ndarray] = {}
         try:
-            padded = np.zeros(int(round(plan.n_frames / plan.fps * speech.sample_rate)), np.float32)
-            padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
-            soundfile.write(audio_path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
-            video_temp = staged.temp_for(staged.outputs.video)
-            size = canvas.size if canvas is not None else avatar.size
-            command = encode_command(video_temp, audio_path, size, plan.fps, plan.n_frames, self.config.encode)
-            with VideoEncoder(command) as encoder, \
-                    tqdm(total=plan.n_frames, unit="frame", desc="render", disable=not self.config.progress or None) as bar:
-                for batch in renderer(avatar, track, plan):
-                    kept.update({k: batch[k - encoder.frames_written].copy() for k in keep
-                                 if encoder.frames_written <= k < encoder.frames_written + len(batch)})
-                    batch = compose(batch, canvas, graphics, encoder.frames_written, plan.fps)
-                    if thumbnail is None and encoder.frames_written + len(batch) > thumbnail_index:
-                        thumbnail = batch[thumbnail_index - encoder.frames_written].copy()
-                    encoder.write(batch)
-                    bar.update(len(batch))
+            soundtrack = self._write_sound(audio_path, inputs, plan, programme)
+            total = plan.n_frames + programme.frames_around()
+            with ExitStack() as stack:
+                encoders = [stack.enter_context(VideoEncoder(encode_command(
+                    d.staged.temp_for(d.outputs.video), audio_path, d.size(inputs.avatar), plan.fps, total, self.config.encode)))
+                    for d in deliveries]
+                bar = stack.enter_context(tqdm(total=total * len(deliveries), unit="frame", desc="render",
+                                               disable=not self.config.progress or None))
+                self._write_bookend(programme.intro, deliveries, encoders, inputs.avatar, bar)
+                self._write_presenter(inputs, plan, deliveries, encoders, keep, kept, bar)
+                self._write_bookend(programme.outro, deliveries, encoders, inputs.avatar, bar)
         finally:
             audio_path.unlink(missing_ok=True)
-        return thumbnail, kept
+        return kept, soundtrack
 
-    def _manifest(self, request, script, avatar, track, speech, plan, outputs, timings, renderer, presenter,
-                  canvas: Canvas | None = None, layout: LayoutConfig | None = None, graphics: list[Overlay] = ()) -> dict:
-        width, height = canvas.size if canvas is not None else avatar.size
+    def _write_presenter(self, inputs: "_Inputs", plan, deliveries: list[_Delivery], encoders: list[VideoEncoder],
+                         keep: list[int], kept: dict[int, np.ndarray], bar) -> None:
+        thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
+        done = 0
+        for batch in inputs.renderer.renderer(inputs.avatar, inputs.track, plan):
+            kept.update({k: batch[k - done].copy() for k in keep if done <= k < done + len(batch)})
+            for delivery, encoder in zip(deliveries, encoders, strict=True):
+                composed = compose(batch, delivery.canvas, delivery.graphics, done, plan.fps)
+                if delivery.thumbnail is None and done + len(batch) > thumbnail_index:
+                    delivery.thumbnail = composed[thumbnail_index - done].copy()
+                encoder.write(composed)
+                bar.update(len(batch))
+            done += len(batch)
+
+    @staticmethod
+    def _write_bookend(bookend: Bookend | None, deliveries: list[_Delivery], encoders: list[VideoEncoder], avatar: Avatar,
+                       bar) -> None:
+        if bookend is None:
+            return
+        for delivery, encoder in zip(deliveries, encoders, strict=True):
+            for batch in bookend.frames(delivery.size(avatar)):
+                encoder.write(batch)
+                bar.update(len(batch))
+
+    def _write_sound(self, path: Path, inputs: "_Inputs", plan, programme: _Programme) -> Soundtrack | None:
+        """The narration as the clip's sound (padded to the pictures); or, with an intro, outro or music bed, the whole
+        programme's sound mixed to the loudness target."""
+        speech, voice = inputs.speech, inputs.voice
+        if programme.is_plain:
+            padded = np.zeros(int(round(plan.n_frames / plan.fps * speech.sample_rate)), np.float32)
+            padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
+            soundfile.write(path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
+            return None
+        soundtrack = programme_sound(speech.audio, speech.sample_rate, plan.n_frames / plan.fps,
+                                     programme.intro.audio if programme.intro else None,
+                                     programme.outro.audio if programme.outro else None, programme.music,
+                                     programme.config, voice.loudness_lufs, voice.true_peak_dbtp)
+        soundfile.write(path, soundtrack.audio, soundtrack.sample_rate, subtype="PCM_24", format="WAV")
+        return soundtrack
+
+    def _manifest(self, request: RenderRequest, inputs: "_Inputs", plan, delivery: _Delivery, timings,
+                  programme: _Programme, soundtrack: Soundtrack | None, captions: list[TimedUnit],
+                  other_layouts: list[str]) -> dict:
+        avatar, track, speech, script, renderer = inputs.avatar, inputs.track, inputs.speech, inputs.script, inputs.renderer
+        canvas, outputs = delivery.canvas, delivery.outputs
+        width, height = delivery.size(avatar)
         models = {**track.model_files, **speech.model_files}
+        n_frames = plan.n_frames + programme.frames_around()
         return {
             "announcer": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -436,18 +572,21 @@ class Pipeline:
                 "audio": _file_entry(request.audio),
                 "language": script.language if script else None,
                 "title": script.title if script else None,
-                "presenter": presenter.manifest_entry() if presenter else None,
+                "presenter": inputs.presenter.manifest_entry() if inputs.presenter else None,
+                "template": inputs.template.manifest_entry() if inputs.template else None,
             },
             "voice": {"engine": speech.engine, "voice": speech.voice, "loudness_lufs": _round(speech.loudness_lufs),
                       "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
+            "programme": _programme_entry(programme, soundtrack),
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
-            "layout": {**asdict(layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
-            "graphics": graphics_entries(graphics),
-            "video": {"width": width, "height": height, "fps": plan.fps, "frames": plan.n_frames,
-                      "duration_s": round(plan.n_frames / plan.fps, 3), "motion_driver": plan.driver,
-                      "renderer": renderer.renderer.name},
+            "layout": {**asdict(delivery.layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
+            "other_layouts": other_layouts,
+            "graphics": graphics_entries(delivery.graphics, programme.intro_seconds),
+            "video": {"width": width, "height": height, "fps": plan.fps, "frames": n_frames,
+                      "duration_s": round(n_frames / plan.fps, 3), "presenter_from_s": round(programme.intro_seconds, 3),
+                      "motion_driver": plan.driver, "renderer": renderer.renderer.name},
             "audio_duration_s": round(speech.duration, 3),
-            "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in speech.captions],
+            "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in captions],
             "outputs": {"video": outputs.video.name, "srt": outputs.subtitles_srt.name, "vtt": outputs.subtitles_vtt.name,
                         "thumbnail": outputs.thumbnail.name},
             "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
@@ -459,6 +598,42 @@ class Pipeline:
 
 LAYOUT_KEYS = {"layout": "aspect", "background": "background", "position": "position"}
 """Front matter keys -> LayoutConfig fields."""
+PROGRAMME_FILES = ("intro", "outro", "music")
+"""ProgrammeConfig fields (and front matter keys) that name a file."""
+
+
+def _each_layout(layout: LayoutConfig, aspects: list[str]) -> list[LayoutConfig]:
+    """The configured layout, or one per aspect asked for (otherwise alike)."""
+    if not aspects:
+        return [layout]
+    if len(set(aspects)) != len(aspects):
+        raise InputError(f"layouts {','.join(aspects)} name one twice", fix="name each layout once, as --layouts 16:9,9:16")
+    return [replace(layout, aspect=aspect).validate() for aspect in aspects]
+
+
+def _output_sets(output: str | Path, aspects: list[str]) -> list[OutputSet]:
+    """OUT.mp4 for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... for several."""
+    first = OutputSet.for_path(output)
+    if len(aspects) < 2:
+        return [first]
+    return [OutputSet.for_path(first.video.with_name(f"{first.video.stem}.{aspect.replace(':', 'x')}.mp4"))
+            for aspect in aspects]
+
+
+def _programme_entry(programme: _Programme, soundtrack: Soundtrack | None) -> dict | None:
+    """The intro, outro and music bed as used, and the programme's measured sound."""
+    if programme.is_plain:
+        return None
+    bookends = {b.role: {**_file_entry(b.path), "seconds": round(b.seconds, 3)} for b in (programme.intro, programme.outro) if b}
+    music = {**_file_entry(programme.music), "level_db": programme.config.music_level_db,
+             "duck_db": programme.config.music_duck_db, **soundtrack.bed_report()} if programme.music else None
+    return {"intro": bookends.get("intro"), "outro": bookends.get("outro"), "music": music,
+            "loudness_lufs": _round(soundtrack.loudness_lufs), "true_peak_dbtp": _round(soundtrack.true_peak_dbtp)}
+
+
+def _shifted(captions: list[TimedUnit], seconds: float) -> list[TimedUnit]:
+    """Cue times in the delivered clip: after the intro, if any."""
+    return [TimedUnit(c.label, c.start + seconds, c.end + seconds) for c in captions] if seconds else captions
 
 
 def _with_front_matter(voice: VoiceConfig, options: dict) -> VoiceConfig:

@@ -15,6 +15,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import __version__
+from .config import ASPECTS
 from .errors import AnnouncerError, InputError
 from .jobs import ENGINES
 from .jobs.store import STATES
@@ -73,12 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
     render.add_argument("--layout", choices=("16:9", "9:16", "1:1", "4:5"),
                         help="deliver a broadcast canvas, 1080 pixels on its shorter side (or set layout: in front matter)")
+    render.add_argument("--layouts", type=_aspect_list, metavar="16:9,9:16",
+                        help="several layouts from one render, each to its own OUT.16x9.mp4, OUT.9x16.mp4 ...")
     render.add_argument("--background", help="behind the presenter on the canvas: a colour (#rrggbb) or an image")
     render.add_argument("--position", choices=("left", "centre", "right"), help="where the presenter stands on the canvas")
     render.add_argument("--scale", type=float, help="the presenter's height as a share of the canvas's (default 0.9)")
     render.add_argument("--burn-captions", action="store_true", help="draw the subtitles into the picture too")
     render.add_argument("--template", help="a brand template's name (templates/NAME.yaml: layout, colours, fonts, logo, "
                                            "captions) or its .yaml file (or set template: in front matter)")
+    render.add_argument("--intro", type=Path, help="a video played before the presenter (or set intro: in front matter)")
+    render.add_argument("--outro", type=Path, help="a video played after the presenter (or set outro: in front matter)")
+    render.add_argument("--music", type=Path, help="a music bed looped under the presenter, ducked while they speak "
+                                                   "(or set music: in front matter)")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
     render.add_argument("--face", type=int, help="with several faces in the picture, the presenter's: 1 is the "
                                                  "leftmost (default: the largest)")
@@ -210,14 +217,27 @@ def _render(args) -> int:
     with Pipeline(config) as pipeline:
         layout = {name: value for name, value in (("aspect", args.layout), ("background", args.background),
                                                   ("position", args.position), ("scale", args.scale)) if value is not None}
+        programme = {name: str(value) for name, value in (("intro", args.intro), ("outro", args.outro),
+                                                          ("music", args.music)) if value is not None}
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
                                                voice_overrides=overrides, closeups=args.closeups, presenter=args.presenter,
-                                               layout_overrides=layout, template=args.template))
-    log.info("wrote %s in %.1fs", result.outputs.video, time.perf_counter() - started,
-             extra={"outputs": [str(p) for p in [*result.outputs.all(), result.outputs.closeups] if p.is_file()]})
+                                               layout_overrides=layout, template=args.template,
+                                               layouts=args.layouts or [], programme_overrides=programme))
+    delivered = result.all_outputs()
+    log.info("wrote %s in %.1fs", ", ".join(str(o.video) for o in delivered), time.perf_counter() - started,
+             extra={"outputs": [str(p) for o in delivered for p in [*o.all(), o.closeups] if p.is_file()]})
     if not args.quiet and not args.json:
-        print(result.outputs.video)
+        print("\n".join(str(o.video) for o in delivered))
     return 0
+
+
+def _aspect_list(text: str) -> list[str]:
+    """'16:9,9:16' -> ['16:9', '9:16'], each a known aspect."""
+    aspects = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [a for a in aspects if a not in ASPECTS]
+    if not aspects or unknown:
+        raise argparse.ArgumentTypeError(f"unknown layout {', '.join(unknown) or text!r}: use {', '.join(ASPECTS)}")
+    return aspects
 
 
 def _voice_overrides(args) -> dict:

@@ -206,6 +206,29 @@ class GraphicsConfig:
 
 
 @dataclass
+class ProgrammeConfig:
+    """What goes around and under the presenter (compose stage): intro and outro clips, and a music bed."""
+    intro: str | None = None
+    """A video played before the presenter (its own sound, if any, kept), fitted to the picture."""
+    outro: str | None = None
+    """A video played after the presenter."""
+    music: str | None = None
+    """An audio file (or a video's sound) looped under the presenter, ducked while they speak."""
+    music_level_db: float = -14.0
+    """The bed's loudness against the speech's, where no one speaks."""
+    music_duck_db: float = 12.0
+    """How far the bed dips while someone speaks."""
+
+    def validate(self) -> "ProgrammeConfig":
+        if not -40 <= self.music_level_db <= 0:
+            raise InputError(f"music level {self.music_level_db} dB is out of range",
+                             fix="use -40 to 0 dB against the speech (-14 is usual)")
+        if not 0 <= self.music_duck_db <= 40:
+            raise InputError(f"music ducking {self.music_duck_db} dB is out of range", fix="use 0 to 40 dB")
+        return self
+
+
+@dataclass
 class RenderConfig:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
@@ -214,6 +237,7 @@ class RenderConfig:
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     graphics: GraphicsConfig = field(default_factory=GraphicsConfig)
+    programme: ProgrammeConfig = field(default_factory=ProgrammeConfig)
     device: str = "auto"
     """auto | cpu | cuda | cuda:N. One setting for every torch stage."""
     home: Path | None = None
@@ -253,5 +277,6 @@ class RenderConfig:
             raise InputError(f"unknown device '{self.device}'", fix="use auto, cpu, cuda or cuda:N")
         self.layout.validate()
         self.graphics.validate()
+        self.programme.validate()
         return self
 

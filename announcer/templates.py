@@ -12,22 +12,27 @@
       logo: logo.png
       logo_corner: top-right
       burn_captions: true
+    programme:
+      intro: sting.mp4           # played before the presenter, fitted to the picture
+      outro: sting.mp4
+      music: bed.m4a             # looped under the presenter, ducked while they speak
+      music_level_db: -14
 
 `--template evening-news` (or `template: evening-news` in a script's front matter) looks for it in a `templates`
 folder beside the script, then in the current folder's, then in the home's. Every key is optional and is a field of
-LayoutConfig or GraphicsConfig; the script's own front matter and the command line's flags win over it.
+LayoutConfig, GraphicsConfig or ProgrammeConfig; the script's own front matter and the command line's flags win over it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .config import GraphicsConfig, LayoutConfig, aspect_from_yaml
+from .config import GraphicsConfig, LayoutConfig, ProgrammeConfig, aspect_from_yaml
 from .errors import InputError
 from .named_files import find_named_file, line_of, read_yaml_file
 
-SECTIONS = {"layout": LayoutConfig, "graphics": GraphicsConfig}
-PATH_FIELDS = {"background", "font", "logo"}
+SECTIONS = {"layout": LayoutConfig, "graphics": GraphicsConfig, "programme": ProgrammeConfig}
+PATH_FIELDS = {"background", "font", "logo", "intro", "outro", "music"}
 """Fields that may name a file, read relative to the template's folder."""
 
 
@@ -37,10 +42,13 @@ class Template:
     path: Path
     layout: dict
     graphics: dict
+    programme: dict
 
-    def applied(self, layout: LayoutConfig, graphics: GraphicsConfig) -> tuple[LayoutConfig, GraphicsConfig]:
+    def applied(self, layout: LayoutConfig, graphics: GraphicsConfig,
+                programme: ProgrammeConfig) -> tuple[LayoutConfig, GraphicsConfig, ProgrammeConfig]:
         try:
-            return replace(layout, **self.layout).validate(), replace(graphics, **self.graphics).validate()
+            return (replace(layout, **self.layout).validate(), replace(graphics, **self.graphics).validate(),
+                    replace(programme, **self.programme).validate())
         except InputError as error:
             raise InputError(f"template {self.key}: {error.what}", path=self.path, fix=error.fix) from None
 
@@ -63,7 +71,7 @@ def read_template(path: Path) -> Template:
             raise InputError(f"unknown template section '{section}'", path=path, line=line_of(lines, section),
                              fix=f"use {', '.join(SECTIONS)}")
         sections[section] = _section(path, lines, section, values or {})
-    return Template(path.stem, path, sections.get("layout", {}), sections.get("graphics", {}))
+    return Template(path.stem, path, sections.get("layout", {}), sections.get("graphics", {}), sections.get("programme", {}))
 
 
 def _section(path: Path, lines: list[str], section: str, values) -> dict:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from announcer import RenderRequest
-from announcer.config import GraphicsConfig, LayoutConfig
+from announcer.config import GraphicsConfig, LayoutConfig, ProgrammeConfig
 from announcer.errors import InputError
 from announcer.templates import find_template, read_template
 
@@ -16,11 +16,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def test_the_example_templates_read_as_written():
     evening = read_template(EXAMPLES / "templates" / "evening-news.yaml")
-    layout, graphics = evening.applied(LayoutConfig(), GraphicsConfig())
+    layout, graphics, _ = evening.applied(LayoutConfig(), GraphicsConfig(), ProgrammeConfig())
     assert (layout.aspect, layout.position) == ("16:9", "right") and graphics.burn_captions
     assert Path(graphics.logo) == EXAMPLES / "templates" / "a1-logo.png"  # relative to the template's folder
     morning = read_template(EXAMPLES / "templates" / "achim-news.yaml")
-    assert morning.applied(LayoutConfig(), GraphicsConfig())[0].aspect == "9:16"  # unquoted or not
+    assert morning.applied(LayoutConfig(), GraphicsConfig(), ProgrammeConfig())[0].aspect == "9:16"  # unquoted or not
 
 
 @pytest.mark.parametrize("text,message,line", [
@@ -33,7 +33,7 @@ def test_the_example_templates_read_as_written():
 def test_a_bad_template_is_refused_naming_its_file_and_line(tmp_path, text, message, line):
     path = write_script(tmp_path, "bad.yaml", text)
     with pytest.raises(InputError, match=message) as refused:
-        read_template(path).applied(LayoutConfig(), GraphicsConfig())
+        read_template(path).applied(LayoutConfig(), GraphicsConfig(), ProgrammeConfig())
     assert refused.value.path == path and refused.value.line == line
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import ASPECTS, LayoutConfig
 from ..errors import InputError
+from .bookends import Bookend, load_bookend
 from .captions import BurnedCaptions
 from .graphics import OnScreenText, Overlay, overlays, rgb
 
@@ -88,16 +89,23 @@ def face_region(landmarks: np.ndarray, presenter_size: tuple[int, int], canvas: 
     return int(left), int(top), int(np.ceil(right)), int(np.ceil(bottom))
 
 
-def graphics_entries(graphics: list) -> dict:
-    """Where and when each graphic shows, for the manifest."""
+def graphics_entries(graphics: list, offset_s: float = 0.0) -> dict:
+    """Where and when each graphic shows, for the manifest; times in the delivered clip, which may start `offset_s`
+    before the presenter does (an intro)."""
     entries: dict = {"overlays": [], "captions": []}
     for graphic in graphics:
         if isinstance(graphic, BurnedCaptions):
-            entries["captions"] = graphic.boxes()
+            entries["captions"] = [{**box, "from_s": round(box["from_s"] + offset_s, 3), "to_s": round(box["to_s"] + offset_s, 3)}
+                                   for box in graphic.boxes()]
         else:
             entries["overlays"].append({"x": graphic.x, "y": graphic.y, "width": graphic.rgba.shape[1],
-                                        "height": graphic.rgba.shape[0], "from_s": graphic.start_s, "to_s": graphic.end_s})
+                                        "height": graphic.rgba.shape[0], "from_s": _later(graphic.start_s, offset_s),
+                                        "to_s": _later(graphic.end_s, offset_s)})
     return entries
+
+
+def _later(seconds: float | None, offset_s: float) -> float | None:
+    return None if seconds is None else round(seconds + offset_s, 3)
 
 
 def canvas_size(layout: LayoutConfig) -> tuple[int, int]:
@@ -153,5 +161,5 @@ def _even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
-__all__ = ["BurnedCaptions", "Canvas", "OnScreenText", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "overlays",
+__all__ = ["Bookend", "BurnedCaptions", "Canvas", "OnScreenText", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "load_bookend", "overlays",
            "presenter_box", "presenter_height"]
