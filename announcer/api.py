@@ -328,7 +328,8 @@ class Pipeline:
             if script is not None and key in script.options:
                 named = (script.path.parent / str(script.options[key])).expanduser()
                 if not named.is_file():
-                    raise InputError(f"front matter {key}: file not found", path=named, line=script.option_lines.get(key),
+                    raise InputError(f"front matter {key}: file not found: {named}", path=script.path,
+                                     line=script.option_lines.get(key),
                                      fix=f"give the {key} file's path, relative to the script")
                 programme = replace(programme, **{key: str(named)})
         programme = replace(programme, **overrides).validate()

@@ -236,7 +236,7 @@ def _aspect_list(text: str) -> list[str]:
     aspects = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [a for a in aspects if a not in ASPECTS]
     if not aspects or unknown:
-        raise argparse.ArgumentTypeError(f"unknown layout {', '.join(unknown) or text!r}: use {', '.join(ASPECTS)}")
+        raise argparse.ArgumentTypeError(f"unknown layout {', '.join(unknown) if unknown else repr(text)}: use {', '.join(ASPECTS)}")
     return aspects
 
 

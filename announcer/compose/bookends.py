@@ -92,8 +92,8 @@ def bookend_decode_command(path: Path, size: tuple[int, int], fps: int) -> list[
 
 
 def _duration(info: dict, path: Path, role: str) -> float:
-    candidates = [info.get("format", {}).get("duration")]
-    candidates += [s.get("duration") for s in info.get("streams", []) if s.get("codec_type") == "video"]
+    candidates = [s.get("duration") for s in info.get("streams", []) if s.get("codec_type") == "video"]
+    candidates.append(info.get("format", {}).get("duration"))  # a container's length may include its sound's
     seconds = next((float(c) for c in candidates if c not in (None, "N/A")), None)
     if seconds is None or seconds <= 0:
         raise InputError(f"cannot tell how long the {role} is", path=path, fix="re-save it as an MP4")
