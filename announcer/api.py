@@ -39,6 +39,7 @@ from .compose import (
     overlays,
     presenter_height,
 )
+from .compose.cutout import Matte, Segmenter
 from .compose.soundtrack import Soundtrack, programme_sound
 from .config import (
     LOUDNESS_PRESETS,
@@ -208,6 +209,11 @@ class Pipeline:
     def face_stage(self) -> FaceStage:
         return self.runtime.face_stage
 
+    @property
+    def segmenter(self) -> Segmenter:
+        """The selfie segmenter (cut-outs), loaded on first use."""
+        return self.runtime.model(("segmenter",), lambda: Segmenter(self.registry.resolve("selfie_segmenter")[0]))
+
     def face_track(self, avatar: Avatar) -> FaceTrack:
         return self.runtime.face_track(avatar)
 
@@ -221,9 +227,11 @@ class Pipeline:
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
             programme = self._programme(inputs.programme, plan.fps)
-        deliveries = [self._delivery(outputs, layout, inputs) for outputs, layout in zip(output_sets, inputs.layouts, strict=True)]
+        deliveries: list[_Delivery] = []
         captions = _shifted(speech.captions, programme.intro_seconds)
         try:
+            deliveries += [self._delivery(outputs, layout, inputs) for outputs, layout in zip(output_sets, inputs.layouts,
+                                                                                              strict=True)]
             with _timed(timings, "generate+encode"):
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
@@ -249,6 +257,10 @@ class Pipeline:
             for delivery in deliveries:
                 delivery.staged.discard()
             raise
+        finally:
+            for delivery in deliveries:
+                if delivery.canvas is not None:
+                    delivery.canvas.close()
         log.debug("delivered %s (%.1fs of video in %.1fs)", output_sets[0].video, plan.n_frames / plan.fps,
                   sum(timings.values()))
         return RenderResult(output_sets[0], manifests[0], dict(timings), output_sets[1:])
@@ -257,7 +269,7 @@ class Pipeline:
         """A layout's canvas and its graphics (placed for that picture's size and the face's place on it)."""
         script, avatar, presenter = inputs.script, inputs.avatar, inputs.presenter
         base = script.path.parent if script else None
-        canvas = Canvas.for_layout(layout, avatar.size, base) if layout.aspect else None
+        canvas = Canvas.for_layout(layout, avatar.size, base, self.config.motion.fps) if layout.aspect else None
         delivered = canvas.size if canvas else avatar.size
         text = OnScreenText(presenter.name if presenter else None, presenter.title if presenter else None,
                             str(script.options["headline"]) if script and script.options.get("headline") else None)
@@ -351,7 +363,7 @@ class Pipeline:
             if script is None or key not in script.options:
                 continue
             value = script.options[key]
-            value = aspect_from_yaml(value) if key == "layout" else str(value)
+            value = aspect_from_yaml(value) if key == "layout" else value if key == "cutout" else str(value)
             try:
                 layout = replace(layout, **{field_name: value}).validate()
             except InputError as error:
@@ -517,11 +529,13 @@ class Pipeline:
     def _write_presenter(self, inputs: "_Inputs", plan, deliveries: list[_Delivery], encoders: list[VideoEncoder],
                          keep: list[int], kept: dict[int, np.ndarray], bar) -> None:
         thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
+        matte = Matte(self.segmenter) if any(d.canvas is not None and d.canvas.cutout for d in deliveries) else None
         done = 0
         for batch in inputs.renderer.renderer(inputs.avatar, inputs.track, plan):
             kept.update({k: batch[k - done].copy() for k in keep if done <= k < done + len(batch)})
+            cutout = matte(batch) if matte is not None else None
             for delivery, encoder in zip(deliveries, encoders, strict=True):
-                composed = compose(batch, delivery.canvas, delivery.graphics, done, plan.fps)
+                composed = compose(batch, delivery.canvas, delivery.graphics, done, plan.fps, cutout)
                 if delivery.thumbnail is None and done + len(batch) > thumbnail_index:
                     delivery.thumbnail = composed[thumbnail_index - done].copy()
                 encoder.write(composed)
@@ -561,6 +575,9 @@ class Pipeline:
         canvas, outputs = delivery.canvas, delivery.outputs
         width, height = delivery.size(avatar)
         models = {**track.model_files, **speech.model_files}
+        if canvas is not None and canvas.cutout:
+            path, digest = self.registry.resolve("selfie_segmenter")
+            models[str(path)] = digest
         n_frames = plan.n_frames + programme.frames_around()
         return {
             "announcer": __version__,
@@ -597,7 +614,7 @@ class Pipeline:
         }
 
 
-LAYOUT_KEYS = {"layout": "aspect", "background": "background", "position": "position"}
+LAYOUT_KEYS = {"layout": "aspect", "background": "background", "position": "position", "cutout": "cutout"}
 """Front matter keys -> LayoutConfig fields."""
 PROGRAMME_FILES = ("intro", "outro", "music")
 """ProgrammeConfig fields (and front matter keys) that name a file."""

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="several layouts from one render, each to its own OUT.16x9.mp4, OUT.9x16.mp4 ...")
     render.add_argument("--background", help="behind the presenter on the canvas: a colour (#rrggbb) or an image")
     render.add_argument("--position", choices=("left", "centre", "right"), help="where the presenter stands on the canvas")
+    render.add_argument("--cutout", action="store_true", default=None,
+                        help="cut the presenter out of their frame onto the background (MediaPipe selfie segmenter) "
+                             "instead of showing their frame in a box (or set cutout: true in front matter)")
     render.add_argument("--scale", type=float, help="the presenter's height as a share of the canvas's (default 0.9)")
     render.add_argument("--burn-captions", action="store_true", help="draw the subtitles into the picture too")
     render.add_argument("--template", help="a brand template's name (templates/NAME.yaml: layout, colours, fonts, logo, "
@@ -216,7 +219,8 @@ def _render(args) -> int:
     started = time.perf_counter()
     with Pipeline(config) as pipeline:
         layout = {name: value for name, value in (("aspect", args.layout), ("background", args.background),
-                                                  ("position", args.position), ("scale", args.scale)) if value is not None}
+                                                  ("position", args.position), ("scale", args.scale),
+                                                  ("cutout", args.cutout)) if value is not None}
         programme = {name: str(value) for name, value in (("intro", args.intro), ("outro", args.outro),
                                                           ("music", args.music)) if value is not None}
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,

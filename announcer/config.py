@@ -144,7 +144,11 @@ class LayoutConfig:
     margin: float = 0.05
     """Safe margin on every side, as a share of the canvas's shorter side."""
     background: str = "#102a43"
-    """A colour (#rrggbb) or an image (JPEG, PNG; relative paths start at the script's folder)."""
+    """A colour (#rrggbb), an image (JPEG, PNG) or a video looped behind the presenter (MP4, MOV, WebM); relative
+    paths start at the script's folder."""
+    cutout: bool = False
+    """Cut the presenter out of their frame (MediaPipe's selfie segmenter: soft edges, hair kept), standing on the
+    picture's bottom edge; off: their frame in a box, a picture-in-picture."""
     border_px: int = 0
     """A frame around the presenter's box, in canvas pixels."""
     border_colour: str = "#ffffff"
@@ -156,6 +160,8 @@ class LayoutConfig:
             raise InputError(f"unknown presenter position '{self.position}'", fix=f"use one of {', '.join(POSITIONS)}")
         if not 0.2 <= self.scale <= 1.0:
             raise InputError(f"presenter scale {self.scale} is out of range", fix="use 0.2 to 1.0")
+        if not isinstance(self.cutout, bool):
+            raise InputError(f"cutout '{self.cutout}' is not a switch", fix="write cutout: true or cutout: false")
         if not 144 <= self.short_side <= 2160:
             raise InputError(f"layout size {self.short_side} is out of range", fix="use 144 to 2160 pixels")
         return self

@@ -1,8 +1,9 @@
 """Stage 7a, compose: the presenter's frames placed on a broadcast canvas (16:9, 9:16, 1:1, 4:5), with graphics.
 
-The presenter's own frame sits in a box on a background (a colour or an image), at a chosen side and scale: a
-picture-in-picture, since nothing here cuts the presenter out of their frame yet. The lower third and the logo
-(compose.graphics) go over whatever is delivered, canvas or not.
+The presenter's own frame sits in a box on a background (a colour, an image or a looping video), at a chosen side and
+scale: a framed picture-in-picture; or, with `cutout`, the presenter alone, cut out of their frame by the selfie
+segmenter (compose.cutout) and standing on the picture's bottom edge. The lower third and the logo (compose.graphics)
+go over whatever is delivered, canvas or not.
 
 >>> canvas = Canvas.for_layout(LayoutConfig(aspect="16:9", short_side=1080), presenter_size=(972, 972))
 >>> canvas.size, canvas.box
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..config import ASPECTS, LayoutConfig
 from ..errors import InputError
+from .backdrop import VIDEO_SUFFIXES, BackgroundVideo
 from .bookends import Bookend, load_bookend
 from .captions import BurnedCaptions
 from .graphics import OnScreenText, Overlay, overlays, rgb
@@ -35,36 +37,67 @@ class Canvas:
     box: tuple[int, int, int, int]
     """(x, y, width, height) where the presenter's frame goes."""
     background: np.ndarray
-    """(height, width, 3) uint8: everything the presenter's box does not cover, its border drawn in."""
+    """(height, width, 3) uint8: everything the presenter's box does not cover, its border drawn in (a video
+    background's first frame)."""
+    video: BackgroundVideo | None = None
+    """A looping video behind the presenter, frame by frame; None: the still `background`."""
+    cutout: bool = False
+    """The presenter is laid over the background through a matte, not as a box."""
+    border: tuple[int, tuple[int, int, int]] | None = None
 
     @staticmethod
-    def for_layout(layout: LayoutConfig, presenter_size: tuple[int, int], base: Path | None = None) -> "Canvas":
+    def for_layout(layout: LayoutConfig, presenter_size: tuple[int, int], base: Path | None = None,
+                   fps: int = 25) -> "Canvas":
         """`presenter_size`: the (width, height) the presenter is rendered at. `base`: the folder a background
-        image's relative path starts from (the script's)."""
+        image's or video's relative path starts from (the script's). `fps`: the clip's, for a video background."""
         size = canvas_size(layout)
-        x, y, width, height = box = presenter_box(layout, size, presenter_size)
-        background = _background(layout.background, size, base)
-        if layout.border_px:
-            b = layout.border_px
-            background[max(y - b, 0):y + height + b, max(x - b, 0):x + width + b] = rgb(layout.border_colour, "border_colour")
-        return Canvas(size, box, background)
+        box = presenter_box(layout, size, presenter_size)
+        path = _background_path(layout.background, base)
+        video = BackgroundVideo(path, size, fps) if path is not None and path.suffix.lower() in VIDEO_SUFFIXES else None
+        background = video.first_frame() if video else _background(layout.background, path, size)
+        border = (layout.border_px, rgb(layout.border_colour, "border_colour")) if layout.border_px and not layout.cutout else None
+        if border and video is None:
+            _draw_border(background[None], box, border)
+        return Canvas(size, box, background, video, layout.cutout, border)
 
-    def place(self, frames: np.ndarray) -> np.ndarray:
-        """(n, h, w, 3) presenter frames -> (n, canvas height, canvas width, 3)."""
+    def place(self, frames: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+        """(n, h, w, 3) presenter frames -> (n, canvas height, canvas width, 3); with a cut-out, laid over the
+        background through `alpha` ((n, h, w) in [0, 1]). A video background advances by n frames."""
         x, y, width, height = self.box
         if frames.shape[1:3] != (height, width):
             frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
-        out = np.repeat(self.background[None], len(frames), axis=0)
-        out[:, y:y + height, x:x + width] = frames
+            if alpha is not None:
+                alpha = np.stack([cv2.resize(a, (width, height), interpolation=cv2.INTER_AREA) for a in alpha])
+        if self.video is not None:
+            out = self.video.read(len(frames))
+            if self.border:
+                _draw_border(out, self.box, self.border)
+        else:
+            out = np.repeat(self.background[None], len(frames), axis=0)
+        if self.cutout and alpha is not None:
+            region = out[:, y:y + height, x:x + width].astype(np.float32)
+            a = alpha[..., None]
+            out[:, y:y + height, x:x + width] = np.clip(frames * a + region * (1 - a) + 0.5, 0, 255).astype(np.uint8)
+        else:
+            out[:, y:y + height, x:x + width] = frames
         return out
 
+    def close(self) -> None:
+        if self.video is not None:
+            self.video.close()
 
-def compose(frames: np.ndarray, canvas: Canvas | None, graphics, first_frame: int, fps: float) -> np.ndarray:
-    """A batch of the presenter's frames as delivered: on the canvas (if any), with the graphics that show at each
-    frame's time. `first_frame`: the batch's first frame number in the clip."""
+
+def compose(frames: np.ndarray, canvas: Canvas | None, graphics, first_frame: int, fps: float,
+            cutout: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """A batch of the presenter's frames as delivered: on the canvas (if any; a cut-out canvas lays `cutout`, the
+    presenter's cleaned colours and matte, over its background), with the graphics that show at each frame's time.
+    `first_frame`: the batch's first frame number in the clip."""
     if canvas is None and not graphics:
         return frames
-    out = canvas.place(frames) if canvas is not None else frames.copy()  # the renderer may reuse its buffer
+    if canvas is not None and canvas.cutout and cutout is not None:
+        out = canvas.place(*cutout)
+    else:
+        out = canvas.place(frames) if canvas is not None else frames.copy()  # the renderer may reuse its buffer
     for k, frame in enumerate(out):
         for overlay in graphics:
             overlay.blend(frame, (first_frame + k) / fps)
@@ -116,11 +149,13 @@ def canvas_size(layout: LayoutConfig) -> tuple[int, int]:
 
 def presenter_box(layout: LayoutConfig, canvas: tuple[int, int], presenter: tuple[int, int]) -> tuple[int, int, int, int]:
     """The presenter's frame scaled to `scale` of the canvas height (and never wider or taller than the canvas less
-    its margins), on the chosen side, resting on the bottom margin as a presenter stands in a studio shot. On a
-    portrait canvas it stands a little higher, clear of the captions, and the top stays free for graphics."""
+    its margins), on the chosen side, resting on the bottom margin. On a portrait canvas it stands a little higher,
+    clear of the captions, and the top stays free for graphics. A cut-out presenter stands on the bottom edge."""
     canvas_w, canvas_h = canvas
     margin = _even(min(canvas) * layout.margin)
     floor = margin + (_even(min(canvas) * PORTRAIT_CAPTION_ROOM) if canvas_h > canvas_w else 0)
+    if layout.cutout:
+        floor = 0  # a cut-out presenter stands on the picture's edge, as in a studio shot: no floating torso
     fit = min(layout.scale * canvas_h / presenter[1], (canvas_w - 2 * margin) / presenter[0],
               (canvas_h - margin - floor) / presenter[1])
     width, height = _even(presenter[0] * fit), _even(presenter[1] * fit)
@@ -133,17 +168,29 @@ def presenter_height(layout: LayoutConfig, presenter: tuple[int, int]) -> int:
     return presenter_box(layout, canvas_size(layout), presenter)[3]
 
 
-def _background(spec: str, size: tuple[int, int], base: Path | None) -> np.ndarray:
-    width, height = size
+def _background_path(spec: str, base: Path | None) -> Path | None:
     if spec.startswith("#"):
-        return np.full((height, width, 3), rgb(spec, "background"), np.uint8)
+        return None
     path = Path(spec).expanduser()
-    path = path if path.is_absolute() or base is None else base / path
+    return path if path.is_absolute() or base is None else base / path
+
+
+def _background(spec: str, path: Path | None, size: tuple[int, int]) -> np.ndarray:
+    width, height = size
+    if path is None:
+        return np.full((height, width, 3), rgb(spec, "background"), np.uint8)
     image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
     if image is None:
-        raise InputError("background is neither a colour (#rrggbb) nor a readable image", path=path,
-                         fix="give a colour such as '#102a43', or a JPEG or PNG")
+        raise InputError("background is neither a colour (#rrggbb), a readable image nor a video", path=path,
+                         fix="give a colour such as '#102a43', a JPEG or PNG, or an MP4")
     return _cover(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), size)
+
+
+def _draw_border(frames: np.ndarray, box: tuple[int, int, int, int], border: tuple[int, tuple[int, int, int]]) -> None:
+    """The frame around the presenter's box, drawn into (n, h, w, 3) `frames` (the box itself is covered after)."""
+    x, y, width, height = box
+    b, colour = border
+    frames[:, max(y - b, 0):y + height + b, max(x - b, 0):x + width + b] = colour
 
 
 def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
