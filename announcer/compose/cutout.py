@@ -21,7 +21,7 @@ FRAME_EDGE_SHARE = 0.03
 """Where the presenter runs into their photo's left, right or top edge (a tight crop), the matte fades out over this
 share of the frame, so the crop shows as a soft fade and not a straight cut. The bottom edge stays: it stands on the
 picture's bottom edge."""
-DECONTAMINATE_SHARE = 0.008
+DECONTAMINATE_SHARE = 0.01
 """How far (a share of the frame's height) an edge pixel looks inward for the presenter's own colour."""
 STEADY = 0.5
 """Each frame's matte is this much the one before (steadier hair) and the rest its own (no lag a viewer sees at 25 fps)."""
@@ -80,21 +80,22 @@ class Matte:
 
 def clean_edges(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Where the matte is partial (hair, the outline), the colour is part old background: a pale wall leaves a pale
-    halo on a dark studio. There the colour is taken from nearby pixels weighted by how surely they are the
-    presenter (an alpha-weighted blur pulls the hair's own colour outward); inside, the frame is untouched."""
-    sigma = max(1.0, DECONTAMINATE_SHARE * frame.shape[0])
-    weighted = cv2.GaussianBlur(frame.astype(np.float32) * alpha[..., None], (0, 0), sigma)
-    spread = weighted / np.maximum(cv2.GaussianBlur(alpha, (0, 0), sigma), 1e-3)[..., None]
-    inside = eased_ramp((alpha - 0.6) / 0.35)[..., None]
-    return np.clip(frame * inside + spread * (1 - inside) + 0.5, 0, 255).astype(np.uint8)
+    halo on a dark studio. There the colour is taken from the nearest pixels that are surely the presenter (a blur
+    weighted by them pulls the hair's own colour outward); inside, the frame is untouched."""
+    sigma = max(2.0, DECONTAMINATE_SHARE * frame.shape[0])
+    sure = eased_ramp((alpha - 0.9) / 0.08)
+    reach = cv2.GaussianBlur(sure, (0, 0), sigma)
+    spread = cv2.GaussianBlur(frame.astype(np.float32) * sure[..., None], (0, 0), sigma) / np.maximum(reach, 1e-4)[..., None]
+    keep = np.maximum(eased_ramp((alpha - 0.6) / 0.35), 1 - np.clip(reach / 0.02, 0, 1))[..., None]
+    return np.clip(frame * keep + spread * (1 - keep) + 0.5, 0, 255).astype(np.uint8)
 
 
 def frame_edge_fade(shape: tuple[int, int]) -> np.ndarray:
     """(h, w): 0 at the frame's left, right and top edges, rising smoothly to 1 over FRAME_EDGE_SHARE."""
     height, width = shape
     reach = max(2.0, FRAME_EDGE_SHARE * max(height, width))
-    across = np.minimum(np.arange(width) + 0.5, width - 0.5 - np.arange(width)) / reach
-    down = (np.arange(height) + 0.5) / reach
+    across = np.minimum(np.arange(width), width - 1 - np.arange(width)) / reach
+    down = np.arange(height) / reach
     return eased_ramp(down)[:, None] * eased_ramp(across)[None, :]
 
 
