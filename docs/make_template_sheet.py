@@ -3,7 +3,7 @@
     .venv/bin/python docs/make_template_sheet.py [--out docs/templates.png]
 
 Renders a two-sentence script with a headline and examples/templates/evening-news.yaml (16:9) and achim-news.yaml (9:16), takes
-the frame 2.2 s in (lower third and a caption showing) and lays the two side by side at the same height.
+the frame 2.2 s after the intro (lower third and a caption showing) and lays the two side by side at the same height.
 """
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def frame_of(template: str, name: str, title: str, headline: str, text: str, ava
     with Pipeline(config) as pipeline:
         result = pipeline.render(RenderRequest(avatar=avatar, output=folder / f"{template}.mp4", script=script))
     width, height = result.manifest["video"]["width"], result.manifest["video"]["height"]
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(AT_S), "-i", str(result.outputs.video), "-frames:v", "1",
+    at = result.manifest["video"]["presenter_from_s"] + AT_S  # after the template's intro sting
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(at), "-i", str(result.outputs.video), "-frames:v", "1",
                           "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
 
