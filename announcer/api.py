@@ -42,6 +42,7 @@ from .compose import (
 from .compose.cutout import Matte, Segmenter
 from .compose.soundtrack import Soundtrack, programme_sound
 from .config import (
+    ASPECTS,
     LOUDNESS_PRESETS,
     GraphicsConfig,
     LayoutConfig,
@@ -221,8 +222,9 @@ class Pipeline:
         """Render one clip (one per layout asked for). `on_stage(name, seconds)` hears of each stage as it finishes
         (the job store records them)."""
         timings = _StageTimes(on_stage)
-        output_sets = _output_sets(request.output, request.layouts)
+        OutputSet.for_path(request.output)  # an output that cannot be written fails now, before any work
         inputs = self._inputs(request, timings)
+        output_sets = _output_sets(request.output, [layout.aspect for layout in inputs.layouts])
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
@@ -308,7 +310,7 @@ class Pipeline:
             layout, graphics, programme = template.applied(self.config.layout, self.config.graphics, self.config.programme) \
                 if template else (self.config.layout, self.config.graphics, self.config.programme)
             layout = self._layout_config(layout, script, request.layout_overrides)
-            layouts = _each_layout(layout, request.layouts)
+            layouts = _each_layout(layout, request.layouts or _front_matter_layouts(script))
             programme = self._programme_config(programme, script, request.programme_overrides)
         avatar_path = self._avatar_path(request.avatar, script, presenter, request.default_avatar)
         renderer = self._renderer_for(avatar_path, load_renderer)
@@ -629,7 +631,21 @@ def _each_layout(layout: LayoutConfig, aspects: list[str]) -> list[LayoutConfig]
     return [replace(layout, aspect=aspect).validate() for aspect in aspects]
 
 
-def _output_sets(output: str | Path, aspects: list[str]) -> list[OutputSet]:
+def _front_matter_layouts(script: Script | None) -> list[str]:
+    """Front matter `layouts: 16:9, 9:16` (or a YAML list), each aspect checked, a bad one reported at its line."""
+    if script is None or "layouts" not in script.options:
+        return []
+    value = script.options["layouts"]
+    aspects = [aspect_from_yaml(v) for v in value] if isinstance(value, list) else \
+        [part.strip() for part in str(value).split(",") if part.strip()]
+    for aspect in aspects:
+        if aspect not in ASPECTS:
+            raise InputError(f"front matter layouts: unknown layout '{aspect}'", path=script.path,
+                             line=script.option_lines.get("layouts"), fix=f"use {', '.join(ASPECTS)}, e.g. layouts: 16:9, 9:16")
+    return aspects
+
+
+def _output_sets(output: str | Path, aspects: list[str | None]) -> list[OutputSet]:
     """OUT.mp4 for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... for several."""
     first = OutputSet.for_path(output)
     if len(aspects) < 2:

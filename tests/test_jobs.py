@@ -383,18 +383,40 @@ def test_a_spreadsheet_row_becomes_a_script_with_its_settings(tmp_path):
 
     (tmp_path / "presenters").mkdir()
     write_script(tmp_path / "presenters", "anna.yaml", "name: Anna Kim\n")
-    table = write_script(tmp_path, "bulletin.csv", 'text,title,presenter,layout\n"Good evening, all.",Opening,anna,9:16\n'
-                                                   "\n,,,\nSecond story.,Story two,,\n")
+    table = write_script(tmp_path, "bulletin.csv", 'text,title,presenter,layout,layouts,cutout\n'
+                                                   '"Good evening, all.",Opening,anna,9:16,,\n'
+                                                   '\n,,,,,\nSecond story.,Story two,,,"16:9, 9:16",yes\n')
     scripts = scripts_from_table(table, tmp_path / "work")
     assert len(scripts) == 2  # blank rows are not clips
     first = read_script(scripts[0])
     assert first.text == "Good evening, all." and first.options["title"] == "Opening"
     assert first.options["presenter"] == str((tmp_path / "presenters" / "anna.yaml").resolve())  # found beside the sheet
     assert str(first.options["layout"]) == "9:16" and "# from bulletin.csv, line 2" in scripts[0].read_text()
+    second = read_script(scripts[1])
+    assert second.options["cutout"] is True and second.options["layouts"] == "16:9, 9:16"  # a switch, a list of layouts
     bad = write_script(tmp_path, "bad.csv", "text,colour\nHello.,red\n")
     with pytest.raises(InputError, match="unknown spreadsheet column 'colour'") as refused:
         scripts_from_table(bad, tmp_path / "work")
     assert refused.value.path == bad and refused.value.line == 1
+
+
+@pytest.mark.slow
+def test_a_job_asking_for_several_layouts_delivers_and_lists_each_layouts_clip(pipeline, tmp_path):
+    from announcer.jobs.runner import render_job
+    from announcer.jobs.store import Job
+
+    script = write_script(tmp_path, "news.md", "---\nlayouts: [16:9, 1:1]\n---\nGood evening.\n")
+    job = Job(batch="b", output=str(tmp_path / "out" / "news.mp4"), script=str(script), avatar=str(AVATAR))
+    outcome = render_job(pipeline, job)
+    assert "error" not in outcome, outcome
+    assert outcome["outputs"]["video"].endswith("news.16x9.mp4") and outcome["outputs"]["video 1x1"].endswith("news.1x1.mp4")
+    for path in outcome["outputs"].values():
+        assert Path(path).is_file()
+    square = json.loads(Path(outcome["outputs"]["manifest 1x1"]).read_text())
+    assert (square["video"]["width"], square["video"]["height"]) == (1080, 1080)
+    bad = write_script(tmp_path, "bad.md", "---\nlayouts: 16:9, 3:2\n---\nGood evening.\n")
+    refused = render_job(pipeline, Job(batch="b", output=str(tmp_path / "out" / "bad.mp4"), script=str(bad), avatar=str(AVATAR)))
+    assert "bad.md:2: front matter layouts: unknown layout '3:2'" in refused["error"] and not refused["transient"]
 
 
 @pytest.mark.slow

@@ -55,10 +55,13 @@ def render_job(pipeline, job: Job, on_stage=None) -> dict:
     except Exception as error:  # a crash in one clip fails that job, never the batch
         log.debug("job %s failed", job.id, exc_info=True)
         return failure(error)
-    return {"outputs": {"video": str(result.outputs.video), "manifest": str(result.outputs.manifest),
-                        "thumbnail": str(result.outputs.thumbnail), "srt": str(result.outputs.subtitles_srt),
-                        "vtt": str(result.outputs.subtitles_vtt)},
-            "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+    outputs = {"video": str(result.outputs.video), "manifest": str(result.outputs.manifest),
+               "thumbnail": str(result.outputs.thumbnail), "srt": str(result.outputs.subtitles_srt),
+               "vtt": str(result.outputs.subtitles_vtt)}
+    for other in result.other_layouts:  # a script asking for several layouts: each layout's clip and manifest
+        outputs[f"video {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.video)
+        outputs[f"manifest {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.manifest)
+    return {"outputs": outputs, "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
 
 
 def failure(error: Exception) -> dict:

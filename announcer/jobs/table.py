@@ -1,12 +1,12 @@
 """A batch from a spreadsheet: `announcer batch bulletin.csv`, one clip per row.
 
 The header names the columns: `text` (the script, required) and any front matter key (title, presenter, avatar,
-voice, language, speed, loudness, layout, background, position, template, output). Each row becomes a Markdown
-script with that front matter, kept in the home's work dir, so the batch runs, queues and resumes exactly as a
-folder of scripts does; a bad row fails its own clip, never the others.
+voice, language, speed, loudness, layout, layouts, background, position, cutout, template, intro, outro, music,
+output). Each row becomes a Markdown script with that front matter, kept in the home's work dir, so the batch runs,
+queues and resumes exactly as a folder of scripts does; a bad row fails its own clip, never the others.
 
-Names that the scripts would look up beside themselves (a presenter, a template, an avatar or background file) are
-looked up beside the spreadsheet instead, and written into the script as paths.
+Names that the scripts would look up beside themselves (a presenter, a template, an avatar, background, intro, outro
+or music file) are looked up beside the spreadsheet instead, and written into the script as paths.
 """
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from ..errors import InputError
 from ..script.parse import FRONT_MATTER_KEYS
 
 MAX_ROWS = 1000
-FILE_COLUMNS = ("avatar", "background")
+FILE_COLUMNS = ("avatar", "background", "intro", "outro", "music")
 NAMED = {"presenter": "presenters", "template": "templates"}
+SWITCHES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+"""A cell in a yes/no column (cutout) as a YAML switch, not the string 'yes'."""
 
 
 def scripts_from_table(table: Path, folder: Path) -> list[Path]:
@@ -71,8 +73,10 @@ def _script(table: Path, line: int, row: dict) -> str:
     return f"---\n{source}{front}---\n{row.get('text', '')}\n"
 
 
-def _resolved(table: Path, key: str, value: str) -> str:
+def _resolved(table: Path, key: str, value: str) -> str | bool:
     """A file named relative to the spreadsheet, or a presenter or template kept beside it, as a path."""
+    if key == "cutout" and value.strip().lower() in SWITCHES:
+        return SWITCHES[value.strip().lower()]
     if key in FILE_COLUMNS and not value.startswith("#") and (table.parent / value).is_file():
         return str((table.parent / value).resolve())
     if key in NAMED:

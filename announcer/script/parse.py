@@ -13,7 +13,7 @@ from .normalize_ko import normalize_korean
 from .sentences import split_sentences
 
 FRONT_MATTER_KEYS = {"title", "language", "voice", "avatar", "presenter", "speed", "loudness", "output", "layout",
-                     "background", "position", "template", "headline", "intro", "outro", "music", "cutout"}
+                     "background", "position", "template", "headline", "intro", "outro", "music", "cutout", "layouts"}
 MAX_SCRIPT_BYTES = 2_000_000
 MAX_PAUSE_S = 60.0
 MAX_SCRIPT_SECONDS = 3600.0
