@@ -34,10 +34,15 @@ leading the gains. [pause 600ms]
 And finally, the weather: a clear and cold night, with temperatures falling close to freezing before a bright, dry
 morning. That is all for now. Thank you for watching, and good night.
 """
-CASES = {"photo": MEDIA / "portraits" / "woman_brown_hair.jpg", "video": MEDIA / "videos" / "talk_face2.mp4",
-         "narration": MEDIA / "portraits" / "woman_brown_hair.jpg", "photo-16:9": MEDIA / "portraits" / "woman_brown_hair.jpg"}
+PHOTO = MEDIA / "portraits" / "woman_brown_hair.jpg"
+CASES = {"photo": PHOTO, "video": MEDIA / "videos" / "talk_face2.mp4", "narration": PHOTO, "photo-16:9": PHOTO,
+         "programme-16:9": PHOTO, "layouts-16:9+9:16": PHOTO, "cutout-16:9": PHOTO}
 """photo-16:9 is the photo case delivered as a 16:9 broadcast canvas `--height` lines tall, with a lower third and
-burned-in captions: against `photo`, what composition costs."""
+burned-in captions: against `photo`, what composition costs. Against photo-16:9: programme-16:9 adds the example
+template's intro and outro sting and its music bed; layouts-16:9+9:16 delivers a 9:16 clip too from the same render;
+cutout-16:9 cuts the presenter out onto a looping video background (it needs the selfie segmenter: in the models
+dir, downloadable, or given with --segmenter FILE, which pins that file's own sha256)."""
+TEMPLATES = REPO / "examples" / "templates"
 LJ_SPEECH = MEDIA / "audio" / "ljspeech"
 
 
@@ -60,9 +65,18 @@ def write_narration(folder: Path, seconds: float = 30.0) -> tuple[Path, Path]:
     return folder / "narration.wav", folder / "narration.txt"
 
 
-def run_case(case: str, device: str, height: int) -> dict:
+def pin_segmenter(pipeline, model: Path) -> None:
+    """Use `model` as the selfie segmenter, pinned by its own sha256 (for a machine that cannot fetch the real one)."""
+    import hashlib
+
+    spec = pipeline.registry.specs["selfie_segmenter"]
+    pipeline.registry.specs["selfie_segmenter"] = replace(spec, url=model.resolve().as_uri(), size=None,
+                                                          sha256=hashlib.sha256(model.read_bytes()).hexdigest())
+
+
+def run_case(case: str, device: str, height: int, segmenter: Path | None = None) -> dict:
     from announcer import Pipeline, RenderConfig, RenderRequest
-    from announcer.config import EncodeConfig, FaceConfig, GraphicsConfig, LayoutConfig
+    from announcer.config import EncodeConfig, FaceConfig, GraphicsConfig, LayoutConfig, ProgrammeConfig
 
     with tempfile.TemporaryDirectory() as folder:
         script, audio = Path(folder) / "bulletin.md", None
@@ -71,16 +85,30 @@ def run_case(case: str, device: str, height: int) -> dict:
             audio, script = write_narration(Path(folder))
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), encode=EncodeConfig(height=height), device=device,
                               home=Path(folder) / "home", progress=False)
-        presenter = None
-        if case == "photo-16:9":
+        presenter, layouts = None, []
+        if case.endswith("16:9") or case.startswith("layouts"):
             config = replace(config, encode=EncodeConfig(), layout=LayoutConfig(aspect="16:9", short_side=height),
                              graphics=GraphicsConfig(burn_captions=True))
             presenter = Path(folder) / "anchor.yaml"
             presenter.write_text("name: Jordan Lee\ntitle: Evening news\n")
+        if case == "programme-16:9":
+            config = replace(config, programme=ProgrammeConfig(intro=str(TEMPLATES / "a1-sting-16x9.mp4"),
+                                                               outro=str(TEMPLATES / "a1-sting-16x9.mp4"),
+                                                               music=str(TEMPLATES / "a1-bed.m4a")))
+        if case.startswith("layouts"):
+            layouts = ["16:9", "9:16"]
+        if case == "cutout-16:9":
+            studio = Path(folder) / "studio.mp4"
+            subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "gradients=s=1280x720:d=4:r=25:speed=0.05",
+                            "-pix_fmt", "yuv420p", str(studio)], check=True)
+            config = replace(config, layout=replace(config.layout, cutout=True, background=str(studio), position="right"))
         started = time.perf_counter()
         with Pipeline(config) as pipeline:
+            if case == "cutout-16:9" and segmenter:
+                pin_segmenter(pipeline, segmenter)
             result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script,
-                                                   audio=audio, presenter=str(presenter) if presenter else None))
+                                                   audio=audio, presenter=str(presenter) if presenter else None,
+                                                   layouts=layouts))
         total = time.perf_counter() - started
     figures = {"case": case, "device": device, "video_s": result.manifest["video"]["duration_s"],
                "size": f'{result.manifest["video"]["width"]}x{result.manifest["video"]["height"]}',
@@ -98,25 +126,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--devices", nargs="*", default=None)
+    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--segmenter", type=Path, help="a selfie segmenter .tflite for the cutout case")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "DEVICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_case(args.one[0], args.one[1], args.height)))
+        print(json.dumps(run_case(args.one[0], args.one[1], args.height, args.segmenter)))
         return
     import torch
 
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     print(f"announcer render benchmark: 30-second script, {args.height}p, {os.cpu_count()} CPU cores, "
           f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
-    print(f"{'case':10} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
+    print(f"{'case':18} {'device':6} {'size':>9} {'video s':>8} {'voice':>6} {'face':>6} {'render':>7} "
           f"{'total s':>8} {'RTF':>5} {'peak MB':>8}")
     for device in devices:
-        for case in CASES:
-            done = subprocess.run([sys.executable, __file__, "--one", case, device, "--height", str(args.height)],
-                                  capture_output=True, text=True, check=True)
+        for case in args.cases:
+            extra = ["--segmenter", str(args.segmenter)] if args.segmenter else []
+            done = subprocess.run([sys.executable, __file__, "--one", case, device, "--height", str(args.height), *extra],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{case:18} {device:6} did not run: {done.stderr.strip().splitlines()[-1]}")
+                continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             stages = row["stages_s"]
-            print(f"{row['case']:10} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
+            print(f"{row['case']:18} {row['device']:6} {row['size']:>9} {row['video_s']:>8.1f} "
                   f"{stages['voice']:>6.1f} {stages['face']:>6.1f} {stages['generate+encode']:>7.1f} {row['total_s']:>8.1f} "
                   f"{row['real_time_factor']:>5.2f} {row.get('peak_cuda_mb', row['peak_rss_mb']):>8}")
             print("       stages:", json.dumps(stages))

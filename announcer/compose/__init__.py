@@ -75,9 +75,7 @@ class Canvas:
         else:
             out = np.repeat(self.background[None], len(frames), axis=0)
         if self.cutout and alpha is not None:
-            region = out[:, y:y + height, x:x + width].astype(np.float32)
-            a = alpha[..., None]
-            out[:, y:y + height, x:x + width] = np.clip(frames * a + region * (1 - a) + 0.5, 0, 255).astype(np.uint8)
+            _lay_over(out[:, y:y + height, x:x + width], frames, alpha)
         else:
             out[:, y:y + height, x:x + width] = frames
         return out
@@ -184,6 +182,12 @@ def _background(spec: str, path: Path | None, size: tuple[int, int]) -> np.ndarr
         raise InputError("background is neither a colour (#rrggbb), a readable image nor a video", path=path,
                          fix="give a colour such as '#102a43', a JPEG or PNG, or an MP4")
     return _cover(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), size)
+
+
+def _lay_over(region: np.ndarray, frames: np.ndarray, alpha: np.ndarray) -> None:
+    """`frames` over `region` (both (n, h, w, 3) uint8) through `alpha` ((n, h, w) float32), in place."""
+    for k in range(len(frames)):
+        region[k] = cv2.blendLinear(frames[k], np.ascontiguousarray(region[k]), alpha[k], 1 - alpha[k])
 
 
 def _draw_border(frames: np.ndarray, box: tuple[int, int, int, int], border: tuple[int, tuple[int, int, int]]) -> None:

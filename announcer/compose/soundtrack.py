@@ -69,7 +69,7 @@ def programme_sound(speech: np.ndarray, speech_rate: int, main_seconds: float, i
                     ceiling_dbtp: float) -> Soundtrack:
     """`speech` (already at the target loudness) padded to `main_seconds`, with the bed under it and the intro's and
     outro's sound (at PROGRAMME_RATE, each as long as its pictures) around it, normalised as one programme."""
-    narration = _fitted(_to_programme_rate(speech, speech_rate), round(main_seconds * PROGRAMME_RATE))
+    narration = fitted(_to_programme_rate(speech, speech_rate), round(main_seconds * PROGRAMME_RATE))
     bed = None
     if music is not None:
         bed = music_bed(music, len(narration))
@@ -172,7 +172,8 @@ def _to_programme_rate(audio: np.ndarray, rate: int) -> np.ndarray:
     return resample_poly(audio.astype(np.float64), PROGRAMME_RATE // divisor, rate // divisor).astype(np.float32)
 
 
-def _fitted(audio: np.ndarray, n_samples: int) -> np.ndarray:
+def fitted(audio: np.ndarray, n_samples: int) -> np.ndarray:
+    """`audio` cut or padded with silence to `n_samples`."""
     out = np.zeros(n_samples, np.float32)
     out[:min(n_samples, len(audio))] = audio[:n_samples]
     return out
@@ -201,4 +202,4 @@ def _applied_gain(before: np.ndarray, after: np.ndarray) -> float:
     return float(np.sqrt(np.mean(after.astype(np.float64) ** 2) / max(np.mean(before.astype(np.float64) ** 2), 1e-20)))
 
 
-__all__ = ["PROGRAMME_RATE", "Soundtrack", "duck_gain", "music_bed", "programme_sound", "speaking_mask"]
+__all__ = ["PROGRAMME_RATE", "Soundtrack", "duck_gain", "fitted", "music_bed", "programme_sound", "speaking_mask"]
