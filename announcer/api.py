@@ -40,7 +40,7 @@ from .compose import (
     presenter_height,
 )
 from .compose.cutout import Matte, Segmenter
-from .compose.soundtrack import Soundtrack, programme_sound
+from .compose.soundtrack import Soundtrack, fitted, programme_sound
 from .config import (
     ASPECTS,
     LOUDNESS_PRESETS,
@@ -238,15 +238,11 @@ class Pipeline:
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
                 kept, soundtrack = self._generate_and_encode(inputs, plan, deliveries, [m.frame for m in moments], programme)
-            manifests = []
             with _timed(timings, "deliver"):
+                closeups = closeup_png(kept, track.landmarks[plan.source_frame], moments) if moments else None
                 for delivery in deliveries:
-                    staged, outputs = delivery.staged, delivery.outputs
-                    staged.write_text(outputs.subtitles_srt, to_srt(captions))
-                    staged.write_text(outputs.subtitles_vtt, to_vtt(captions))
-                    staged.write_bytes(outputs.thumbnail, _jpeg(delivery.thumbnail))
-                    if moments:
-                        staged.write_bytes(outputs.closeups, closeup_png(kept, track.landmarks[plan.source_frame], moments))
+                    _write_companions(delivery, captions, closeups)
+            manifests = []
             for delivery in deliveries:
                 siblings = [other.outputs.video.name for other in deliveries if other is not delivery]
                 manifest = self._manifest(request, inputs, plan, delivery, timings, programme, soundtrack, captions,
@@ -559,8 +555,7 @@ class Pipeline:
         programme's sound mixed to the loudness target."""
         speech, voice = inputs.speech, inputs.voice
         if programme.is_plain:
-            padded = np.zeros(int(round(plan.n_frames / plan.fps * speech.sample_rate)), np.float32)
-            padded[:min(len(padded), len(speech.audio))] = speech.audio[:len(padded)]
+            padded = fitted(speech.audio, int(round(plan.n_frames / plan.fps * speech.sample_rate)))
             soundfile.write(path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
             return None
         soundtrack = programme_sound(speech.audio, speech.sample_rate, plan.n_frames / plan.fps,
@@ -652,6 +647,16 @@ def _output_sets(output: str | Path, aspects: list[str | None]) -> list[OutputSe
         return [first]
     return [OutputSet.for_path(first.video.with_name(f"{first.video.stem}.{aspect.replace(':', 'x')}.mp4"))
             for aspect in aspects]
+
+
+def _write_companions(delivery: _Delivery, captions: list[TimedUnit], closeups: bytes | None) -> None:
+    """A clip's subtitles, thumbnail and (when asked for) close-up sheet, staged beside its video."""
+    staged, outputs = delivery.staged, delivery.outputs
+    staged.write_text(outputs.subtitles_srt, to_srt(captions))
+    staged.write_text(outputs.subtitles_vtt, to_vtt(captions))
+    staged.write_bytes(outputs.thumbnail, _jpeg(delivery.thumbnail))
+    if closeups is not None:
+        staged.write_bytes(outputs.closeups, closeups)
 
 
 def _programme_entry(programme: _Programme, soundtrack: Soundtrack | None) -> dict | None:
