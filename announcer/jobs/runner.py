@@ -42,7 +42,8 @@ def job_request(job: Job):
 
     # A batch's avatar and presenter are defaults: a script's own front matter wins over them.
     return RenderRequest(avatar=None, default_avatar=job.avatar, output=job.output, script=job.script,
-                         voice_overrides=dict(job.options.get("voice", {})), default_presenter=job.options.get("presenter"))
+                         voice_overrides=dict(job.options.get("voice", {})), default_presenter=job.options.get("presenter"),
+                         closeups=bool(job.options.get("closeups")))
 
 
 def render_job(pipeline, job: Job, on_stage=None) -> dict:

@@ -1,0 +1,136 @@
+"""The studio: a web app and HTTP API for media teams, on the job store. The server queues; `announcer worker`
+renders (on this machine, on others sharing the store, or on a Ray cluster whose head holds it).
+
+>>> app = create_app(StudioConfig(RenderConfig()))  # doctest: +SKIP
+>>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from ..config import RenderConfig
+from ..home import Home
+from fastapi.staticfiles import StaticFiles
+
+from .api import router as api_router
+from .pages import router as pages_router
+from .auth import caller, require
+from .clips import ClipDesk
+from .store import StudioStore
+from .webhooks import WebhookSender
+
+
+@dataclass
+class StudioConfig:
+    render: RenderConfig = field(default_factory=RenderConfig)
+    """Where the home (and so the job store) is; the workers' own config renders the clips."""
+    max_upload_mb: float = 200.0
+    """Any request body larger than this is refused with 413 before it is read."""
+    schedules: Path = Path("workflows")
+    """The folder of schedule files the Schedules page shows."""
+    secure_cookies: bool = False
+    """Mark the session cookie Secure: set it when the studio is served over HTTPS (behind a reverse proxy)."""
+    webhook_poll_s: float = 1.0
+    send_webhooks: bool = True
+
+
+class WebhookRequest(BaseModel):
+    url: str
+
+
+def create_app(config: StudioConfig) -> FastAPI:
+    home = Home.resolve(config.render.home)
+    store = StudioStore(home.work_dir / "jobs.sqlite")
+    desk = ClipDesk(store, home)
+    sender = WebhookSender(store, lambda job_id, event: webhook_payload(desk, job_id, event), config.webhook_poll_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if config.send_webhooks:
+            sender.start()
+        try:
+            yield
+        finally:
+            sender.stop()
+
+    app = FastAPI(title="announcer studio", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+                  lifespan=lifespan)
+    app.state.store, app.state.desk, app.state.home, app.state.config = store, desk, home, config
+    app.state.webhooks = sender
+    app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 1_000_000))
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict:
+        return {"ok": True}
+
+    @app.post("/api/v1/webhooks", status_code=201)
+    async def add_webhook(body: WebhookRequest, request: Request) -> dict:
+        """Subscribe a URL to clip.delivered and clip.failed; the signing secret is in this answer only."""
+        require(await caller(request), "admin")
+        if not body.url.startswith(("http://", "https://")):
+            raise HTTPException(422, "a webhook URL starts with http:// or https://")
+        hook = store.add_webhook(body.url)
+        return {"id": hook.id, "url": hook.url, "secret": hook.secret}
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    return app
+
+
+def webhook_payload(desk: ClipDesk, job_id: int, event: str) -> dict:
+    job = desk.store.get(job_id)
+    return {"event": event, "clip": desk.describe(job, lambda name: f"/api/v1/clips/{job_id}/files/{name}")}
+
+
+class BodyLimit:
+    """ASGI middleware: a request whose body is (or turns out to be) larger than `max_bytes` gets 413, unread."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await _too_large(send, self.max_bytes)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _too_large(send, self.max_bytes)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send, max_bytes: int) -> None:
+    body = f'{{"detail": "request larger than {max_bytes // 1_000_000} MB"}}'.encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["StudioConfig", "create_app"]

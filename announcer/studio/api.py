@@ -1,0 +1,156 @@
+"""The HTTP API under /api/v1, for a scheduler or a CMS (its OpenAPI page is /api/docs).
+
+    POST /api/v1/clips                    a script (JSON text, or a file upload) and options -> the job
+    GET  /api/v1/jobs/{id}                state, stages, error, files, review
+    GET  /api/v1/clips/{id}/files/{name}  video, srt, vtt, thumbnail, manifest, closeups (?download=1: approved only)
+    POST /api/v1/clips/{id}/review        approve or reject, with a comment (reviewers)
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from ..errors import InputError
+from .auth import caller, require
+from .clips import ClipDesk
+from .store import User
+from .uploads import UploadRefused, text_upload
+
+router = APIRouter(prefix="/api/v1")
+Caller = Annotated[User, Depends(caller)]
+
+
+class ClipOptions(BaseModel):
+    """Front matter fields; a name where a presenter, template, voice or prepared avatar is chosen, never a path."""
+    title: str | None = None
+    presenter: str | None = None
+    voice: str | None = Field(None, examples=["piper:en_US-joe-medium", "supertonic:F2", "espeak:ko"])
+    language: str | None = None
+    layout: Literal["16:9", "9:16", "1:1", "4:5"] | None = None
+    template: str | None = None
+    headline: str | None = None
+    avatar: str | None = Field(None, description="a prepared avatar's name")
+
+
+class ClipRequest(ClipOptions):
+    script: str = Field(..., description="Markdown (front matter allowed) or SRT")
+
+
+class ReviewRequest(BaseModel):
+    decision: Literal["approved", "rejected"]
+    comment: str = Field("", max_length=4000)
+
+
+def desk(request: Request) -> ClipDesk:
+    return request.app.state.desk
+
+
+@router.post("/clips", status_code=201, openapi_extra={"requestBody": {"content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ClipRequest"}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}, **{k: {"type": "string"} for k in ClipOptions.model_fields}}}}}}})
+async def submit_clip(request: Request, user: Caller) -> dict:
+    """Queue a clip; `announcer worker` renders it. 422 (with the script's line) for a script that would not render."""
+    require(user, "editor")
+    text, options, label = await _submission(request)
+    try:
+        job = desk(request).submit(user.name, text, options, label)
+    except InputError as error:
+        raise HTTPException(422, {"error": error.one_line(), "line": error.line, "fix": error.fix}) from None
+    return _described(request, job.id)
+
+
+@router.get("/clips")
+def list_clips(request: Request, user: Caller) -> list[dict]:
+    store = request.app.state.store
+    return [_described(request, job_id) for job_id in store.clip_ids()]
+
+
+@router.get("/jobs/{job_id}")
+def job_status(job_id: int, request: Request, user: Caller) -> dict:
+    return _described(request, job_id)
+
+
+@router.get("/clips/{job_id}/files/{name}")
+def clip_file(job_id: int, name: str, request: Request, user: Caller, download: bool = False):
+    job = _job(request, job_id)
+    path = desk(request).file(job, name)
+    if path is None:
+        raise HTTPException(404, f"clip {job_id} has no {name} (yet)")
+    if download:
+        reviews = request.app.state.store.reviews(job_id)
+        if not reviews or reviews[-1].decision != "approved":
+            raise HTTPException(409, f"clip {job_id} is not approved: only approved clips are delivered")
+        return FileResponse(path, filename=f"clip-{job_id}{path.suffix}")
+    return FileResponse(path)
+
+
+@router.post("/clips/{job_id}/review", status_code=201)
+def review_clip(job_id: int, review: ReviewRequest, request: Request, user: Caller) -> dict:
+    require(user, "reviewer")
+    job = _job(request, job_id)
+    if job.state != "done":
+        raise HTTPException(409, f"clip {job_id} is {job.state}: only a rendered clip can be reviewed")
+    request.app.state.store.add_review(job_id, review.decision, review.comment, user.name)
+    return _described(request, job_id)
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry_job(job_id: int, request: Request, user: Caller) -> dict:
+    require(user, "editor")
+    _job(request, job_id)
+    try:
+        request.app.state.store.retry(job_id)
+    except InputError as error:
+        raise HTTPException(409, error.one_line()) from None
+    return _described(request, job_id)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: int, request: Request, user: Caller) -> dict:
+    require(user, "editor")
+    _job(request, job_id)
+    try:
+        request.app.state.store.cancel(job_id)
+    except InputError as error:
+        raise HTTPException(409, error.one_line()) from None
+    return _described(request, job_id)
+
+
+async def _submission(request: Request) -> tuple[str, dict, str]:
+    """(script text, options, label) from a JSON body or a multipart upload (checked by content, never by name)."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(422, "send the script as the 'file' field")
+        try:
+            text = text_upload(await upload.read(), "the script")
+        except UploadRefused as refused:
+            raise HTTPException(refused.status, str(refused)) from None
+        options = {k: v for k, v in form.items() if k in ClipOptions.model_fields and isinstance(v, str) and v}
+        return text, options, upload.filename or "script"
+    try:
+        body = ClipRequest.model_validate(await request.json())
+    except ValueError as error:
+        raise HTTPException(422, f"send JSON with a 'script' field ({str(error).splitlines()[0]})") from None
+    return body.script, body.model_dump(exclude={"script"}, exclude_none=True), "script"
+
+
+def _job(request: Request, job_id: int):
+    store = request.app.state.store
+    if store.clip(job_id) is None:
+        raise HTTPException(404, f"no clip {job_id}")
+    return store.get(job_id)
+
+
+def _described(request: Request, job_id: int) -> dict:
+    job = _job(request, job_id)
+    return desk(request).describe(job, lambda name: str(request.url_for("clip_file", job_id=job_id, name=name).path))
+
+
+__all__ = ["router"]

@@ -1,0 +1,129 @@
+"""The clip desk: a submitted script becomes a job in the store (an `announcer worker` renders it), and a job
+becomes what the API and the pages show.
+
+Nothing a client sends becomes a path. A script is written under a generated name; its front matter may choose a
+presenter, template, voice or prepared avatar only by name (checked against a strict pattern) and may not name files
+at all (avatar images, backgrounds, intros, music, output paths): those come from presenters and templates that an
+admin keeps in the home.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from ..home import Home
+from ..jobs.store import Job, JobSpec
+from ..script import read_script
+from .store import StudioStore
+from .uploads import store_bytes
+
+OPTION_KEYS = ("title", "presenter", "voice", "language", "layout", "layouts", "template", "headline", "speed",
+               "loudness", "position", "cutout", "avatar")
+"""What a studio client may set, in the form or in the script's front matter."""
+FILE_KEYS = ("background", "intro", "outro", "music", "output")
+"""Front matter keys that name files: refused in the studio."""
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+VOICE = re.compile(r"[a-z]{2,12}(:[A-Za-z0-9_.-]{1,80})?")
+NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME, "voice": VOICE}
+SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
+OUTPUT_NAMES = ("video", "srt", "vtt", "thumbnail", "manifest", "closeups")
+
+
+@dataclass(frozen=True)
+class ClipDesk:
+    store: StudioStore
+    home: Home
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.home.work_dir / "studio" / "clips"
+
+    @property
+    def scripts_dir(self) -> Path:
+        return self.home.work_dir / "studio" / "scripts"
+
+    def submit(self, user: str, text: str, options: dict, label: str = "script") -> Job:
+        """Queue a clip for `text` (Markdown with optional front matter, or SRT) with `options` over its front matter.
+        InputError (with the line) for a script that would not render."""
+        options = checked_options(options, label)
+        suffix = ".srt" if SRT_START.match(text) else ".md"
+        if suffix == ".srt" and options:
+            raise InputError("an SRT script takes no options", fix="send Markdown to set a title, presenter or layout")
+        stored = store_bytes(self.scripts_dir, text.encode("utf-8"), suffix, label)
+        try:
+            script = read_script(stored.path)
+            checked_options(script.options, label, script.option_lines)
+            merged = {**script.options, **options}
+            avatar = merged.pop("avatar", None)  # a prepared avatar's name goes with the job, not beside the script
+            if avatar and not (self.home.avatars_dir / str(avatar)).is_dir():
+                raise InputError(f"no prepared avatar '{avatar}'", line=script.option_lines.get("avatar"),
+                                 fix="choose a presenter, or a prepared avatar from the Presenters page")
+            if merged != script.options:
+                front = "---\n" + yaml.safe_dump(merged, allow_unicode=True, sort_keys=False) + "---\n" if merged else ""
+                stored.path.write_text(front + _body(text), encoding="utf-8")
+                script = read_script(stored.path)
+        except InputError as error:
+            stored.path.unlink(missing_ok=True)
+            raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None  # not the generated name
+        key = f"studio-{secrets.token_hex(8)}"
+        job = self.store.enqueue(JobSpec(batch=str(self.clips_dir), output=str(self.clips_dir / key / "clip.mp4"),
+                                         script=str(stored.path), avatar=str(avatar) if avatar else None,
+                                         options={"closeups": True}, key=key))
+        self.store.record_clip(job.id, user, script.title if "title" in script.options else None)
+        return job
+
+    def file(self, job: Job, name: str) -> Path | None:
+        """A finished clip's file by its name in OUTPUT_NAMES (the worker recorded the paths); None if there is none."""
+        if job.state != "done" or not job.outputs or name not in OUTPUT_NAMES:
+            return None
+        if name == "closeups":
+            path = Path(job.outputs["video"]).with_suffix(".closeups.png")
+        else:
+            path = Path(job.outputs.get(name, ""))
+        return path if path.is_file() and self.clips_dir.resolve() in path.resolve().parents else None
+
+    def describe(self, job: Job, url_for_file) -> dict:
+        """A clip as the API shows it. `url_for_file(name)` makes a file's URL."""
+        clip = self.store.clip(job.id) or {}
+        reviews = self.store.reviews(job.id)
+        files = {name: url_for_file(name) for name in OUTPUT_NAMES if self.file(job, name) is not None}
+        return {"id": job.id, "state": job.state, "title": clip.get("title"), "submitted_by": clip.get("submitted_by"),
+                "created": job.created, "started": job.started, "finished": job.finished, "attempts": job.attempts,
+                "error": job.error, "stages": self.store.stages(job.id), "files": files,
+                "review": {"state": reviews[-1].decision if reviews else ("pending" if job.state == "done" else None),
+                           "history": [r.__dict__ for r in reviews]}}
+
+
+def checked_options(options: dict, label: str, lines: dict | None = None) -> dict:
+    """Options a studio client may set, each a plain value; names only where a file or folder would be looked up."""
+    for key, value in options.items():
+        line = (lines or {}).get(key)
+        if key in FILE_KEYS:
+            raise InputError(f"'{key}' names a file, which the studio does not take", path=label, line=line,
+                             fix="choose a presenter or template that an admin has set up")
+        if key not in OPTION_KEYS:
+            raise InputError(f"unknown option '{key}'", path=label, line=line, fix=f"use {', '.join(OPTION_KEYS)}")
+        pattern = NAMED_OPTIONS.get(key)
+        if pattern is not None and not pattern.fullmatch(str(value)):
+            raise InputError(f"{key} '{value}' is not a name", path=label, line=line,
+                             fix=f"give the {key}'s name (letters, digits, '-' and '_'), never a path")
+        if isinstance(value, (dict, list)) and key != "layouts":
+            raise InputError(f"{key} must be a single value", path=label, line=line, fix=f"write {key}: VALUE")
+    return {key: value for key, value in options.items() if value not in (None, "")}
+
+
+def _body(text: str) -> str:
+    """The script without its front matter (read_script has already checked that the block closes)."""
+    if not text.startswith("---"):
+        return text
+    lines = text.splitlines(keepends=True)
+    closing = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    return "".join(lines[closing + 1:])
+
+
+__all__ = ["ClipDesk", "OPTION_KEYS", "OUTPUT_NAMES", "checked_options"]
