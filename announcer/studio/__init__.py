@@ -19,7 +19,7 @@ from ..home import Home
 from fastapi.staticfiles import StaticFiles
 
 from .api import router as api_router
-from .pages import router as pages_router
+from .pages import install as install_pages
 from .auth import caller, require
 from .clips import ClipDesk
 from .store import StudioStore
@@ -65,7 +65,7 @@ def create_app(config: StudioConfig) -> FastAPI:
     app.state.webhooks = sender
     app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 1_000_000))
     app.include_router(api_router)
-    app.include_router(pages_router)
+    install_pages(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.get("/health", include_in_schema=False)

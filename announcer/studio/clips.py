@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import yaml
 from ..errors import InputError
 from ..home import Home
 from ..jobs.store import Job, JobSpec
+from ..jobs.table import scripts_from_table
 from ..script import read_script
 from .store import StudioStore
 from .uploads import store_bytes
@@ -31,6 +33,8 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 VOICE = re.compile(r"[a-z]{2,12}(:[A-Za-z0-9_.-]{1,80})?")
 NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME, "voice": VOICE}
 SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
+ROW_LINE = re.compile(r"^# from .*, line (\d+)$", re.MULTILINE)
+"""The comment jobs.table writes into each row's script."""
 OUTPUT_NAMES = ("video", "srt", "vtt", "thumbnail", "manifest", "closeups")
 
 
@@ -76,6 +80,22 @@ class ClipDesk:
                                          options={"closeups": True}, key=key))
         self.store.record_clip(job.id, user, script.title if "title" in script.options else None)
         return job
+
+    def submit_table(self, user: str, text: str, label: str = "table.csv") -> list[Job]:
+        """One clip per row of a spreadsheet (the header names the columns: text, and any option); every row is
+        checked before any is queued, so a bad row queues nothing and says which line it is."""
+        with tempfile.TemporaryDirectory() as folder:
+            table = Path(folder) / "table.csv"
+            table.write_text(text, encoding="utf-8")
+            try:
+                scripts = [path.read_text(encoding="utf-8") for path in scripts_from_table(table, Path(folder) / "rows")]
+            except InputError as error:
+                raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None
+        rows = [(int(ROW_LINE.search(script).group(1)), script) for script in scripts]
+        for line, script in rows:
+            front = yaml.safe_load(script.split("---\n", 2)[1]) or {}
+            checked_options(front, label, {key: line for key in front})
+        return [self.submit(user, script, {}, f"{label} line {line}") for line, script in rows]
 
     def file(self, job: Job, name: str) -> Path | None:
         """A finished clip's file by its name in OUTPUT_NAMES (the worker recorded the paths); None if there is none."""

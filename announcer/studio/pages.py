@@ -1,17 +1,51 @@
-"""The studio's pages, rendered on the server (Jinja2 and plain forms; a little script only for live progress)."""
+"""The studio's pages, rendered on the server (Jinja2 and plain forms; a few lines of script only for live progress
+and the voice preview, so there is no JavaScript build step)."""
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 from pathlib import Path
 
+import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
 
-from .auth import SESSION_COOKIE, browser_session
-from .store import SESSION_SECONDS
+from ..errors import InputError
+from .auth import SESSION_COOKIE, browser_session, check_csrf, require
+from .clips import NAME, VOICE
+from .store import SESSION_SECONDS, Session
+from .uploads import UploadRefused, media_kind, store_bytes, text_upload
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
+STAGES = ("script", "avatar", "face", "voice", "motion", "generate+encode", "deliver")
+"""A render's stages in order: how far a running job has got."""
+LAYOUTS = ("", "16:9", "9:16", "1:1", "4:5")
+PREVIEW_CHARS = 300
+
+
+class SignIn(Exception):
+    """No browser session: the page answers with a redirect to the sign-in page."""
+
+
+def signed_in(request: Request) -> Session:
+    session = browser_session(request)
+    if session is None:
+        raise SignIn()
+    return session
+
+
+def page(request: Request, template: str, session: Session, status_code: int = 200, **values) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, template, {"user": session.user, "csrf": session.csrf, **values},
+                                      status_code=status_code)
+
+
+@router.get("/")
+def home_page(request: Request):
+    return RedirectResponse("/jobs" if browser_session(request) else "/login", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -26,23 +60,297 @@ def login(request: Request, token: str = Form(...)):
     if user is None:
         return RedirectResponse("/login?failed=1", status_code=303)
     session_id, _ = request.app.state.store.open_session(user)
-    answer = RedirectResponse("/", status_code=303)
+    answer = RedirectResponse("/jobs", status_code=303)
     answer.set_cookie(SESSION_COOKIE, session_id, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
                       secure=request.app.state.config.secure_cookies)
     return answer
 
 
 @router.post("/logout")
-async def logout(request: Request):
-    session = browser_session(request)
-    if session is not None:
-        form = await request.form()
-        if form.get("csrf") != session.csrf:
-            raise HTTPException(403, "the form's CSRF token is missing or wrong")
-        request.app.state.store.close_session(request.cookies[SESSION_COOKIE])
+def logout(request: Request, csrf: str = Form("")):
+    session = signed_in(request)
+    check_csrf(request, session, csrf)
+    request.app.state.store.close_session(request.cookies[SESSION_COOKIE])
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(SESSION_COOKIE)
     return answer
 
 
-__all__ = ["router"]
+@router.get("/clips/new", response_class=HTMLResponse)
+def new_clip_page(request: Request):
+    session = signed_in(request)
+    return page(request, "new_clip.html", session, choices=_choices(request), error=None, values={})
+
+
+@router.post("/clips/new")
+async def new_clip(request: Request):
+    """The editor's form: a script typed in, or a script or spreadsheet uploaded; each clip becomes a job."""
+    session = signed_in(request)
+    form = await request.form()
+    check_csrf(request, session, str(form.get("csrf", "")))
+    require(session.user, "editor")
+    options = {key: str(form[key]) for key in ("title", "presenter", "voice", "language", "layout", "template", "headline")
+               if form.get(key)}
+    try:
+        ids = _submit_form(request, session, form, options)
+    except (InputError, UploadRefused) as error:
+        message = error.one_line() if isinstance(error, InputError) else str(error)
+        return page(request, "new_clip.html", session, status_code=getattr(error, "status", 422), choices=_choices(request),
+                    error=message, values={**options, "script": str(form.get("script", ""))})
+    return RedirectResponse(f"/jobs/{ids[0]}" if len(ids) == 1 else "/jobs", status_code=303)
+
+
+def _submit_form(request: Request, session: Session, form, options: dict) -> list[int]:
+    desk = request.app.state.desk
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = upload.file.read()
+        text = text_upload(data, "the upload")
+        if form.get("kind") == "table":
+            return [job.id for job in desk.submit_table(session.user.name, text, upload.filename)]
+        return [desk.submit(session.user.name, text, options, upload.filename).id]
+    script = str(form.get("script", "")).strip()
+    if not script:
+        raise InputError("the script is empty", fix="type a script, or upload a script or spreadsheet")
+    return [desk.submit(session.user.name, script, options, "script").id]
+
+
+@router.post("/voices/preview")
+async def voice_preview(request: Request):
+    """A line in the chosen voice, as WAV, through the whole voice stage (loudness included)."""
+    session = signed_in(request)
+    form = await request.form()
+    check_csrf(request, session, str(form.get("csrf", "")))
+    text = str(form.get("text", "")).strip()[:PREVIEW_CHARS] or "Good evening, and welcome to the news."
+    voice = str(form.get("voice", "") or "piper")
+    if not VOICE.fullmatch(voice):
+        raise HTTPException(422, "choose a voice by name")
+    language = str(form.get("language", "")) or None
+    audio = await asyncio.to_thread(_speak, request.app, text, voice, language)
+    return Response(audio, media_type="audio/wav")
+
+
+def _speak(app, text: str, voice: str, language: str | None) -> bytes:
+    import soundfile
+
+    from ..api import parse_voice
+    from ..config import VoiceConfig
+    from ..script import parse_text
+    from ..voice import load_engine, synthesize
+
+    engine_name, name = parse_voice(voice)
+    config = VoiceConfig(engine=engine_name, voice=name, language=language)
+    script = parse_text(text, language)
+    config = VoiceConfig(engine=engine_name, voice=name, language=script.language)
+    engines = app.state.__dict__.setdefault("voice_engines", {})
+    key = (engine_name, name, script.language)
+    if key not in engines:
+        engines[key] = load_engine(config, models_dir=app.state.home.models_dir)
+    try:
+        speech = synthesize(script, config, engines[key])
+    except InputError as error:
+        raise HTTPException(422, error.one_line()) from None
+    buffer = io.BytesIO()
+    soundfile.write(buffer, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request):
+    session = signed_in(request)
+    return page(request, "jobs.html", session, jobs=[_row(request, job) for job in reversed(request.app.state.store.jobs())])
+
+
+@router.get("/jobs/events")
+async def job_events(request: Request):
+    """Server-sent events: every job whose state or stage changed, once a second, while the page is open."""
+    signed_in(request)
+
+    async def changes():
+        seen: dict[int, str] = {}
+        while not await request.is_disconnected():
+            rows = await asyncio.to_thread(lambda: [_row(request, job) for job in request.app.state.store.jobs()])
+            for row in rows:
+                signature = json.dumps(row, sort_keys=True)
+                if seen.get(row["id"]) != signature:
+                    seen[row["id"]] = signature
+                    yield f"event: job\ndata: {signature}\n\n"
+            yield ": still here\n\n"
+            await asyncio.sleep(1.0)
+
+    return StreamingResponse(changes(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry_page(request: Request, job_id: int, csrf: str = Form("")):
+    return _job_action(request, job_id, csrf, "retry")
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_page(request: Request, job_id: int, csrf: str = Form("")):
+    return _job_action(request, job_id, csrf, "cancel")
+
+
+def _job_action(request: Request, job_id: int, csrf: str, action: str):
+    session = signed_in(request)
+    check_csrf(request, session, csrf)
+    require(session.user, "editor")
+    try:
+        getattr(request.app.state.store, action)(job_id)
+    except InputError as error:
+        raise HTTPException(409, error.one_line()) from None
+    return RedirectResponse("/jobs", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def review_page(request: Request, job_id: int):
+    session = signed_in(request)
+    store, desk = request.app.state.store, request.app.state.desk
+    if store.clip(job_id) is None:
+        raise HTTPException(404, f"no clip {job_id}")
+    job = store.get(job_id)
+    clip = desk.describe(job, lambda name: f"/api/v1/clips/{job_id}/files/{name}")
+    manifest_path = desk.file(job, "manifest")
+    manifest = manifest_path.read_text(encoding="utf-8") if manifest_path else None
+    language = json.loads(manifest)["inputs"].get("language") or "en" if manifest else "en"
+    return page(request, "review.html", session, clip=clip, job=job, manifest=manifest, language=language,
+                approved=clip["review"]["state"] == "approved", can_review=session.user.may("reviewer"))
+
+
+@router.post("/jobs/{job_id}/review")
+def review(request: Request, job_id: int, decision: str = Form(...), comment: str = Form(""), csrf: str = Form("")):
+    session = signed_in(request)
+    check_csrf(request, session, csrf)
+    require(session.user, "reviewer")
+    store = request.app.state.store
+    if store.clip(job_id) is None or store.get(job_id).state != "done":
+        raise HTTPException(409, "only a rendered clip can be reviewed")
+    try:
+        store.add_review(job_id, decision, comment[:4000], session.user.name)
+    except InputError as error:
+        raise HTTPException(422, error.one_line()) from None
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.get("/presenters", response_class=HTMLResponse)
+def presenters_page(request: Request, error: str | None = None):
+    session = signed_in(request)
+    return page(request, "presenters.html", session, presenters=_presenters(request), error=error,
+                prepared=sorted(p.name for p in request.app.state.home.avatars_dir.glob("*") if (p / "bundle.json").is_file()))
+
+
+@router.post("/presenters")
+async def add_presenter(request: Request):
+    """An admin adds a presenter: a photo or video (checked by its content, kept under a generated name) with the
+    name and title for the lower third."""
+    session = signed_in(request)
+    form = await request.form()
+    check_csrf(request, session, str(form.get("csrf", "")))
+    require(session.user, "admin")
+    key, upload = str(form.get("key", "")), form.get("file")
+    if not NAME.fullmatch(key):
+        return presenters_page(request, error="the presenter's key must be letters, digits, '-' and '_'")
+    if not isinstance(upload, UploadFile):
+        return presenters_page(request, error="choose a photo or a video of the presenter")
+    data = await upload.read()
+    suffix = media_kind(data[:16])
+    if suffix is None:
+        raise HTTPException(415, "a presenter's picture must be a JPEG, PNG, MP4 or WebM (by its content)")
+    home = request.app.state.home
+    stored = store_bytes(home.work_dir / "studio" / "presenters", data, suffix, upload.filename or "presenter")
+    fields = {"name": str(form.get("name", "")) or key, "title": str(form.get("title", "")) or None, "avatar": str(stored.path)}
+    home.presenters_dir.mkdir(parents=True, exist_ok=True)
+    (home.presenters_dir / f"{key}.yaml").write_text(yaml.safe_dump({k: v for k, v in fields.items() if v},
+                                                                     allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return RedirectResponse("/presenters", status_code=303)
+
+
+@router.get("/presenters/{key}/picture")
+def presenter_picture(request: Request, key: str):
+    signed_in(request)
+    presenter = next((p for p in _presenters(request) if p["key"] == key), None)
+    if presenter is None or presenter["picture"] is None:
+        raise HTTPException(404, f"no picture for presenter {key}")
+    return FileResponse(presenter["picture"])
+
+
+@router.get("/schedules", response_class=HTMLResponse)
+def schedules_page(request: Request, queued: int | None = None, error: str | None = None):
+    session = signed_in(request)
+    from ..jobs.schedule import load_schedules, next_runs
+
+    folder = request.app.state.config.schedules
+    try:
+        schedules = [(schedule, next_runs(schedule)) for schedule in load_schedules(folder)]
+    except InputError as problem:
+        schedules, error = [], problem.one_line()
+    return page(request, "schedules.html", session, schedules=schedules, folder=folder, queued=queued, error=error)
+
+
+@router.post("/schedules/{name}/run")
+def run_schedule(request: Request, name: str, csrf: str = Form("")):
+    session = signed_in(request)
+    check_csrf(request, session, csrf)
+    require(session.user, "editor")
+    from ..jobs.schedule import fire, load_schedules
+
+    schedule = next((s for s in load_schedules(request.app.state.config.schedules) if s.name == name), None)
+    if schedule is None:
+        raise HTTPException(404, f"no schedule named {name}")
+    queued = fire(str(schedule.path), str(request.app.state.home.root))
+    return RedirectResponse(f"/schedules?queued={queued}", status_code=303)
+
+
+def _row(request: Request, job) -> dict:
+    """A job as the Jobs page shows it: where it has got to, and its review."""
+    store = request.app.state.store
+    clip = store.clip(job.id)
+    done_stages = {s["stage"] for s in store.stages(job.id) if s["attempt"] == job.attempts}
+    progress = 1.0 if job.state == "done" else sum(stage in done_stages for stage in STAGES) / len(STAGES)
+    current = next((stage for stage in STAGES if stage not in done_stages), None) if job.state == "running" else None
+    reviews = store.reviews(job.id) if clip else []
+    return {"id": job.id, "state": job.state, "title": (clip or {}).get("title") or Path(job.script or job.output).stem,
+            "by": (clip or {}).get("submitted_by") or "batch", "stage": current, "progress": round(progress, 2),
+            "error": job.error, "review": reviews[-1].decision if reviews else ("pending" if clip and job.state == "done" else ""),
+            "reviewable": clip is not None}
+
+
+def _presenters(request: Request) -> list[dict]:
+    """The home's presenters, each with a picture to show where its avatar is a photo."""
+    from ..presenters import read_presenter
+
+    found = []
+    for path in sorted(request.app.state.home.presenters_dir.glob("*.yaml")):
+        try:
+            presenter = read_presenter(path)
+        except InputError as error:
+            found.append({"key": path.stem, "name": path.stem, "title": error.one_line(), "avatar": None, "picture": None})
+            continue
+        avatar = presenter.avatar_path()
+        picture = avatar if avatar is not None and avatar.suffix.lower() in (".jpg", ".jpeg", ".png") and avatar.is_file() else None
+        found.append({"key": path.stem, "name": presenter.name, "title": presenter.title,
+                      "avatar": str(avatar) if avatar else None, "picture": picture})
+    return found
+
+
+def _choices(request: Request) -> dict:
+    """What the new-clip form offers: the home's presenters and templates by name, and the catalogued voices."""
+    from ..voice.catalogue import VoiceCatalogue
+
+    home = request.app.state.home
+    presenters = sorted(p.stem for p in home.presenters_dir.glob("*.yaml"))
+    templates = sorted(p.stem for p in (home.root / "templates").glob("*.yaml"))
+    voices = ["piper", *sorted(f"piper:{name}" for name in VoiceCatalogue.load().voices), "espeak", "espeak:ko"]
+    return {"presenters": presenters, "templates": templates, "voices": voices, "layouts": LAYOUTS}
+
+
+def install(app) -> None:
+    """The pages, and the redirect to sign in that they answer with when no one is."""
+    app.include_router(router)
+
+    @app.exception_handler(SignIn)
+    async def to_sign_in(request: Request, _: SignIn):
+        return RedirectResponse("/login", status_code=303)
+
+
+__all__ = ["install", "router"]

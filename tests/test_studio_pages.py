@@ -1,0 +1,109 @@
+"""The studio's pages, driven as a browser drives them: signed in by cookie, forms with their CSRF token."""
+import re
+
+import pytest
+
+from .conftest import MEDIA
+from .test_studio_api import Studio
+
+PORTRAIT = MEDIA / "portraits" / "woman_brown_hair.jpg"
+
+
+@pytest.fixture
+def studio(tmp_path) -> Studio:
+    return Studio(tmp_path / "home", send_webhooks=False)
+
+
+def signed_in(studio: Studio, role: str):
+    browser = studio.client()
+    browser.post("/login", data={"token": studio.tokens[role]})
+    return browser, re.search(r'name="csrf" value="([^"]+)"', browser.get("/clips/new").text).group(1)
+
+
+def test_pages_need_a_session_and_send_strangers_to_sign_in(studio):
+    anonymous = studio.client()
+    for path in ("/jobs", "/clips/new", "/presenters", "/schedules", "/jobs/1"):
+        answer = anonymous.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login", path
+    token_holder = studio.client("editor")  # a bearer token is for the API, not a browser session
+    assert token_holder.get("/jobs", follow_redirects=False).status_code == 303
+
+
+def test_a_clip_written_on_the_new_clip_page_is_queued_and_shown(studio):
+    browser, csrf = signed_in(studio, "editor")
+    page = browser.get("/clips/new").text
+    assert 'value="anna"' in page or ">anna<" in page  # the home's presenters are offered
+    answer = browser.post("/clips/new", data={"csrf": csrf, "script": "Good evening.", "title": "Opening", "presenter": "anna",
+                                              "layout": "16:9"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/jobs/1"
+    job = studio.store.get(1)
+    assert job.state == "queued" and "presenter: anna" in open(job.script).read()
+    jobs = browser.get("/jobs").text
+    assert "Opening" in jobs and "queued" in jobs
+    review = browser.get("/jobs/1").text
+    assert "Opening" in review and "Downloads open once the clip is approved" in review
+    assert 'id="review-form"' not in review  # an editor sees no review buttons
+
+
+def test_the_new_clip_page_shows_a_bad_script_with_its_line_and_keeps_the_text(studio):
+    browser, csrf = signed_in(studio, "editor")
+    answer = browser.post("/clips/new", data={"csrf": csrf, "script": "---\ntitle: x\ncolour: red\n---\nHello."})
+    assert answer.status_code == 422
+    assert "script:3: unknown front matter key" in answer.text and "colour: red" in answer.text
+    forged = browser.post("/clips/new", data={"csrf": "forged", "script": "Hello."})
+    assert forged.status_code == 403 and studio.store.jobs() == []
+
+
+def test_a_spreadsheet_uploaded_on_the_page_queues_a_clip_per_row(studio):
+    browser, csrf = signed_in(studio, "editor")
+    table = "text,title,presenter\nGood evening.,Opening,anna\nRain later.,Weather,\n"
+    answer = browser.post("/clips/new", data={"csrf": csrf, "kind": "table"},
+                          files={"file": ("bulletin.csv", table.encode(), "text/csv")}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/jobs"
+    assert [studio.store.clip(job.id)["title"] for job in studio.store.jobs()] == ["Opening", "Weather"]
+    bad = "text,avatar\nHello.,/etc/passwd\n"
+    refused = browser.post("/clips/new", data={"csrf": csrf, "kind": "table"},
+                           files={"file": ("bad.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422 and "bad.csv:2: avatar" in refused.text and "is not a name" in refused.text
+    assert len(studio.store.jobs()) == 2
+
+
+def test_the_voice_preview_speaks_the_line(studio):
+    browser, csrf = signed_in(studio, "editor")
+    answer = browser.post("/voices/preview", data={"csrf": csrf, "text": "Good evening.", "voice": "piper"})
+    assert answer.status_code == 200 and answer.content[:4] == b"RIFF" and len(answer.content) > 20000
+    assert browser.post("/voices/preview", data={"csrf": csrf, "voice": "piper:/etc/x.onnx"}).status_code == 422
+    assert browser.post("/voices/preview", data={"csrf": "forged", "text": "Hi"}).status_code == 403
+
+
+def test_an_admin_adds_a_presenter_from_a_photo_checked_by_content(studio):
+    admin, csrf = signed_in(studio, "admin")
+    added = admin.post("/presenters", data={"csrf": csrf, "key": "jordan", "name": "Jordan Lee", "title": "Anchor"},
+                       files={"file": ("../../jordan.md", PORTRAIT.read_bytes(), "text/plain")}, follow_redirects=False)
+    assert added.status_code == 303
+    written = (studio.home / "presenters" / "jordan.yaml").read_text()
+    assert "Jordan Lee" in written and "/work/studio/presenters/" in written and "jordan.md" not in written
+    assert admin.get("/presenters/jordan/picture").content == PORTRAIT.read_bytes()
+    text = admin.post("/presenters", data={"csrf": csrf, "key": "fake"}, files={"file": ("fake.jpg", b"hello", "image/jpeg")})
+    assert text.status_code == 415
+    editor, editor_csrf = signed_in(studio, "editor")
+    assert editor.post("/presenters", data={"csrf": editor_csrf, "key": "x"},
+                       files={"file": ("x.jpg", PORTRAIT.read_bytes(), "image/jpeg")}).status_code == 403
+
+
+@pytest.mark.slow
+def test_a_reviewer_approves_on_the_review_page_and_downloads_open(studio):
+    browser, csrf = signed_in(studio, "editor")
+    browser.post("/clips/new", data={"csrf": csrf, "script": "Good evening.", "presenter": "anna"})
+    studio.render_queued()
+    reviewer, reviewer_csrf = signed_in(studio, "reviewer")
+    page = reviewer.get("/jobs/1").text
+    assert '<track kind="subtitles"' in page and 'id="closeups"' in page and 'id="manifest"' in page
+    assert "?download=1" not in page
+    reviewer.post("/jobs/1/review", data={"csrf": reviewer_csrf, "decision": "rejected", "comment": "too fast"})
+    reviewer.post("/jobs/1/review", data={"csrf": reviewer_csrf, "decision": "approved", "comment": "ok now"})
+    page = reviewer.get("/jobs/1").text
+    assert "too fast" in page and "?download=1" in page
+    assert [r.decision for r in studio.store.reviews(1)] == ["rejected", "approved"]
+    video = reviewer.get("/api/v1/clips/1/files/video?download=1")
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
