@@ -7,11 +7,12 @@ cd "$(dirname "$0")"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  # fonts-nanum: on-screen text in Hangul and Latin; tesseract: the tests read that text back from frames.
+  # fonts-nanum: on-screen text in Hangul and Latin; tesseract: the tests read that text back from frames;
+  # chromium and its driver: the studio's browser test.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends ffmpeg fonts-nanum \
-    tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor >/dev/null
+    tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor chromium chromium-driver >/dev/null
 else
-  echo "install.sh: no apt-get here; install ffmpeg (with ffprobe), a Hangul font (NanumGothic) and tesseract yourself" >&2
+  echo "install.sh: no apt-get here; install ffmpeg (with ffprobe), a Hangul font (NanumGothic), tesseract and chromium yourself" >&2
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -204,3 +204,42 @@ def test_submit_render_fetch_review_and_hear_the_webhook(studio):
         assert not verify("whsec_someone-else", headers[SIGNATURE_HEADER], body)
         assert json.loads(body)["clip"]["id"] == clip_id
     assert len(listener.received) == 1  # delivered once, recorded, not sent again
+
+
+def test_a_failed_clip_is_announced_and_a_refused_delivery_is_tried_again(studio):
+    from announcer.studio import webhook_payload
+    from announcer.studio.webhooks import WebhookSender
+
+    statuses = [500, 204]
+
+    class Flaky(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(statuses[min(len(received) - 1, 1)])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    received: list = []
+    server = HTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = studio.store.add_webhook(f"http://127.0.0.1:{server.server_port}/hook")
+    job = studio.client("editor").post("/api/v1/clips", json={"script": "Good evening."}).json()
+    claimed = studio.store.claim("test-worker", 60)
+    studio.store.fail(claimed.id, "test-worker", "the presenter could not be found", transient=False)
+    sender = WebhookSender(studio.store, lambda job_id, event: webhook_payload(studio.app.state.desk, job_id, event),
+                           backoff_s=0.05)
+    assert sender.send_due() == 0  # the receiver answered 500
+    import time
+
+    time.sleep(0.2)
+    assert sender.send_due() == 1
+    assert sender.send_due() == 0 and len(received) == 2  # delivered once, not again
+    for headers, body in received:
+        assert headers["Announcer-Event"] == "clip.failed" and verify(hook.secret, headers[SIGNATURE_HEADER], body)
+    payload = json.loads(received[-1][1])
+    assert payload["clip"]["id"] == job["id"] and payload["clip"]["error"] == "the presenter could not be found"
+    record = studio.store.deliveries(job["id"])[0]
+    assert record["attempts"] == 2 and record["delivered"] is not None and record["last_error"] is None
+    server.shutdown()

@@ -1,0 +1,117 @@
+"""The studio in a real browser: Debian's headless Chromium, driven by Selenium, signs in, writes a short script,
+waits for the clip, plays it and approves it; a screenshot of each page goes to the test's output folder (and to
+$ANNOUNCER_SCREENSHOTS, when set, for the README)."""
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_studio_api import Studio
+
+CHROMIUM, DRIVER = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+
+
+class Served:
+    """The studio app on a free loopback port, in a thread."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    if CHROMIUM is None or DRIVER is None:
+        pytest.skip("no Chromium here: install Debian's chromium and chromium-driver (install.sh does)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e .[test])")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.slow
+def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    shots = [tmp_path / "screens"] + ([Path(os.environ["ANNOUNCER_SCREENSHOTS"])] if os.environ.get("ANNOUNCER_SCREENSHOTS") else [])
+    for folder in shots:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def screenshot(name: str) -> None:
+        for folder in shots:
+            browser.save_screenshot(str(folder / f"studio-{name}.png"))
+
+    studio = Studio(tmp_path / "home", send_webhooks=False)
+    served = Served(studio.app)
+    try:
+        browser.get(served.url + "/jobs")
+        assert browser.current_url.endswith("/login")
+        screenshot("sign-in")
+        browser.find_element(By.ID, "token").send_keys(studio.tokens["reviewer"])
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/jobs"))
+
+        browser.get(served.url + "/clips/new")
+        browser.find_element(By.ID, "script").send_keys("Good evening. The council agreed a new budget for the parks today.")
+        browser.find_element(By.ID, "title").send_keys("Parks budget")
+        Select(browser.find_element(By.ID, "presenter")).select_by_visible_text("anna")
+        Select(browser.find_element(By.ID, "layout")).select_by_value("16:9")
+        screenshot("new-clip")
+        browser.find_element(By.ID, "submit").click()
+        WebDriverWait(browser, 20).until(lambda b: "/jobs/1" in b.current_url)
+
+        worker = threading.Thread(target=studio.render_queued)
+        worker.start()
+        browser.get(served.url + "/jobs")
+        WebDriverWait(browser, 30).until(lambda b: "running" in b.find_element(By.ID, "job-1").text
+                                         or "done" in b.find_element(By.ID, "job-1").text)
+        screenshot("jobs")
+        worker.join(timeout=600)
+        WebDriverWait(browser, 30).until(lambda b: "done" in b.find_element(By.ID, "job-1").text)  # live, no reload asked
+
+        browser.get(served.url + "/jobs/1")
+        player = browser.find_element(By.ID, "player")
+        browser.execute_script("arguments[0].play();", player)
+        WebDriverWait(browser, 30).until(lambda b: b.execute_script("return arguments[0].currentTime;", player) > 0.5)
+        assert browser.execute_script("return arguments[0].videoWidth;", player) == 1920
+        assert browser.execute_script("return arguments[0].textTracks.length;", player) == 1
+        browser.execute_script("arguments[0].pause(); arguments[0].currentTime = 1.0;", player)
+        screenshot("review")
+
+        browser.find_element(By.ID, "comment").send_keys("Ready for the nine o'clock.")
+        browser.find_element(By.ID, "approve").click()
+        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "review-state").text == "approved")
+        assert browser.find_elements(By.CSS_SELECTOR, "#downloads a")
+        screenshot("approved")
+        assert [r.decision for r in studio.store.reviews(1)] == ["approved"]
+    finally:
+        served.stop()
+    assert sorted(p.name for p in shots[0].glob("*.png")) == [
+        "studio-approved.png", "studio-jobs.png", "studio-new-clip.png", "studio-review.png", "studio-sign-in.png"]
