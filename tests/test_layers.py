@@ -20,6 +20,7 @@ LAYERS = [
     {"avatar"},
     {"api"},
     {"jobs", "doctor"},
+    {"studio"},
     {"cli", "__main__", "__init__"},
 ]
 LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -107,3 +107,23 @@ def test_a_reviewer_approves_on_the_review_page_and_downloads_open(studio):
     assert [r.decision for r in studio.store.reviews(1)] == ["rejected", "approved"]
     video = reviewer.get("/api/v1/clips/1/files/video?download=1")
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+
+
+@pytest.mark.slow
+def test_a_presenter_video_is_prepared_as_a_job_that_a_worker_runs(studio):
+    admin, csrf = signed_in(studio, "admin")
+    video = MEDIA / "videos" / "talk_face1.mp4"
+    added = admin.post("/presenters", data={"csrf": csrf, "key": "sam", "name": "Sam", "prepare": "1", "quick": "1"},
+                       files={"file": ("sam.mp4", video.read_bytes(), "video/mp4")}, follow_redirects=False)
+    assert added.status_code == 303
+    job = studio.store.jobs()[0]
+    assert job.options["kind"] == "prepare-avatar" and job.options["name"] == "sam" and job.state == "queued"
+    assert "prepare avatar sam" in admin.get("/jobs").text
+    studio.render_queued()
+    job = studio.store.get(job.id)
+    assert job.state == "done", job.error
+    assert (studio.home / "avatars" / "sam" / "bundle.json").is_file()
+    page = admin.get("/presenters").text
+    assert "<code>sam</code>" in page and "done" in page
+    queued = studio.client("editor").post("/api/v1/clips", json={"script": "Good evening.", "avatar": "sam"})
+    assert queued.status_code == 201  # the prepared avatar can now be chosen by name

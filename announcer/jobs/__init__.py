@@ -80,6 +80,15 @@ class _LazyPipeline:
             self._pipeline = Pipeline(self.config)
         return self._pipeline.render(request, on_stage=on_stage)
 
+    @property
+    def runtime(self):
+        """The loaded models' owner (a prepare job trains with it)."""
+        if self._pipeline is None:
+            from ..api import Pipeline
+
+            self._pipeline = Pipeline(self.config)
+        return self._pipeline.runtime
+
     def close(self) -> None:
         if self._pipeline is not None:
             self._pipeline.close()

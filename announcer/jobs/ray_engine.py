@@ -89,8 +89,10 @@ def _pipeline(config: RenderConfig) -> "Pipeline":
 
 def _prepare_stages(config: RenderConfig, job: Job) -> dict:
     """CPU task: the stages before generation, cached on shared storage. Failures travel as data."""
-    from .runner import failure, job_request
+    from .runner import PREPARE_AVATAR, failure, job_request
 
+    if job.options.get("kind") == PREPARE_AVATAR:
+        return {"stage_seconds": {}}  # training runs whole on the GPU task
     try:
         return {"stage_seconds": _pipeline(config).prepare(job_request(job))}
     except Exception as error:

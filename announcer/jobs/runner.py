@@ -46,10 +46,16 @@ def job_request(job: Job):
                          closeups=bool(job.options.get("closeups")))
 
 
+PREPARE_AVATAR = "prepare-avatar"
+"""A job kind besides rendering: train a presenter's own generator from a video (options: video, name, quick)."""
+
+
 def render_job(pipeline, job: Job, on_stage=None) -> dict:
     """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
     from ..deliver import OutputSet, StagedOutputs
 
+    if job.options.get("kind") == PREPARE_AVATAR:
+        return prepare_job(pipeline, job)
     try:
         StagedOutputs.remove_leftovers(OutputSet.for_path(job.output))  # this worker holds the job's lease
         result = pipeline.render(job_request(job), on_stage=on_stage)
@@ -63,6 +69,23 @@ def render_job(pipeline, job: Job, on_stage=None) -> dict:
         outputs[f"video {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.video)
         outputs[f"manifest {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.manifest)
     return {"outputs": outputs, "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+
+
+def prepare_job(pipeline, job: Job) -> dict:
+    """`announcer avatar prepare` as a job: the bundle's record is its output."""
+    from ..avatar import PrepareConfig, evaluate_bundle, prepare_avatar
+
+    options = job.options
+    try:
+        runtime = pipeline.runtime
+        config = PrepareConfig.quick() if options.get("quick") else PrepareConfig()
+        started = time.perf_counter()
+        bundle = prepare_avatar(options["video"], options["name"], runtime, config)
+        evaluate_bundle(bundle, runtime)
+    except Exception as error:
+        log.debug("job %s failed", job.id, exc_info=True)
+        return failure(error)
+    return {"outputs": {"bundle": str(bundle.meta_path)}, "stage_seconds": {"prepare": round(time.perf_counter() - started, 3)}}
 
 
 def failure(error: Exception) -> dict:
@@ -162,7 +185,7 @@ def _record(store: JobStore, job: Job, future: Future, owner: str, config: Runne
     if "error" not in outcome:
         if store.finish(job.id, owner, outcome["outputs"], outcome["stage_seconds"]):
             summary.done.append(job.id)
-            log.info("job %s: done, %s", job.id, outcome["outputs"]["video"])
+            log.info("job %s: done, %s", job.id, next(iter(outcome["outputs"].values()), ""))
         return
     state = store.fail(job.id, owner, outcome["error"], outcome["transient"], config.backoff_seconds)
     if state == "lost":  # cancelled while it ran, or its lease ran out and another worker has it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import secrets
 from pathlib import Path
 
 import yaml
@@ -235,7 +236,8 @@ def review(request: Request, job_id: int, decision: str = Form(...), comment: st
 @router.get("/presenters", response_class=HTMLResponse)
 def presenters_page(request: Request, error: str | None = None):
     session = signed_in(request)
-    return page(request, "presenters.html", session, presenters=_presenters(request), error=error,
+    preparing = [job for job in request.app.state.store.jobs() if job.options.get("kind") == "prepare-avatar"]
+    return page(request, "presenters.html", session, presenters=_presenters(request), error=error, preparing=preparing,
                 prepared=sorted(p.name for p in request.app.state.home.avatars_dir.glob("*") if (p / "bundle.json").is_file()))
 
 
@@ -262,7 +264,21 @@ async def add_presenter(request: Request):
     home.presenters_dir.mkdir(parents=True, exist_ok=True)
     (home.presenters_dir / f"{key}.yaml").write_text(yaml.safe_dump({k: v for k, v in fields.items() if v},
                                                                      allow_unicode=True, sort_keys=False), encoding="utf-8")
+    if suffix in (".mp4", ".webm") and form.get("prepare"):
+        _queue_prepare(request, key, stored.path, quick=bool(form.get("quick")))
     return RedirectResponse("/presenters", status_code=303)
+
+
+def _queue_prepare(request: Request, key: str, video: Path, quick: bool) -> None:
+    """`announcer avatar prepare` as a job, which a worker runs: the presenter's own generator, trained on their video."""
+    from ..jobs.runner import PREPARE_AVATAR
+    from ..jobs.store import JobSpec
+
+    home = request.app.state.home
+    options = {"kind": PREPARE_AVATAR, "video": str(video), "name": key, "quick": quick}
+    request.app.state.store.enqueue(JobSpec(batch=str(home.work_dir / "studio" / "presenters"),
+                                            output=str(home.avatars_dir / key / "bundle.json"), avatar=str(video),
+                                            options=options, key=f"prepare-{key}-{secrets.token_hex(4)}"))
 
 
 @router.get("/presenters/{key}/picture")
@@ -309,7 +325,12 @@ def _row(request: Request, job) -> dict:
     progress = 1.0 if job.state == "done" else sum(stage in done_stages for stage in STAGES) / len(STAGES)
     current = next((stage for stage in STAGES if stage not in done_stages), None) if job.state == "running" else None
     reviews = store.reviews(job.id) if clip else []
-    return {"id": job.id, "state": job.state, "title": (clip or {}).get("title") or Path(job.script or job.output).stem,
+    preparing = job.options.get("kind") == "prepare-avatar"
+    title = (clip or {}).get("title") or (f"prepare avatar {job.options.get('name')}" if preparing else None) \
+        or Path(job.script or job.output).stem
+    if preparing:
+        progress = 1.0 if job.state == "done" else 0.0
+    return {"id": job.id, "state": job.state, "title": title,
             "by": (clip or {}).get("submitted_by") or "batch", "stage": current, "progress": round(progress, 2),
             "error": job.error, "review": reviews[-1].decision if reviews else ("pending" if clip and job.state == "done" else ""),
             "reviewable": clip is not None}
