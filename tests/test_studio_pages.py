@@ -127,3 +127,36 @@ def test_a_presenter_video_is_prepared_as_a_job_that_a_worker_runs(studio):
     assert "<code>sam</code>" in page and "done" in page
     queued = studio.client("editor").post("/api/v1/clips", json={"script": "Good evening.", "avatar": "sam"})
     assert queued.status_code == 201  # the prepared avatar can now be chosen by name
+
+
+def test_the_schedules_page_shows_the_next_runs_and_runs_one_now(tmp_path):
+    workflows = tmp_path / "workflows"
+    (workflows / "inbox").mkdir(parents=True)
+    (workflows / "inbox" / "morning.md").write_text("Good morning.\n")
+    (workflows / "morning.yaml").write_text("scripts: inbox\nout: out\ncron: \"0 6 * * *\"\ntimezone: Asia/Seoul\n")
+    studio = Studio(tmp_path / "home", send_webhooks=False, schedules=workflows)
+    browser, csrf = signed_in(studio, "editor")
+    page = browser.get("/schedules").text
+    assert "morning" in page and "cron 0 6 * * * (Asia/Seoul)" in page and "T06:00:00+09:00" in page
+    ran = browser.post("/schedules/morning/run", data={"csrf": csrf}, follow_redirects=False)
+    assert ran.status_code == 303 and ran.headers["location"] == "/schedules?queued=1"
+    jobs = studio.store.jobs()
+    assert len(jobs) == 1 and jobs[0].script.endswith("morning.md") and jobs[0].options.get("schedule") == "morning"
+    assert browser.post("/schedules/evening/run", data={"csrf": csrf}).status_code == 404
+    assert browser.post("/schedules/morning/run", data={"csrf": "forged"}).status_code == 403
+
+
+def test_users_add_prints_a_token_once_that_signs_in(tmp_path):
+    from .conftest import run_cli
+
+    home = tmp_path / "home"
+    added = run_cli("users", "add", "mina", "--role", "reviewer", "--home", home, cwd=tmp_path, home=home)
+    token = added.stdout.strip()
+    assert added.returncode == 0 and token.startswith("ann_") and "shown only now" in added.stderr
+    listed = run_cli("users", "list", "--home", home, cwd=tmp_path, home=home)
+    assert listed.stdout.strip() == "mina\treviewer" and token not in listed.stdout
+    studio = Studio(home, send_webhooks=False)
+    assert studio.store.user_by_token(token).name == "mina"
+    assert token not in (home / "work" / "jobs.sqlite").read_bytes().decode("latin-1")  # only its hash is kept
+    again = run_cli("users", "add", "mina", "--role", "editor", "--home", home, cwd=tmp_path, home=home)
+    assert again.returncode != 0 and "user 'mina' exists" in again.stderr
