@@ -19,6 +19,8 @@ ROLES = ("editor", "reviewer", "admin")
 """editor: submits clips; reviewer: also approves or rejects them; admin: also manages users and presenters."""
 DECISIONS = ("approved", "rejected")
 SESSION_SECONDS = 12 * 3600
+MAX_DELIVERY_ATTEMPTS = 8
+"""A webhook delivery is tried this many times (2 s, 4 s, ... apart: about eight minutes in all)."""
 STUDIO_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
@@ -252,9 +254,6 @@ class StudioStore(JobStore):
     def deliveries(self, job_id: int) -> list[dict]:
         with self._connect() as db:
             return [dict(row) for row in db.execute("SELECT * FROM webhook_deliveries WHERE job_id = ?", (job_id,))]
-
-
-MAX_DELIVERY_ATTEMPTS = 8
 
 
 __all__ = ["DECISIONS", "ROLES", "Review", "Session", "StudioStore", "User", "Webhook"]

@@ -11,10 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_TEXT_BYTES = 2_000_000
-KINDS = {
-    "script": (".md", MAX_TEXT_BYTES),
-    "table": (".csv", MAX_TEXT_BYTES),
-}
 IMAGE_SIGNATURES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}
 BINARY_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"%PDF", b"\x1a\x45\xdf\xa3", b"RIFF",
                      b"\x00\x00\x00")
