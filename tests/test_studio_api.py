@@ -243,3 +243,8 @@ def test_a_failed_clip_is_announced_and_a_refused_delivery_is_tried_again(studio
     record = studio.store.deliveries(job["id"])[0]
     assert record["attempts"] == 2 and record["delivered"] is not None and record["last_error"] is None
     server.shutdown()
+
+
+def test_answers_carry_headers_against_sniffing_and_framing(studio):
+    answer = studio.client().get("/login")
+    assert answer.headers["x-content-type-options"] == "nosniff" and answer.headers["x-frame-options"] == "DENY"

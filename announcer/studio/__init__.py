@@ -68,6 +68,15 @@ def create_app(config: StudioConfig) -> FastAPI:
     install_pages(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
+    @app.middleware("http")
+    async def hardened(request: Request, call_next):
+        """No sniffing a subtitle file into a script, no framing the review page into another site."""
+        answer = await call_next(request)
+        answer.headers.setdefault("X-Content-Type-Options", "nosniff")
+        answer.headers.setdefault("X-Frame-Options", "DENY")
+        answer.headers.setdefault("Referrer-Policy", "same-origin")
+        return answer
+
     @app.get("/health", include_in_schema=False)
     def health() -> dict:
         return {"ok": True}
