@@ -125,6 +125,7 @@ def test_a_presenter_video_is_prepared_as_a_job_that_a_worker_runs(studio):
     assert (studio.home / "avatars" / "sam" / "bundle.json").is_file()
     page = admin.get("/presenters").text
     assert "<code>sam</code>" in page and "done" in page
+    assert admin.get("/presenters/sam/picture").content[:3] == b"\xff\xd8\xff"  # a still of the video
     queued = studio.client("editor").post("/api/v1/clips", json={"script": "Good evening.", "avatar": "sam"})
     assert queued.status_code == 201  # the prepared avatar can now be chosen by name
 

@@ -264,9 +264,25 @@ async def add_presenter(request: Request):
     home.presenters_dir.mkdir(parents=True, exist_ok=True)
     (home.presenters_dir / f"{key}.yaml").write_text(yaml.safe_dump({k: v for k, v in fields.items() if v},
                                                                      allow_unicode=True, sort_keys=False), encoding="utf-8")
+    if suffix in (".mp4", ".webm"):
+        await asyncio.to_thread(_poster, stored.path)
     if suffix in (".mp4", ".webm") and form.get("prepare"):
         _queue_prepare(request, key, stored.path, quick=bool(form.get("quick")))
     return RedirectResponse("/presenters", status_code=303)
+
+
+def _poster(video: Path) -> None:
+    """A still of a presenter's video (one second in), beside it, for the Presenters page; a video ffmpeg cannot read
+    is refused."""
+    from ..media.ffmpeg import run_ffmpeg
+    from ..errors import ToolError
+
+    try:
+        run_ffmpeg(["-ss", "1", "-i", str(video), "-frames:v", "1", "-vf", "scale=-2:240", str(video.with_suffix(".jpg"))],
+                   "take a still of the presenter's video")
+    except ToolError:
+        video.unlink(missing_ok=True)
+        raise HTTPException(415, "the presenter's video cannot be read: give an MP4 or WebM") from None
 
 
 def _queue_prepare(request: Request, key: str, video: Path, quick: bool) -> None:
@@ -348,7 +364,8 @@ def _presenters(request: Request) -> list[dict]:
             found.append({"key": path.stem, "name": path.stem, "title": error.one_line(), "avatar": None, "picture": None})
             continue
         avatar = presenter.avatar_path()
-        picture = avatar if avatar is not None and avatar.suffix.lower() in (".jpg", ".jpeg", ".png") and avatar.is_file() else None
+        still = avatar.with_suffix(".jpg") if avatar is not None and avatar.suffix.lower() in (".mp4", ".webm") else avatar
+        picture = still if still is not None and still.suffix.lower() in (".jpg", ".jpeg", ".png") and still.is_file() else None
         found.append({"key": path.stem, "name": presenter.name, "title": presenter.title,
                       "avatar": str(avatar) if avatar else None, "picture": picture})
     return found
