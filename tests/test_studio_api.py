@@ -132,13 +132,14 @@ def test_an_oversize_upload_gets_413(tmp_path):
 
 def test_an_upload_named_with_dot_dot_writes_only_under_a_generated_name(studio, tmp_path):
     before = {p for p in tmp_path.rglob("*")}
+    evil_before = set(tmp_path.parent.parent.rglob("evil*"))
     answer = studio.client("editor").post("/api/v1/clips", files={"file": ("../../../evil.md", b"Good evening.", "text/plain")})
     assert answer.status_code == 201
     added = {p for p in tmp_path.rglob("*")} - before
     scripts = studio.home / "work" / "studio" / "scripts"
     assert all(scripts in p.parents or p in scripts.parents or p == scripts or p.name.startswith("jobs.sqlite")
                for p in added), added
-    assert not any("evil" in p.name for p in tmp_path.parent.rglob("*evil*"))
+    assert set(tmp_path.parent.parent.rglob("evil*")) == evil_before  # nothing named after the upload, anywhere near
     job = studio.store.get(answer.json()["id"])
     assert Path(job.script).parent == scripts and Path(job.script).name != "evil.md"
 

@@ -68,7 +68,9 @@ def test_a_script_renders_with_the_example_template(pipeline, tmp_path):
     shown = frames[int((strap["from_s"] + 0.5) * manifest["video"]["fps"])]
     read = _ocr(shown[strap["y"]:strap["y"] + strap["height"], strap["x"]:strap["x"] + strap["width"]], "eng")
     assert "City budget agreed" in " ".join(read.split()), read
-    frame = frames[15].astype(float)  # the logo, after its 0.3 s fade-in
+    after_intro = manifest["video"]["presenter_from_s"]  # the template opens with its sting
+    assert after_intro > 1 and manifest["programme"]["intro"]["seconds"] == after_intro
+    frame = frames[int((after_intro + 0.6) * manifest["video"]["fps"])].astype(float)  # the logo, after its 0.3 s fade-in
     shown = frame[logo["y"]:logo["y"] + logo["height"], logo["x"]:logo["x"] + logo["width"]].reshape(-1, 3).mean(axis=0)
     expected = _over_background(EXAMPLES / "templates" / "a1-logo.png", (logo["width"], logo["height"]), (11, 31, 51))
     assert np.abs(shown - expected).max() < 20, (shown, expected)
