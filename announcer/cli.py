@@ -157,6 +157,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--engine", choices=ENGINES, default="local")
     worker.add_argument("--address", help="Ray cluster address (with --engine ray)")
     worker.add_argument("--until-empty", action="store_true", help="exit when no job is queued or running")
+    worker.add_argument("--nice", type=int, default=10,
+                        help="run at this lower CPU priority (default 10), so a studio or shell on the same machine "
+                             "stays quick while clips render; 0 keeps the normal priority")
     worker.set_defaults(handler=_worker)
 
     serve = commands.add_parser("serve", parents=[common], help="the studio: web app and HTTP API (`announcer worker` renders)")
@@ -464,6 +467,8 @@ def _worker(args) -> int:
     from .jobs.schedule import ScheduleRunner, load_schedules
 
     config = _config(args)
+    if args.nice > 0:
+        os.nice(args.nice)  # rendering is batch work: an interactive server on the same cores answers first
     schedules = load_schedules(args.schedules)
     runner = ScheduleRunner(schedules, config) if schedules else None
     with _stop_on_signals() as stop:

@@ -150,7 +150,7 @@ def _job(request: Request, job_id: int):
 
 def _described(request: Request, job_id: int) -> dict:
     job = _job(request, job_id)
-    return desk(request).describe(job, lambda name: str(request.url_for("clip_file", job_id=job_id, name=name).path))
+    return desk(request).describe(job, lambda name: f"{router.prefix}/clips/{job_id}/files/{name}")
 
 
 __all__ = ["router"]

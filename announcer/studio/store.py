@@ -7,8 +7,12 @@ buys nothing against a guess at 2^256); the token itself is shown once, when it 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import sqlite3
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,9 +111,23 @@ class StudioStore(JobStore):
     """The job store with the studio's tables; any number of servers and workers may open it at once."""
 
     def __init__(self, path: Path):
+        self._connections = threading.local()
         super().__init__(path)
         with self._connect() as db:
             db.executescript(STUDIO_SCHEMA)
+
+    @contextmanager
+    def _connect(self):
+        """One connection per thread, kept open: a status request makes several small queries, and opening a
+        connection costs more than all of them (the server answers many clients from a pool of threads)."""
+        db = getattr(self._connections, "db", None)
+        if db is None or self._connections.pid != os.getpid():  # a forked child opens its own
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._connections.db, self._connections.pid = db, os.getpid()
+        yield db
 
     # accounts
 
