@@ -100,21 +100,21 @@ def review_clip(job_id: int, review: ReviewRequest, request: Request, user: Call
 
 @router.post("/jobs/{job_id}/retry")
 def retry_job(job_id: int, request: Request, user: Caller) -> dict:
-    require(user, "editor")
-    _job(request, job_id)
-    try:
-        request.app.state.store.retry(job_id)
-    except InputError as error:
-        raise HTTPException(409, error.one_line()) from None
-    return _described(request, job_id)
+    """A failed or cancelled clip goes back in the queue."""
+    return _act(request, job_id, user, "retry")
 
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(job_id: int, request: Request, user: Caller) -> dict:
+    """A queued clip never starts; a running one stops at its next stage, and nothing is delivered."""
+    return _act(request, job_id, user, "cancel")
+
+
+def _act(request: Request, job_id: int, user: User, action: str) -> dict:
     require(user, "editor")
     _job(request, job_id)
     try:
-        request.app.state.store.cancel(job_id)
+        getattr(request.app.state.store, action)(job_id)
     except InputError as error:
         raise HTTPException(409, error.one_line()) from None
     return _described(request, job_id)
