@@ -249,3 +249,28 @@ def test_a_failed_clip_is_announced_and_a_refused_delivery_is_tried_again(studio
 def test_answers_carry_headers_against_sniffing_and_framing(studio):
     answer = studio.client().get("/login")
     assert answer.headers["x-content-type-options"] == "nosniff" and answer.headers["x-frame-options"] == "DENY"
+
+
+def test_an_admin_manages_accounts_and_no_one_else_may(studio):
+    admin, editor = studio.client("admin"), studio.client("editor")
+    assert editor.post("/api/v1/users", json={"name": "mina", "role": "reviewer"}).status_code == 403
+    assert editor.get("/api/v1/users").status_code == 403
+    made = admin.post("/api/v1/users", json={"name": "mina", "role": "reviewer"})
+    assert made.status_code == 201 and made.json()["token"].startswith("ann_")
+    assert TestClient(studio.app, headers={"Authorization": f"Bearer {made.json()['token']}"}).get("/api/v1/clips").status_code == 200
+    assert admin.post("/api/v1/users", json={"name": "mina", "role": "editor"}).status_code == 409
+    assert admin.post("/api/v1/users", json={"name": "../x", "role": "editor"}).status_code == 422
+    assert {"name": "mina", "role": "reviewer"} in admin.get("/api/v1/users").json()
+    assert admin.delete("/api/v1/users/admin-1").status_code == 409
+    assert admin.delete("/api/v1/users/mina").status_code == 204
+    assert TestClient(studio.app, headers={"Authorization": f"Bearer {made.json()['token']}"}).get("/api/v1/clips").status_code == 401
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(studio):
+    browser = studio.client()
+    forged = browser.post("/login", data={"token": studio.tokens["editor"]}, headers={"Origin": "https://evil.example"},
+                          follow_redirects=False)
+    assert forged.status_code == 403 and SESSION_COOKIE not in browser.cookies
+    own = browser.post("/login", data={"token": studio.tokens["editor"]}, headers={"Origin": "http://testserver"},
+                       follow_redirects=False)
+    assert own.status_code == 303 and SESSION_COOKIE in browser.cookies

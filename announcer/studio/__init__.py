@@ -9,12 +9,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..config import RenderConfig
+from ..errors import InputError
 from ..home import Home
 from fastapi.staticfiles import StaticFiles
 
@@ -42,6 +44,11 @@ class StudioConfig:
 
 class WebhookRequest(BaseModel):
     url: str
+
+
+class UserRequest(BaseModel):
+    name: str
+    role: Literal["editor", "reviewer", "admin"]
 
 
 def create_app(config: StudioConfig) -> FastAPI:
@@ -89,6 +96,32 @@ def create_app(config: StudioConfig) -> FastAPI:
             raise HTTPException(422, "a webhook URL starts with http:// or https://")
         hook = store.add_webhook(body.url)
         return {"id": hook.id, "url": hook.url, "secret": hook.secret}
+
+    @app.get("/api/v1/users")
+    async def list_users(request: Request) -> list[dict]:
+        require(await caller(request), "admin")
+        return [{"name": user.name, "role": user.role} for user in store.users()]
+
+    @app.post("/api/v1/users", status_code=201)
+    async def add_user(body: UserRequest, request: Request) -> dict:
+        """A new account; its token is in this answer only (kept as a hash)."""
+        require(await caller(request), "admin")
+        try:
+            token = store.add_user(body.name, body.role)
+        except InputError as error:
+            raise HTTPException(409 if "exists" in error.what else 422, error.one_line()) from None
+        return {"name": body.name, "role": body.role, "token": token}
+
+    @app.delete("/api/v1/users/{name}", status_code=204)
+    async def remove_user(name: str, request: Request) -> None:
+        admin = await caller(request)
+        require(admin, "admin")
+        if name == admin.name:
+            raise HTTPException(409, "an admin cannot remove their own account")
+        try:
+            store.remove_user(name)
+        except InputError as error:
+            raise HTTPException(404, error.one_line()) from None
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):

@@ -7,6 +7,7 @@ import io
 import json
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -56,7 +57,11 @@ def login_page(request: Request, failed: bool = False):
 
 @router.post("/login")
 def login(request: Request, token: str = Form(...)):
-    """A token (from `announcer users add`) opens a browser session; the cookie holds only the session's id."""
+    """A token (from `announcer users add`) opens a browser session; the cookie holds only the session's id. A sign-in
+    posted from another site is refused, so no page elsewhere can sign a browser in as someone else."""
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(403, "sign in from the studio's own page")
     user = request.app.state.store.user_by_token(token.strip())
     if user is None:
         return RedirectResponse("/login?failed=1", status_code=303)
