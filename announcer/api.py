@@ -35,12 +35,12 @@ from .compose import (
     compose,
     face_region,
     graphics_entries,
-    load_bookend,
     overlays,
     presenter_height,
 )
 from .compose.cutout import Matte, Segmenter
-from .compose.soundtrack import Soundtrack, fitted, programme_sound
+from .compose.programme import Programme
+from .compose.soundtrack import Soundtrack, fitted
 from .config import (
     ASPECTS,
     LOUDNESS_PRESETS,
@@ -151,26 +151,6 @@ class _Delivery:
 
 
 @dataclass(frozen=True)
-class _Programme:
-    """What plays around and under the presenter: loaded intro and outro, the music bed's file."""
-    config: ProgrammeConfig
-    intro: Bookend | None
-    outro: Bookend | None
-    music: Path | None
-
-    @property
-    def is_plain(self) -> bool:
-        return self.intro is None and self.outro is None and self.music is None
-
-    @property
-    def intro_seconds(self) -> float:
-        return self.intro.seconds if self.intro else 0.0
-
-    def frames_around(self) -> int:
-        return (self.intro.n_frames if self.intro else 0) + (self.outro.n_frames if self.outro else 0)
-
-
-@dataclass(frozen=True)
 class _RendererChoice:
     renderer: object
     avatar_video: Path | None
@@ -228,7 +208,7 @@ class Pipeline:
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
-            programme = self._programme(inputs.programme, plan.fps)
+            programme = Programme.load(inputs.programme, plan.fps)
         deliveries: list[_Delivery] = []
         captions = _shifted(speech.captions, programme.intro_seconds)
         try:
@@ -276,11 +256,6 @@ class Pipeline:
         if inputs.graphics.burn_captions:
             graphics.append(BurnedCaptions(inputs.speech.captions, inputs.graphics, delivered))
         return _Delivery(outputs, layout, canvas, graphics, StagedOutputs(outputs))
-
-    def _programme(self, config: ProgrammeConfig, fps: int) -> _Programme:
-        intro = load_bookend(Path(config.intro), "intro", fps) if config.intro else None
-        outro = load_bookend(Path(config.outro), "outro", fps) if config.outro else None
-        return _Programme(config, intro, outro, Path(config.music) if config.music else None)
 
     def prepare(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> dict[str, float]:
         """Run the stages before generation (script, avatar, face, voice) so their artifacts are cached; their timings.
@@ -498,7 +473,7 @@ class Pipeline:
         return speech
 
     def _generate_and_encode(self, inputs: "_Inputs", plan, deliveries: list[_Delivery], keep: list[int],
-                             programme: _Programme) -> tuple[dict[int, np.ndarray], Soundtrack | None]:
+                             programme: Programme) -> tuple[dict[int, np.ndarray], Soundtrack | None]:
         """Render the presenter once; compose and encode each delivery, between its intro and outro. Each delivery
         gets its thumbnail; returned: copies of the presenter's frames numbered in `keep`, and the programme's sound
         (None where the narration is delivered as it is)."""
@@ -550,7 +525,7 @@ class Pipeline:
                 encoder.write(batch)
                 bar.update(len(batch))
 
-    def _write_sound(self, path: Path, inputs: "_Inputs", plan, programme: _Programme) -> Soundtrack | None:
+    def _write_sound(self, path: Path, inputs: "_Inputs", plan, programme: Programme) -> Soundtrack | None:
         """The narration as the clip's sound (padded to the pictures); or, with an intro, outro or music bed, the whole
         programme's sound mixed to the loudness target."""
         speech, voice = inputs.speech, inputs.voice
@@ -558,15 +533,13 @@ class Pipeline:
             padded = fitted(speech.audio, int(round(plan.n_frames / plan.fps * speech.sample_rate)))
             soundfile.write(path, padded, speech.sample_rate, subtype="PCM_16", format="WAV")
             return None
-        soundtrack = programme_sound(speech.audio, speech.sample_rate, plan.n_frames / plan.fps,
-                                     programme.intro.audio if programme.intro else None,
-                                     programme.outro.audio if programme.outro else None, programme.music,
-                                     programme.config, voice.loudness_lufs, voice.true_peak_dbtp)
+        soundtrack = programme.sound(speech.audio, speech.sample_rate, plan.n_frames / plan.fps, voice.loudness_lufs,
+                                     voice.true_peak_dbtp)
         soundfile.write(path, soundtrack.audio, soundtrack.sample_rate, subtype="PCM_24", format="WAV")
         return soundtrack
 
     def _manifest(self, request: RenderRequest, inputs: "_Inputs", plan, delivery: _Delivery, timings,
-                  programme: _Programme, soundtrack: Soundtrack | None, captions: list[TimedUnit],
+                  programme: Programme, soundtrack: Soundtrack | None, captions: list[TimedUnit],
                   other_layouts: list[str]) -> dict:
         avatar, track, speech, script, renderer = inputs.avatar, inputs.track, inputs.speech, inputs.script, inputs.renderer
         canvas, outputs = delivery.canvas, delivery.outputs
@@ -592,7 +565,7 @@ class Pipeline:
             },
             "voice": {"engine": speech.engine, "voice": speech.voice, "loudness_lufs": _round(speech.loudness_lufs),
                       "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
-            "programme": _programme_entry(programme, soundtrack),
+            "programme": programme.manifest_entry(soundtrack),
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
             "layout": {**asdict(delivery.layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
             "other_layouts": other_layouts,
@@ -657,17 +630,6 @@ def _write_companions(delivery: _Delivery, captions: list[TimedUnit], closeups: 
     staged.write_bytes(outputs.thumbnail, _jpeg(delivery.thumbnail))
     if closeups is not None:
         staged.write_bytes(outputs.closeups, closeups)
-
-
-def _programme_entry(programme: _Programme, soundtrack: Soundtrack | None) -> dict | None:
-    """The intro, outro and music bed as used, and the programme's measured sound."""
-    if programme.is_plain:
-        return None
-    bookends = {b.role: {**_file_entry(b.path), "seconds": round(b.seconds, 3)} for b in (programme.intro, programme.outro) if b}
-    music = {**_file_entry(programme.music), "level_db": programme.config.music_level_db,
-             "duck_db": programme.config.music_duck_db, **soundtrack.bed_report()} if programme.music else None
-    return {"intro": bookends.get("intro"), "outro": bookends.get("outro"), "music": music,
-            "loudness_lufs": _round(soundtrack.loudness_lufs), "true_peak_dbtp": _round(soundtrack.true_peak_dbtp)}
 
 
 def _shifted(captions: list[TimedUnit], seconds: float) -> list[TimedUnit]:

@@ -1,0 +1,64 @@
+"""The programme around and under the presenter: an intro and outro (compose.bookends) and a music bed
+(compose.soundtrack), loaded once per clip and shared by every layout it is delivered in."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..assets import sha256_of
+from ..config import ProgrammeConfig
+from .bookends import Bookend, load_bookend
+from .soundtrack import Soundtrack, programme_sound
+
+
+@dataclass(frozen=True)
+class Programme:
+    config: ProgrammeConfig
+    intro: Bookend | None
+    outro: Bookend | None
+    music: Path | None
+
+    @staticmethod
+    def load(config: ProgrammeConfig, fps: int) -> "Programme":
+        """The intro and outro decoded enough to know their length and sound (their pictures stream later)."""
+        intro = load_bookend(Path(config.intro), "intro", fps) if config.intro else None
+        outro = load_bookend(Path(config.outro), "outro", fps) if config.outro else None
+        return Programme(config, intro, outro, Path(config.music) if config.music else None)
+
+    @property
+    def is_plain(self) -> bool:
+        """Nothing around or under the presenter: the narration is the clip's sound as it is."""
+        return self.intro is None and self.outro is None and self.music is None
+
+    @property
+    def intro_seconds(self) -> float:
+        return self.intro.seconds if self.intro else 0.0
+
+    def frames_around(self) -> int:
+        return (self.intro.n_frames if self.intro else 0) + (self.outro.n_frames if self.outro else 0)
+
+    def sound(self, speech: np.ndarray, sample_rate: int, main_seconds: float, target_lufs: float,
+              ceiling_dbtp: float) -> Soundtrack:
+        """The whole programme's sound: intro, narration with the bed ducked under it, outro, at the target."""
+        return programme_sound(speech, sample_rate, main_seconds, self.intro.audio if self.intro else None,
+                               self.outro.audio if self.outro else None, self.music, self.config, target_lufs,
+                               ceiling_dbtp)
+
+    def manifest_entry(self, soundtrack: Soundtrack | None) -> dict | None:
+        """The intro, outro and music bed as used, and the programme's measured sound."""
+        if self.is_plain or soundtrack is None:
+            return None
+        bookends = {b.role: {**_file(b.path), "seconds": round(b.seconds, 3)} for b in (self.intro, self.outro) if b}
+        music = {**_file(self.music), "level_db": self.config.music_level_db, "duck_db": self.config.music_duck_db,
+                 **soundtrack.bed_report()} if self.music else None
+        return {"intro": bookends.get("intro"), "outro": bookends.get("outro"), "music": music,
+                "loudness_lufs": round(soundtrack.loudness_lufs, 2), "true_peak_dbtp": round(soundtrack.true_peak_dbtp, 2)}
+
+
+def _file(path: Path) -> dict:
+    return {"path": str(path.resolve()), "sha256": sha256_of(path)}
+
+
+__all__ = ["Programme"]
