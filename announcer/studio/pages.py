@@ -145,7 +145,6 @@ def _speak(app, text: str, voice: str, language: str | None) -> bytes:
     from ..voice import load_engine, synthesize
 
     engine_name, name = parse_voice(voice)
-    config = VoiceConfig(engine=engine_name, voice=name, language=language)
     script = parse_text(text, language)
     config = VoiceConfig(engine=engine_name, voice=name, language=script.language)
     engines = app.state.__dict__.setdefault("voice_engines", {})
