@@ -70,6 +70,7 @@ def create_app(config: StudioConfig) -> FastAPI:
                   lifespan=lifespan)
     app.state.store, app.state.desk, app.state.home, app.state.config = store, desk, home, config
     app.state.webhooks = sender
+    app.state.voice_engines = {}  # the voice preview's engines, loaded on first use
     app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 1_000_000))
     app.include_router(api_router)
     install_pages(app)

@@ -147,7 +147,7 @@ def _speak(app, text: str, voice: str, language: str | None) -> bytes:
     engine_name, name = parse_voice(voice)
     script = parse_text(text, language)
     config = VoiceConfig(engine=engine_name, voice=name, language=script.language)
-    engines = app.state.__dict__.setdefault("voice_engines", {})
+    engines = app.state.voice_engines
     key = (engine_name, name, script.language)
     if key not in engines:
         engines[key] = load_engine(config, models_dir=app.state.home.models_dir)
