@@ -21,11 +21,11 @@ def test_encode_command_is_an_argument_list_with_broadcast_settings(tmp_path):
 
 
 def test_subtitles_split_long_lines_and_keep_times():
-    captions = [TimedUnit("Short one.", 0.4, 1.2),
+    captions = [TimedUnit("Short one.", 0.4, 0.8),  # a 0.7 s pause after it: long enough to clear the screen
                 TimedUnit("This is a much longer sentence that will not fit on two subtitle lines of forty-two "
                           "characters each, so it has to become two cues.", 1.5, 9.5)]
     srt = to_srt(captions)
-    assert srt.startswith("1\n00:00:00,400 --> 00:00:01,200\nShort one.\n")
+    assert srt.startswith("1\n00:00:00,400 --> 00:00:00,800\nShort one.\n")
     blocks = srt.strip().split("\n\n")
     assert len(blocks) == 3
     for block in blocks:
@@ -33,7 +33,7 @@ def test_subtitles_split_long_lines_and_keep_times():
             assert len(line) <= 42
     assert "00:00:09,500" in blocks[-1]
     vtt = to_vtt(captions)
-    assert vtt.startswith("WEBVTT\n\n00:00:00.400 --> 00:00:01.200\nShort one.")
+    assert vtt.startswith("WEBVTT\n\n00:00:00.400 --> 00:00:00.800\nShort one.")
 
 
 def test_staged_outputs_appear_together_or_not_at_all(tmp_path):
@@ -99,3 +99,15 @@ def test_text_without_spaces_is_cut_only_where_a_line_is_full():
     japanese = "今日は東京で十二の都市の市長が集まり、気候変動への対応について話し合いました。"
     lines = wrap_columns(japanese, 42)
     assert "".join(lines) == japanese and [display_width(line) for line in lines] == [42, 36]
+
+
+def test_a_cue_stays_up_through_a_short_pause_but_not_a_long_one():
+    from announcer.media.subtitles import CUE_GAP_S, readable_cues
+
+    captions = [TimedUnit("Good evening.", 0.0, 1.2), TimedUnit("Here is the news.", 1.5, 2.8),
+                TimedUnit("After a long pause.", 4.0, 5.0)]
+    cues = readable_cues(captions)
+    assert abs(cues[0].end - (1.5 - CUE_GAP_S)) < 1e-9  # held through the 0.3 s breath, two frames short of the next
+    assert cues[1].end == 2.8 and cues[2].start == 4.0  # a 1.2 s pause still clears the screen
+    blocks = to_srt(captions).split("\n\n")
+    assert "00:00:01,420" in blocks[0] and "00:00:02,800" in blocks[1]

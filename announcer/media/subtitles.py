@@ -15,8 +15,20 @@ MAX_LINE = 42
 MAX_LINES = 2
 
 
+HOLD_THROUGH_PAUSE_S = 0.6
+"""A pause shorter than this between two cues keeps the first on screen until just before the next: captions that
+flash off for a breath between sentences are harder to follow than captions that stay."""
+CUE_GAP_S = 0.08
+"""What is left between two cues held together: two frames at 25 fps, so the change is seen."""
+
+
 def readable_cues(captions: list[TimedUnit]) -> list[TimedUnit]:
-    """Long sentences become several cues, timed in proportion to their characters."""
+    """Long sentences become several cues, timed in proportion to their characters; a cue stays up through a short
+    pause before the next (HOLD_THROUGH_PAUSE_S)."""
+    return _held_through_short_pauses(_split(captions))
+
+
+def _split(captions: list[TimedUnit]) -> list[TimedUnit]:
     cues = []
     for caption in captions:
         lines = wrap_columns(caption.label, MAX_LINE) or [caption.label]
@@ -28,6 +40,15 @@ def readable_cues(captions: list[TimedUnit]) -> list[TimedUnit]:
             cues.append(TimedUnit(chunk, start, end))
             start = end
     return cues
+
+
+def _held_through_short_pauses(cues: list[TimedUnit]) -> list[TimedUnit]:
+    held = []
+    for cue, following in zip(cues, [*cues[1:], None], strict=True):
+        if following is not None and 0 < following.start - cue.end < HOLD_THROUGH_PAUSE_S:
+            cue = TimedUnit(cue.label, cue.start, max(cue.end, following.start - CUE_GAP_S))
+        held.append(cue)
+    return held
 
 
 def display_width(text: str) -> int:
