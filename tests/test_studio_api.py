@@ -87,7 +87,9 @@ def test_health_is_open_and_everything_else_needs_a_token(studio):
     wrong = TestClient(studio.app, headers={"Authorization": "Bearer ann_not-a-token"})
     assert wrong.get("/api/v1/clips").status_code == 401
     assert studio.client("editor").get("/api/v1/clips").json() == []
-    assert "/api/v1/clips" in studio.client().get("/api/openapi.json").json()["paths"]
+    assert anonymous.get("/api/openapi.json").status_code == anonymous.get("/api/docs").status_code == 401
+    assert "/api/v1/clips" in studio.client("editor").get("/api/openapi.json").json()["paths"]
+    assert "swagger" in studio.client("editor").get("/api/docs").text.lower()
 
 
 def test_a_bad_script_is_refused_at_its_line_and_queues_nothing(studio):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -66,8 +67,7 @@ def create_app(config: StudioConfig) -> FastAPI:
         finally:
             sender.stop()
 
-    app = FastAPI(title="announcer studio", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
-                  lifespan=lifespan)
+    app = FastAPI(title="announcer studio", docs_url=None, openapi_url=None, redoc_url=None, lifespan=lifespan)
     app.state.store, app.state.desk, app.state.home, app.state.config = store, desk, home, config
     app.state.webhooks = sender
     app.state.voice_engines = {}  # the voice preview's engines, loaded on first use
@@ -97,6 +97,17 @@ def create_app(config: StudioConfig) -> FastAPI:
             raise HTTPException(422, "a webhook URL starts with http:// or https://")
         hook = store.add_webhook(body.url)
         return {"id": hook.id, "url": hook.url, "secret": hook.secret}
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        """The API's description, for those signed in or holding a token (nothing but /health is anonymous)."""
+        await caller(request)
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs(request: Request):
+        await caller(request)
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="announcer studio API")
 
     @app.get("/api/v1/users")
     async def list_users(request: Request) -> list[dict]:
