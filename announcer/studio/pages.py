@@ -27,6 +27,8 @@ STAGES = ("script", "avatar", "face", "voice", "motion", "generate+encode", "del
 """A render's stages in order: how far a running job has got."""
 LAYOUTS = ("", "16:9", "9:16", "1:1", "4:5")
 PREVIEW_CHARS = 300
+JOBS_SHOWN = 200
+"""The Jobs page (and its live feed) shows the newest this many."""
 
 
 class SignIn(Exception):
@@ -163,7 +165,7 @@ def _speak(app, text: str, voice: str, language: str | None) -> bytes:
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request):
     session = signed_in(request)
-    return page(request, "jobs.html", session, jobs=[_row(request, job) for job in reversed(request.app.state.store.jobs())])
+    return page(request, "jobs.html", session, jobs=[_row(request, job) for job in reversed(_recent(request))])
 
 
 @router.get("/jobs/events")
@@ -174,7 +176,7 @@ async def job_events(request: Request):
     async def changes():
         seen: dict[int, str] = {}
         while not await request.is_disconnected():
-            rows = await asyncio.to_thread(lambda: [_row(request, job) for job in request.app.state.store.jobs()])
+            rows = await asyncio.to_thread(lambda: [_row(request, job) for job in _recent(request)])
             for row in rows:
                 signature = json.dumps(row, sort_keys=True)
                 if seen.get(row["id"]) != signature:
@@ -335,6 +337,11 @@ def run_schedule(request: Request, name: str, csrf: str = Form("")):
         raise HTTPException(404, f"no schedule named {name}")
     queued = fire(str(schedule.path), str(request.app.state.home.root))
     return RedirectResponse(f"/schedules?queued={queued}", status_code=303)
+
+
+def _recent(request: Request) -> list:
+    """The newest JOBS_SHOWN jobs, oldest first (a store holds every job ever run)."""
+    return request.app.state.store.jobs()[-JOBS_SHOWN:]
 
 
 def _row(request: Request, job) -> dict:
