@@ -232,15 +232,18 @@ class JobStore:
             raise InputError(f"no job {job_id}", path=self.path, fix="see `announcer jobs list` for job ids")
         return _job(row)
 
-    def jobs(self, batch: str | None = None, state: str | None = None) -> list[Job]:
+    def jobs(self, batch: str | None = None, state: str | None = None, newest: int | None = None) -> list[Job]:
+        """Jobs in the order they were queued; `newest`: only the last that many."""
         clauses, values = [], []
         for column, value in (("batch", batch), ("state", state)):
             if value:
                 clauses.append(f"{column} = ?")
                 values.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        limit = f" LIMIT {int(newest)}" if newest is not None else ""
         with self._connect() as db:
-            return [_job(row) for row in db.execute(f"SELECT * FROM jobs{where} ORDER BY id", values).fetchall()]
+            rows = db.execute(f"SELECT * FROM jobs{where} ORDER BY id DESC{limit}", values).fetchall()
+        return [_job(row) for row in reversed(rows)]
 
     def retry(self, job_id: int) -> Job:
         job = self.get(job_id)

@@ -341,7 +341,7 @@ def run_schedule(request: Request, name: str, csrf: str = Form("")):
 
 def _recent(request: Request) -> list:
     """The newest JOBS_SHOWN jobs, oldest first (a store holds every job ever run)."""
-    return request.app.state.store.jobs()[-JOBS_SHOWN:]
+    return request.app.state.store.jobs(newest=JOBS_SHOWN)
 
 
 def _row(request: Request, job) -> dict:
