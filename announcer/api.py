@@ -50,6 +50,7 @@ from .config import (
     RenderConfig,
     VoiceConfig,
     aspect_from_yaml,
+    aspects_named,
 )
 from .deliver import OutputSet, StagedOutputs
 from .errors import InputError
@@ -202,9 +203,9 @@ class Pipeline:
         """Render one clip (one per layout asked for). `on_stage(name, seconds)` hears of each stage as it finishes
         (the job store records them)."""
         timings = _StageTimes(on_stage)
-        OutputSet.for_path(request.output)  # an output that cannot be written fails now, before any work
+        first = OutputSet.for_path(request.output)  # an output that cannot be written fails now, before any work
         inputs = self._inputs(request, timings)
-        output_sets = _output_sets(request.output, [layout.aspect for layout in inputs.layouts])
+        output_sets = _output_sets(first, [layout.aspect for layout in inputs.layouts])
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
@@ -319,11 +320,12 @@ class Pipeline:
                 programme = replace(programme, **{key: str(named)})
         programme = replace(programme, **overrides).validate()
         for key in PROGRAMME_FILES:
-            named = getattr(programme, key)
-            if named and not Path(named).expanduser().is_file():
-                raise InputError(f"{key} file not found", path=Path(named), fix=f"give an existing file as the {key}")
-        return replace(programme, **{key: str(Path(getattr(programme, key)).expanduser())
-                                     for key in PROGRAMME_FILES if getattr(programme, key)})
+            if getattr(programme, key):
+                named = Path(getattr(programme, key)).expanduser()
+                if not named.is_file():
+                    raise InputError(f"{key} file not found", path=named, fix=f"give an existing file as the {key}")
+                programme = replace(programme, **{key: str(named)})
+        return programme
 
     def _template(self, asked: str | None, script: Script | None) -> Template | None:
         """The template asked for on the command line, else in the script's front matter; None when neither asks."""
@@ -603,9 +605,7 @@ def _front_matter_layouts(script: Script | None) -> list[str]:
     """Front matter `layouts: 16:9, 9:16` (or a YAML list), each aspect checked, a bad one reported at its line."""
     if script is None or "layouts" not in script.options:
         return []
-    value = script.options["layouts"]
-    aspects = [aspect_from_yaml(v) for v in value] if isinstance(value, list) else \
-        [part.strip() for part in str(value).split(",") if part.strip()]
+    aspects = aspects_named(script.options["layouts"])
     for aspect in aspects:
         if aspect not in ASPECTS:
             raise InputError(f"front matter layouts: unknown layout '{aspect}'", path=script.path,
@@ -613,9 +613,8 @@ def _front_matter_layouts(script: Script | None) -> list[str]:
     return aspects
 
 
-def _output_sets(output: str | Path, aspects: list[str | None]) -> list[OutputSet]:
-    """OUT.mp4 for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... for several."""
-    first = OutputSet.for_path(output)
+def _output_sets(first: OutputSet, aspects: list[str | None]) -> list[OutputSet]:
+    """`first` (OUT.mp4) for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... for several."""
     if len(aspects) < 2:
         return [first]
     return [OutputSet.for_path(first.video.with_name(f"{first.video.stem}.{aspect.replace(':', 'x')}.mp4"))

@@ -15,7 +15,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import __version__
-from .config import ASPECTS
+from .config import ASPECTS, aspects_named
 from .errors import AnnouncerError, InputError
 from .jobs import ENGINES
 from .jobs.store import STATES
@@ -263,7 +263,7 @@ def _render(args) -> int:
 
 def _aspect_list(text: str) -> list[str]:
     """'16:9,9:16' -> ['16:9', '9:16'], each a known aspect."""
-    aspects = [part.strip() for part in text.split(",") if part.strip()]
+    aspects = aspects_named(text)
     unknown = [a for a in aspects if a not in ASPECTS]
     if not aspects or unknown:
         raise argparse.ArgumentTypeError(f"unknown layout {', '.join(unknown) if unknown else repr(text)}: use {', '.join(ASPECTS)}")

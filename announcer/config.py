@@ -127,6 +127,15 @@ ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
 def aspect_from_yaml(value) -> str:
     """An aspect as written in YAML: YAML 1.1 reads an unquoted 9:16 as the base-60 number 556."""
     return f"{value // 60}:{value % 60}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def aspects_named(value) -> list[str]:
+    """Several layouts as written: '16:9, 9:16' on a command line or in front matter, or a YAML list (unchecked)."""
+    if isinstance(value, list):
+        return [aspect_from_yaml(item) for item in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
 POSITIONS = ("left", "centre", "right")
 
 

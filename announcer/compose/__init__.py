@@ -36,9 +36,9 @@ class Canvas:
     """(width, height) of the delivered picture."""
     box: tuple[int, int, int, int]
     """(x, y, width, height) where the presenter's frame goes."""
-    background: np.ndarray
-    """(height, width, 3) uint8: everything the presenter's box does not cover, its border drawn in (a video
-    background's first frame)."""
+    background: np.ndarray | None
+    """(height, width, 3) uint8: everything the presenter's box does not cover, its border drawn in; None where a
+    video is behind the presenter."""
     video: BackgroundVideo | None = None
     """A looping video behind the presenter, frame by frame; None: the still `background`."""
     cutout: bool = False
@@ -54,7 +54,7 @@ class Canvas:
         box = presenter_box(layout, size, presenter_size)
         path = _background_path(layout.background, base)
         video = BackgroundVideo(path, size, fps) if path is not None and path.suffix.lower() in VIDEO_SUFFIXES else None
-        background = video.first_frame() if video else _background(layout.background, path, size)
+        background = None if video else _background(layout.background, path, size)
         border = (layout.border_px, rgb(layout.border_colour, "border_colour")) if layout.border_px and not layout.cutout else None
         if border and video is None:
             _draw_border(background[None], box, border)
@@ -126,7 +126,7 @@ def graphics_entries(graphics: list, offset_s: float = 0.0) -> dict:
     entries: dict = {"overlays": [], "captions": []}
     for graphic in graphics:
         if isinstance(graphic, BurnedCaptions):
-            entries["captions"] = [{**box, "from_s": round(box["from_s"] + offset_s, 3), "to_s": round(box["to_s"] + offset_s, 3)}
+            entries["captions"] = [{**box, "from_s": _later(box["from_s"], offset_s), "to_s": _later(box["to_s"], offset_s)}
                                    for box in graphic.boxes()]
         else:
             entries["overlays"].append({"x": graphic.x, "y": graphic.y, "width": graphic.rgba.shape[1],

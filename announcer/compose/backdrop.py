@@ -24,11 +24,6 @@ class BackgroundVideo:
         self.path, self.size, self.fps = path, size, fps
         self._process: subprocess.Popen | None = None
 
-    def first_frame(self) -> np.ndarray:
-        """The video's first frame (for what needs a still: the manifest's checks, a contact sheet)."""
-        with BackgroundVideo(self.path, self.size, self.fps) as reader:
-            return reader.read(1)[0]
-
     def read(self, n: int) -> np.ndarray:
         width, height = self.size
         if self._process is None:

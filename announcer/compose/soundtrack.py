@@ -57,9 +57,9 @@ class Soundtrack:
             return None
         speaking = speaking_mask(self.speech, self.sample_rate)
         speech_lufs = integrated_loudness(self.speech, self.sample_rate)
-        return {"speech_lufs": round(speech_lufs, 2),
-                "bed_lufs": round(integrated_loudness(self.bed, self.sample_rate), 2),
-                "speech_over_bed_db": round(speech_lufs - integrated_loudness(self.bed, self.sample_rate), 2),
+        bed_lufs = integrated_loudness(self.bed, self.sample_rate)
+        return {"speech_lufs": round(speech_lufs, 2), "bed_lufs": round(bed_lufs, 2),
+                "speech_over_bed_db": round(speech_lufs - bed_lufs, 2),
                 "speech_over_bed_while_speaking_db": round(
                     speech_lufs - integrated_loudness(self.bed[speaking], self.sample_rate), 2) if speaking.any() else None}
 
