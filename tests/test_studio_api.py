@@ -266,6 +266,9 @@ def test_an_admin_manages_accounts_and_no_one_else_may(studio):
     assert admin.delete("/api/v1/users/admin-1").status_code == 409
     assert admin.delete("/api/v1/users/mina").status_code == 204
     assert TestClient(studio.app, headers={"Authorization": f"Bearer {made.json()['token']}"}).get("/api/v1/clips").status_code == 401
+    first = admin.post("/api/v1/webhooks", json={"url": "https://cms.example/hook"})
+    again = admin.post("/api/v1/webhooks", json={"url": "https://cms.example/hook"})
+    assert first.status_code == 201 and again.status_code == 409  # one subscription per URL, and its secret once
 
 
 def test_a_sign_in_posted_from_another_site_is_refused(studio):

@@ -9,22 +9,18 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-
-from ..config import RenderConfig
-from ..errors import InputError
-from ..home import Home
 from fastapi.staticfiles import StaticFiles
 
+from ..config import RenderConfig
+from ..home import Home
 from .api import router as api_router
-from .pages import install as install_pages
-from .auth import caller, require
+from .auth import caller
 from .clips import ClipDesk
+from .pages import install as install_pages
 from .store import StudioStore
 from .webhooks import WebhookSender
 
@@ -41,15 +37,6 @@ class StudioConfig:
     """Mark the session cookie Secure: set it when the studio is served over HTTPS (behind a reverse proxy)."""
     webhook_poll_s: float = 1.0
     send_webhooks: bool = True
-
-
-class WebhookRequest(BaseModel):
-    url: str
-
-
-class UserRequest(BaseModel):
-    name: str
-    role: Literal["editor", "reviewer", "admin"]
 
 
 def create_app(config: StudioConfig) -> FastAPI:
@@ -89,15 +76,6 @@ def create_app(config: StudioConfig) -> FastAPI:
     def health() -> dict:
         return {"ok": True}
 
-    @app.post("/api/v1/webhooks", status_code=201)
-    async def add_webhook(body: WebhookRequest, request: Request) -> dict:
-        """Subscribe a URL to clip.delivered and clip.failed; the signing secret is in this answer only."""
-        require(await caller(request), "admin")
-        if not body.url.startswith(("http://", "https://")):
-            raise HTTPException(422, "a webhook URL starts with http:// or https://")
-        hook = store.add_webhook(body.url)
-        return {"id": hook.id, "url": hook.url, "secret": hook.secret}
-
     @app.get("/api/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
         """The API's description, for those signed in or holding a token (nothing but /health is anonymous)."""
@@ -109,42 +87,12 @@ def create_app(config: StudioConfig) -> FastAPI:
         await caller(request)
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="announcer studio API")
 
-    @app.get("/api/v1/users")
-    async def list_users(request: Request) -> list[dict]:
-        require(await caller(request), "admin")
-        return [{"name": user.name, "role": user.role} for user in store.users()]
-
-    @app.post("/api/v1/users", status_code=201)
-    async def add_user(body: UserRequest, request: Request) -> dict:
-        """A new account; its token is in this answer only (kept as a hash)."""
-        require(await caller(request), "admin")
-        try:
-            token = store.add_user(body.name, body.role)
-        except InputError as error:
-            raise HTTPException(409 if "exists" in error.what else 422, error.one_line()) from None
-        return {"name": body.name, "role": body.role, "token": token}
-
-    @app.delete("/api/v1/users/{name}", status_code=204)
-    async def remove_user(name: str, request: Request) -> None:
-        admin = await caller(request)
-        require(admin, "admin")
-        if name == admin.name:
-            raise HTTPException(409, "an admin cannot remove their own account")
-        try:
-            store.remove_user(name)
-        except InputError as error:
-            raise HTTPException(404, error.one_line()) from None
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException):
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
-
     return app
 
 
 def webhook_payload(desk: ClipDesk, job_id: int, event: str) -> dict:
     job = desk.store.get(job_id)
-    return {"event": event, "clip": desk.describe(job, lambda name: f"/api/v1/clips/{job_id}/files/{name}")}
+    return {"event": event, "clip": desk.describe(job)}
 
 
 class BodyLimit:

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from .auth import caller, require
-from .clips import ClipDesk
-from .store import User
+from .clips import MAX_COMMENT, ClipDesk, NotReviewable
+from .store import AlreadyExists, User
 from .uploads import UploadRefused, text_upload
 
 router = APIRouter(prefix="/api/v1")
@@ -39,9 +39,18 @@ class ClipRequest(ClipOptions):
     script: str = Field(..., description="Markdown (front matter allowed) or SRT")
 
 
+class WebhookRequest(BaseModel):
+    url: str
+
+
+class UserRequest(BaseModel):
+    name: str
+    role: Literal["editor", "reviewer", "admin"]
+
+
 class ReviewRequest(BaseModel):
     decision: Literal["approved", "rejected"]
-    comment: str = Field("", max_length=4000)
+    comment: str = Field("", max_length=MAX_COMMENT)
 
 
 def desk(request: Request) -> ClipDesk:
@@ -91,10 +100,11 @@ def clip_file(job_id: int, name: str, request: Request, user: Caller, download: 
 @router.post("/clips/{job_id}/review", status_code=201)
 def review_clip(job_id: int, review: ReviewRequest, request: Request, user: Caller) -> dict:
     require(user, "reviewer")
-    job = _job(request, job_id)
-    if job.state != "done":
-        raise HTTPException(409, f"clip {job_id} is {job.state}: only a rendered clip can be reviewed")
-    request.app.state.store.add_review(job_id, review.decision, review.comment, user.name)
+    _job(request, job_id)
+    try:
+        desk(request).review(job_id, review.decision, review.comment, user.name)
+    except NotReviewable as error:
+        raise HTTPException(409, error.one_line()) from None
     return _described(request, job_id)
 
 
@@ -118,6 +128,49 @@ def _act(request: Request, job_id: int, user: User, action: str) -> dict:
     except InputError as error:
         raise HTTPException(409, error.one_line()) from None
     return _described(request, job_id)
+
+
+@router.post("/webhooks", status_code=201)
+def add_webhook(body: WebhookRequest, request: Request, user: Caller) -> dict:
+    """Subscribe a URL to clip.delivered and clip.failed (admins); the signing secret is in this answer only."""
+    require(user, "admin")
+    if not body.url.startswith(("http://", "https://")):
+        raise HTTPException(422, "a webhook URL starts with http:// or https://")
+    try:
+        hook = request.app.state.store.add_webhook(body.url)
+    except AlreadyExists as error:
+        raise HTTPException(409, error.one_line()) from None
+    return {"id": hook.id, "url": hook.url, "secret": hook.secret}
+
+
+@router.get("/users")
+def list_users(request: Request, user: Caller) -> list[dict]:
+    require(user, "admin")
+    return [{"name": account.name, "role": account.role} for account in request.app.state.store.users()]
+
+
+@router.post("/users", status_code=201)
+def add_user(body: UserRequest, request: Request, user: Caller) -> dict:
+    """A new account (admins); its token is in this answer only (kept as a hash)."""
+    require(user, "admin")
+    try:
+        token = request.app.state.store.add_user(body.name, body.role)
+    except AlreadyExists as error:
+        raise HTTPException(409, error.one_line()) from None
+    except InputError as error:
+        raise HTTPException(422, error.one_line()) from None
+    return {"name": body.name, "role": body.role, "token": token}
+
+
+@router.delete("/users/{name}", status_code=204)
+def remove_user(name: str, request: Request, user: Caller) -> None:
+    require(user, "admin")
+    if name == user.name:
+        raise HTTPException(409, "an admin cannot remove their own account")
+    try:
+        request.app.state.store.remove_user(name)
+    except InputError as error:
+        raise HTTPException(404, error.one_line()) from None
 
 
 async def _submission(request: Request) -> tuple[str, dict, str]:
@@ -150,7 +203,7 @@ def _job(request: Request, job_id: int):
 
 def _described(request: Request, job_id: int) -> dict:
     job = _job(request, job_id)
-    return desk(request).describe(job, lambda name: f"{router.prefix}/clips/{job_id}/files/{name}")
+    return desk(request).describe(job)
 
 
 __all__ = ["router"]

@@ -35,6 +35,9 @@ NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME, "voice": V
 SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
 ROW_LINE = re.compile(r"^# from .*, line (\d+)$", re.MULTILINE)
 """The comment jobs.table writes into each row's script."""
+FILE_URL = "/api/v1/clips/{job_id}/files/{name}"
+"""Where the API serves a clip's file (studio.api)."""
+MAX_COMMENT = 4000
 OUTPUT_NAMES = ("video", "srt", "vtt", "thumbnail", "manifest", "closeups")
 
 
@@ -64,7 +67,7 @@ class ClipDesk:
             checked_options(script.options, label, script.option_lines)
             merged = {**script.options, **options}
             avatar = merged.pop("avatar", None)  # a prepared avatar's name goes with the job, not beside the script
-            if avatar and not (self.home.avatars_dir / str(avatar)).is_dir():
+            if avatar and not _prepared(self.home.avatars_dir, str(avatar)):
                 raise InputError(f"no prepared avatar '{avatar}'", line=script.option_lines.get("avatar"),
                                  fix="choose a presenter, or a prepared avatar from the Presenters page")
             if merged != script.options:
@@ -107,16 +110,37 @@ class ClipDesk:
             path = Path(job.outputs.get(name, ""))
         return path if path.is_file() and self.clips_dir.resolve() in path.resolve().parents else None
 
-    def describe(self, job: Job, url_for_file) -> dict:
-        """A clip as the API shows it. `url_for_file(name)` makes a file's URL."""
+    def describe(self, job: Job) -> dict:
+        """A clip as the API, the pages and the webhooks show it."""
         clip = self.store.clip(job.id) or {}
         reviews = self.store.reviews(job.id)
-        files = {name: url_for_file(name) for name in OUTPUT_NAMES if self.file(job, name) is not None}
+        files = {name: FILE_URL.format(job_id=job.id, name=name) for name in OUTPUT_NAMES if self.file(job, name) is not None}
         return {"id": job.id, "state": job.state, "title": clip.get("title"), "submitted_by": clip.get("submitted_by"),
                 "created": job.created, "started": job.started, "finished": job.finished, "attempts": job.attempts,
                 "error": job.error, "stages": self.store.stages(job.id), "files": files,
-                "review": {"state": reviews[-1].decision if reviews else ("pending" if job.state == "done" else None),
-                           "history": [r.__dict__ for r in reviews]}}
+                "review": {"state": review_state(job, reviews), "history": [r.__dict__ for r in reviews]}}
+
+    def review(self, job_id: int, decision: str, comment: str, reviewer: str) -> None:
+        """Record a review of a rendered clip; NotReviewable for anything else, InputError for an unknown decision."""
+        if self.store.clip(job_id) is None or self.store.get(job_id).state != "done":
+            raise NotReviewable(f"clip {job_id} is not rendered: only a rendered clip can be reviewed")
+        self.store.add_review(job_id, decision, comment[:MAX_COMMENT], reviewer)
+
+
+class NotReviewable(InputError):
+    """A review of a clip that is not there to see (HTTP 409)."""
+
+
+def review_state(job: Job, reviews: list) -> str | None:
+    """The last decision; 'pending' for a rendered clip no one has reviewed; None before it is rendered."""
+    return reviews[-1].decision if reviews else ("pending" if job.state == "done" else None)
+
+
+def _prepared(avatars_dir: Path, name: str) -> bool:
+    """Whether `name` is a prepared avatar the renderer will find (not one still being trained)."""
+    from ..avatar.bundle import find_bundle  # torch comes with it: only when a script names an avatar
+
+    return find_bundle(avatars_dir, name) is not None
 
 
 def checked_options(options: dict, label: str, lines: dict | None = None) -> dict:
@@ -146,4 +170,4 @@ def _body(text: str) -> str:
     return "".join(lines[closing + 1:])
 
 
-__all__ = ["ClipDesk", "OPTION_KEYS", "OUTPUT_NAMES", "checked_options"]
+__all__ = ["ClipDesk", "FILE_URL", "NotReviewable", "OPTION_KEYS", "OUTPUT_NAMES", "checked_options", "review_state"]

@@ -17,7 +17,8 @@ from starlette.datastructures import UploadFile
 
 from ..errors import InputError
 from .auth import SESSION_COOKIE, browser_session, check_csrf, require
-from .clips import NAME, VOICE
+from ..jobs.runner import PREPARE_AVATAR
+from .clips import NAME, VOICE, NotReviewable, review_state
 from .store import SESSION_SECONDS, Session
 from .uploads import UploadRefused, media_kind, store_bytes, text_upload
 
@@ -216,7 +217,7 @@ def review_page(request: Request, job_id: int):
     if store.clip(job_id) is None:
         raise HTTPException(404, f"no clip {job_id}")
     job = store.get(job_id)
-    clip = desk.describe(job, lambda name: f"/api/v1/clips/{job_id}/files/{name}")
+    clip = desk.describe(job)
     manifest_path = desk.file(job, "manifest")
     manifest = manifest_path.read_text(encoding="utf-8") if manifest_path else None
     language = json.loads(manifest)["inputs"].get("language") or "en" if manifest else "en"
@@ -229,11 +230,10 @@ def review(request: Request, job_id: int, decision: str = Form(...), comment: st
     session = signed_in(request)
     check_csrf(request, session, csrf)
     require(session.user, "reviewer")
-    store = request.app.state.store
-    if store.clip(job_id) is None or store.get(job_id).state != "done":
-        raise HTTPException(409, "only a rendered clip can be reviewed")
     try:
-        store.add_review(job_id, decision, comment[:4000], session.user.name)
+        request.app.state.desk.review(job_id, decision, comment, session.user.name)
+    except NotReviewable as error:
+        raise HTTPException(409, error.one_line()) from None
     except InputError as error:
         raise HTTPException(422, error.one_line()) from None
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
@@ -242,9 +242,11 @@ def review(request: Request, job_id: int, decision: str = Form(...), comment: st
 @router.get("/presenters", response_class=HTMLResponse)
 def presenters_page(request: Request, error: str | None = None):
     session = signed_in(request)
-    preparing = [job for job in request.app.state.store.jobs() if job.options.get("kind") == "prepare-avatar"]
+    from ..avatar.bundle import list_bundles  # torch comes with it: only on this page
+
+    preparing = [job for job in request.app.state.store.jobs() if job.options.get("kind") == PREPARE_AVATAR]
     return page(request, "presenters.html", session, presenters=_presenters(request), error=error, preparing=preparing,
-                prepared=sorted(p.name for p in request.app.state.home.avatars_dir.glob("*") if (p / "bundle.json").is_file()))
+                prepared=[bundle.name for bundle in list_bundles(request.app.state.home.avatars_dir)])
 
 
 @router.post("/presenters")
@@ -293,13 +295,13 @@ def _poster(video: Path) -> None:
 
 def _queue_prepare(request: Request, key: str, video: Path, quick: bool) -> None:
     """`announcer avatar prepare` as a job, which a worker runs: the presenter's own generator, trained on their video."""
-    from ..jobs.runner import PREPARE_AVATAR
+    from ..avatar.bundle import bundle_for
     from ..jobs.store import JobSpec
 
     home = request.app.state.home
     options = {"kind": PREPARE_AVATAR, "video": str(video), "name": key, "quick": quick}
     request.app.state.store.enqueue(JobSpec(batch=str(home.work_dir / "studio" / "presenters"),
-                                            output=str(home.avatars_dir / key / "bundle.json"), avatar=str(video),
+                                            output=str(bundle_for(home.avatars_dir, key).meta_path), avatar=str(video),
                                             options=options, key=f"prepare-{key}-{secrets.token_hex(4)}"))
 
 
@@ -352,14 +354,14 @@ def _row(request: Request, job) -> dict:
     progress = 1.0 if job.state == "done" else sum(stage in done_stages for stage in STAGES) / len(STAGES)
     current = next((stage for stage in STAGES if stage not in done_stages), None) if job.state == "running" else None
     reviews = store.reviews(job.id) if clip else []
-    preparing = job.options.get("kind") == "prepare-avatar"
+    preparing = job.options.get("kind") == PREPARE_AVATAR
     title = (clip or {}).get("title") or (f"prepare avatar {job.options.get('name')}" if preparing else None) \
         or Path(job.script or job.output).stem
     if preparing:
         progress = 1.0 if job.state == "done" else 0.0
     return {"id": job.id, "state": job.state, "title": title,
             "by": (clip or {}).get("submitted_by") or "batch", "stage": current, "progress": round(progress, 2),
-            "error": job.error, "review": reviews[-1].decision if reviews else ("pending" if clip and job.state == "done" else ""),
+            "error": job.error, "review": (review_state(job, reviews) if clip else None) or "",
             "reviewable": clip is not None}
 
 

@@ -72,6 +72,10 @@ CREATE INDEX IF NOT EXISTS reviews_by_job ON reviews (job_id, id);
 """
 
 
+class AlreadyExists(InputError):
+    """An account or webhook by that name or URL is there already (HTTP 409)."""
+
+
 @dataclass(frozen=True)
 class User:
     name: str
@@ -140,7 +144,7 @@ class StudioStore(JobStore):
         token = "ann_" + secrets.token_urlsafe(32)
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise InputError(f"user '{name}' exists", fix="choose another name, or `announcer users token NAME`")
+                raise AlreadyExists(f"user '{name}' exists", fix="choose another name, or `announcer users token NAME`")
             db.execute("INSERT INTO users (name, role, token_sha256, created) VALUES (?, ?, ?, ?)",
                        (name, role, _sha256(token), time.time()))
         return token
@@ -228,7 +232,7 @@ class StudioStore(JobStore):
         secret = "whsec_" + secrets.token_urlsafe(32)
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM webhooks WHERE url = ?", (url,)).fetchone():
-                raise InputError(f"webhook {url} exists", fix="remove it first to get a new secret")
+                raise AlreadyExists(f"webhook {url} exists", fix="remove it first to get a new secret")
             db.execute("INSERT INTO webhooks (url, secret, created) VALUES (?, ?, ?)", (url, secret, time.time()))
             row = db.execute("SELECT id FROM webhooks WHERE url = ?", (url,)).fetchone()
         return Webhook(row["id"], url, secret)
@@ -274,4 +278,4 @@ class StudioStore(JobStore):
             return [dict(row) for row in db.execute("SELECT * FROM webhook_deliveries WHERE job_id = ?", (job_id,))]
 
 
-__all__ = ["DECISIONS", "ROLES", "Review", "Session", "StudioStore", "User", "Webhook"]
+__all__ = ["AlreadyExists", "DECISIONS", "ROLES", "Review", "Session", "StudioStore", "User", "Webhook"]
