@@ -57,8 +57,13 @@ def browser():
 
 @pytest.mark.slow
 def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    def across_reloads(seconds: float) -> WebDriverWait:
+        """A wait that reads the page again when it reloads under it (the Jobs page reloads itself; a form posts)."""
+        return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
     shots = [tmp_path / "screens"] + ([Path(os.environ["ANNOUNCER_SCREENSHOTS"])] if os.environ.get("ANNOUNCER_SCREENSHOTS") else [])
     for folder in shots:
@@ -90,11 +95,11 @@ def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
         worker = threading.Thread(target=studio.render_queued)
         worker.start()
         browser.get(served.url + "/jobs")
-        WebDriverWait(browser, 30).until(lambda b: "running" in b.find_element(By.ID, "job-1").text
+        across_reloads(30).until(lambda b: "running" in b.find_element(By.ID, "job-1").text
                                          or "done" in b.find_element(By.ID, "job-1").text)
         screenshot("jobs")
         worker.join(timeout=600)
-        WebDriverWait(browser, 30).until(lambda b: "done" in b.find_element(By.ID, "job-1").text)  # live, no reload asked
+        across_reloads(30).until(lambda b: "done" in b.find_element(By.ID, "job-1").text)  # live, no reload asked
 
         browser.get(served.url + "/jobs/1")
         player = browser.find_element(By.ID, "player")
@@ -107,7 +112,7 @@ def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
 
         browser.find_element(By.ID, "comment").send_keys("Ready for the nine o'clock.")
         browser.find_element(By.ID, "approve").click()
-        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "review-state").text == "approved")
+        across_reloads(20).until(lambda b: b.find_element(By.ID, "review-state").text == "approved")
         assert browser.find_elements(By.CSS_SELECTOR, "#downloads a")
         screenshot("approved")
         assert [r.decision for r in studio.store.reviews(1)] == ["approved"]
