@@ -167,3 +167,37 @@ def test_eval_with_a_language_other_than_english_times_the_speech_with_the_phone
     assert report["motion_driver"] == "phonemes" and report["timing_models"] == ["asr_waveform.hama"]
     # Heard phones, not aligned English words, still put the mouth in time with this English speaker.
     assert report["mouth_open_r"] > 0.4 and abs(report["offset_frames"]) <= 2
+
+
+def test_narration_is_heard_in_stretches_cut_in_its_pauses():
+    """The recogniser hears a recording in stretches of about STRETCH_S cut in the middle of pauses, so no phone is
+    cut in two; the stretches cover the whole recording."""
+    from announcer.voice.phones import RECOGNISER_RATE, STRETCH_S, _at_recogniser_rate, _stretches, pauses
+
+    audio, rate = soundfile.read(MEDIA / "audio" / "jfk.wav", dtype="float32", always_2d=True)
+    speech = _at_recogniser_rate(audio.mean(axis=1), rate)
+    quiet = pauses(speech, RECOGNISER_RATE)
+    stretches = _stretches(len(speech), quiet)
+    assert len(stretches) >= 2 and stretches[0][0] == 0 and stretches[-1][1] == len(speech)
+    assert all(end == next_start for (_, end), (next_start, _) in zip(stretches[:-1], stretches[1:], strict=True))
+    for _, end in stretches[:-1]:
+        assert any(a < end / RECOGNISER_RATE < b for a, b in quiet), f"cut at {end / RECOGNISER_RATE:.2f} s is not in a pause"
+    assert max(end - start for start, end in stretches) / RECOGNISER_RATE < 2 * STRETCH_S
+
+
+def test_stretches_heard_on_several_sessions_at_once_give_what_one_session_gives():
+    from announcer.voice.phones import PhoneRecogniser
+
+    audio, rate = soundfile.read(MEDIA / "audio" / "jfk.wav", dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    one, two = PhoneRecogniser(sessions=1).phones(audio, rate), PhoneRecogniser(sessions=2).phones(audio, rate)
+    assert len(one) > 40 and one == two
+
+
+def test_speech_with_no_pause_is_cut_where_it_stands_after_the_longest_stretch():
+    from announcer.voice.phones import MAX_STRETCH_S, RECOGNISER_RATE, _stretches
+
+    samples = int(70 * RECOGNISER_RATE)
+    stretches = _stretches(samples, [])
+    assert [end - start for start, end in stretches][:2] == [int(MAX_STRETCH_S * RECOGNISER_RATE)] * 2
+    assert stretches[-1][1] == samples

@@ -9,7 +9,9 @@ which is all the motion stage needs.
 """
 from __future__ import annotations
 
-import threading
+import os
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from .align import speech_chunks
 from .ctc_align import ScriptPhonemiser, forced_alignment, is_modifier
 from .types import TimedUnit
 
@@ -39,17 +40,26 @@ SCRIPT_SHARE = (0.7, 1.4)
 script of two words on nine seconds of speech fits well (blanks absorb the rest) but holds a tenth of its phones."""
 """Quiet stretches this long are pauses (shorter ones are the closures of stops, where a phone goes on)."""
 QUIET_SHARE = 0.05
-_SESSION_LOCK = threading.Lock()
-"""One recognition at a time per process: the job runner renders on worker threads that share a Runtime."""
+STRETCH_S = 5.0
+"""The model hears narration in stretches of about this long, cut in the middle of pauses, several at once. Its
+cost grows faster than the stretch: 28 s of German took 4.5 s in one piece, 2.6 s in 7-s pieces."""
+MAX_STRETCH_S = 30.0
+"""Speech with no pause for this long is cut where it stands."""
+MAX_SESSIONS = 4
+"""hama's engine computes on one core and releases the GIL, so stretches are heard on this many sessions at once
+(at most one per core). Each session is a copy of the 22 MB model."""
 
 
 class PhoneRecogniser:
     """hama's phoneme recogniser, loaded once (a Runtime keeps it)."""
 
-    def __init__(self):
+    def __init__(self, sessions: int | None = None):
         from hama import ASRModel
 
         self._model = ASRModel()
+        self._sessions: queue.Queue = queue.Queue()
+        for _ in range(sessions or min(MAX_SESSIONS, os.cpu_count() or 1)):
+            self._sessions.put(self._model if self._sessions.empty() else ASRModel())
         self._script_phonemiser: ScriptPhonemiser | None = None
         self._token_ids: dict[str, int] = {}
 
@@ -99,7 +109,8 @@ class PhoneRecogniser:
         tokens = self._model.decoder_tokens
         heard = [(frame, tokens[token]) for frame, token in _emissions(frames, self._model.blank_id)]
         # Word boundaries and unknown sounds are emissions too, but the lips go on from one phone to the next.
-        heard = [(frame, label) for frame, label in heard if label.strip() and not label.startswith("<")]
+        # So are marks that are no sound at all (links, tones, pause commas): they would read as silence.
+        heard = [(frame, label) for frame, label in heard if any(c.isalpha() for c in label) and not label.startswith("<")]
         if not heard:  # a stretch of breath or noise: no phone at all
             return []
         frame_s = FRAME_SAMPLES / RECOGNISER_RATE
@@ -110,16 +121,22 @@ class PhoneRecogniser:
     def _log_probs_by_chunk(self, speech: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """(start in seconds, frames x tokens log-probabilities) for each stretch of the recording between pauses:
         the one pass of the model that both free recognition and alignment to a script read."""
-        model = self._model
-        chunks = []
-        for start, end in speech_chunks(_pcm(speech), RECOGNISER_RATE):
-            wav = speech[start:end].reshape(1, -1).astype(np.float32)
-            with _SESSION_LOCK:
-                log_probs, lengths = model.session.run(
-                    [model._log_probs_output_name, model._out_lengths_output_name],
-                    {model._waveform_input_name: wav, model._waveform_lengths_input_name: np.array([wav.shape[1]], np.int64)})
-            chunks.append((start / RECOGNISER_RATE, log_probs[0][: int(np.ravel(lengths)[0])]))
-        return chunks
+        stretches = _stretches(len(speech), pauses(speech, RECOGNISER_RATE))
+        with ThreadPoolExecutor(max_workers=self._sessions.qsize() or 1) as pool:
+            heard = list(pool.map(lambda stretch: self._log_probs(speech[stretch[0]:stretch[1]]), stretches))
+        return [(start / RECOGNISER_RATE, log_probs) for (start, _), log_probs in zip(stretches, heard, strict=True)]
+
+    def _log_probs(self, stretch: np.ndarray) -> np.ndarray:
+        """One stretch through a free session (render threads that share a Runtime share these sessions too)."""
+        wav = stretch.reshape(1, -1).astype(np.float32)
+        model = self._sessions.get()
+        try:
+            log_probs, lengths = model.session.run(
+                [model._log_probs_output_name, model._out_lengths_output_name],
+                {model._waveform_input_name: wav, model._waveform_lengths_input_name: np.array([wav.shape[1]], np.int64)})
+        finally:
+            self._sessions.put(model)
+        return log_probs[0][: int(np.ravel(lengths)[0])]
 
     def _phonemiser(self) -> ScriptPhonemiser:
         if self._script_phonemiser is None:
@@ -150,8 +167,28 @@ def _at_recogniser_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return resample_poly(audio, RECOGNISER_RATE, sample_rate).astype(np.float32)
 
 
-def _pcm(speech: np.ndarray) -> np.ndarray:
-    return (np.clip(speech, -1, 1) * 32767).astype(np.int16)
+def _stretches(n_samples: int, quiet: list[tuple[float, float]]) -> list[tuple[int, int]]:
+    """(start, end) sample ranges covering the recording, each cut in the middle of a pause: the longest pause
+    between STRETCH_S / 2 and STRETCH_S into the stretch, else the first pause after it."""
+    middles = np.array([(a + b) / 2 for a, b in quiet])
+    lengths = np.array([b - a for a, b in quiet])
+    duration = n_samples / RECOGNISER_RATE
+    cuts = [0.0]
+    while duration - cuts[-1] > STRETCH_S:
+        start = cuts[-1]
+        window = (middles > start + STRETCH_S / 2) & (middles <= start + STRETCH_S)
+        later = middles > start + STRETCH_S
+        if window.any():
+            cut = middles[window][np.argmax(lengths[window])]
+        elif later.any() and middles[later][0] < start + MAX_STRETCH_S:
+            cut = middles[later][0]
+        else:
+            cut = start + MAX_STRETCH_S
+        if cut >= duration:
+            break
+        cuts.append(float(cut))
+    edges = [int(round(cut * RECOGNISER_RATE)) for cut in cuts] + [n_samples]
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 def _timed(label: str, start_s: float, next_start_s: float) -> TimedUnit:
