@@ -20,7 +20,7 @@ COLUMNS = ("mouth_open_r", "offset_frames", "mouth_open_r_at_offset", "lip_landm
 
 def main() -> None:
     from announcer import Pipeline, RenderConfig
-    from announcer.config import FaceConfig, MotionConfig, VoiceConfig
+    from announcer.config import FaceConfig, GenerateConfig, MotionConfig, VoiceConfig
     from announcer.eval import evaluate
 
     parser = argparse.ArgumentParser()
@@ -31,12 +31,15 @@ def main() -> None:
                         help="no phoneme alignment of the narration: the speech-to-mouth model reads the audio")
     parser.add_argument("--phones", choices=("auto", "recognise"), default="auto",
                         help="recognise: hama's phone recogniser times English narration too (VoiceConfig.narration_phones)")
+    parser.add_argument("--mouth-interior", choices=("real", "painted", "off"), default="real",
+                        help="the renderer's mouth interiors (GenerateConfig.mouth_interior)")
     args = parser.parse_args()
     videos = [v for v in VIDEOS if not args.videos or v.name in args.videos]
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), motion=MotionConfig(mouth_model=args.mouth_model),
-                              voice=VoiceConfig(align_narration=not args.no_align, narration_phones=args.phones), home=Path(scratch) / "home", progress=False)
+                              voice=VoiceConfig(align_narration=not args.no_align, narration_phones=args.phones),
+                              generate=GenerateConfig(mouth_interior=args.mouth_interior), home=Path(scratch) / "home", progress=False)
         print(f"{'video':34} {'run':9} " + " ".join(f"{c:>22}" for c in COLUMNS))
         by_class = {}
         with Pipeline(config) as pipeline:

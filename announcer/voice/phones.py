@@ -66,13 +66,15 @@ class PhoneRecogniser:
     def phones(self, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
         """IPA phones (hama's inventory) timed on the recording's timeline, stretch by stretch between pauses."""
         speech = _at_recogniser_rate(audio, sample_rate)
-        return self._heard(speech, self._log_probs_by_chunk(speech))
+        quiet = pauses(speech, RECOGNISER_RATE)
+        return self._heard(self._log_probs_by_chunk(speech, quiet), quiet)
 
     def script_phones(self, audio: np.ndarray, sample_rate: int, text: str, language: str) -> ScriptFit | None:
         """The phones `text` says (in `language`), timed by aligning them to the recording, with the phones heard
         in it from the same pass of the model; None where the recording is too short to hold them."""
         speech = _at_recogniser_rate(audio, sample_rate)
-        chunks = self._log_probs_by_chunk(speech)
+        quiet = pauses(speech, RECOGNISER_RATE)
+        chunks = self._log_probs_by_chunk(speech, quiet)
         frame_s = FRAME_SAMPLES / RECOGNISER_RATE
         log_probs = np.concatenate([chunk for _, chunk in chunks])
         frame_times = np.concatenate([offset + np.arange(len(chunk)) * frame_s for offset, chunk in chunks])
@@ -87,30 +89,29 @@ class PhoneRecogniser:
         next_starts = [start for start, _ in said[1:]] + [float(frame_times[-1]) + frame_s]
         phones = [_timed(label, start, next_start) for (start, label), next_start in zip(said, next_starts, strict=True)]
         free_fit = float(log_probs.max(axis=1).mean())
-        return ScriptFit(_ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE)), fit - free_fit,
-                         len(said) / max(self._phones_heard(log_probs), 1), self._heard(speech, chunks))
+        return ScriptFit(_ended_by_pauses(phones, quiet), fit - free_fit,
+                         len(said) / max(self._phones_heard(log_probs), 1), self._heard(chunks, quiet))
 
     def _phones_heard(self, log_probs: np.ndarray) -> int:
         """How many phones free recognition hears in these frames (the greedy CTC path)."""
         tokens = self._model.decoder_tokens
         emitted = _emissions(list(log_probs.argmax(axis=1)), self._model.blank_id)
-        return sum(1 for _, token in emitted if tokens[token].strip() and not tokens[token].startswith("<")
-                   and not is_modifier(tokens[token]))
+        return sum(1 for _, token in emitted if _is_sound(tokens[token]) and not is_modifier(tokens[token]))
 
-    def _heard(self, speech: np.ndarray, chunks: list[tuple[float, np.ndarray]]) -> list[TimedUnit]:
+    def _heard(self, chunks: list[tuple[float, np.ndarray]], quiet: list[tuple[float, float]]) -> list[TimedUnit]:
         phones: list[TimedUnit] = []
         for offset, log_probs in chunks:
             phones += [p.shifted(offset) for p in self._recognise(log_probs)]
-        return _ended_by_pauses(phones, pauses(speech, RECOGNISER_RATE))
+        return _ended_by_pauses(phones, quiet)
 
     def _recognise(self, log_probs: np.ndarray) -> list[TimedUnit]:
         """One stretch's phones, decoded from its log-probabilities as hama decodes them."""
         frames = self._model._decode_single(log_probs, len(log_probs)).frame_token_ids
         tokens = self._model.decoder_tokens
         heard = [(frame, tokens[token]) for frame, token in _emissions(frames, self._model.blank_id)]
-        # Word boundaries and unknown sounds are emissions too, but the lips go on from one phone to the next.
-        # So are marks that are no sound at all (links, tones, pause commas): they would read as silence.
-        heard = [(frame, label) for frame, label in heard if any(c.isalpha() for c in label) and not label.startswith("<")]
+        # Word boundaries, unknown sounds and marks (links, tones, commas) are emissions too, but the lips go on
+        # from one phone to the next.
+        heard = [(frame, label) for frame, label in heard if _is_sound(label)]
         if not heard:  # a stretch of breath or noise: no phone at all
             return []
         frame_s = FRAME_SAMPLES / RECOGNISER_RATE
@@ -118,10 +119,10 @@ class PhoneRecogniser:
         return [_timed(label, frame * frame_s, next_frame * frame_s)
                 for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
 
-    def _log_probs_by_chunk(self, speech: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    def _log_probs_by_chunk(self, speech: np.ndarray, quiet: list[tuple[float, float]]) -> list[tuple[float, np.ndarray]]:
         """(start in seconds, frames x tokens log-probabilities) for each stretch of the recording between pauses:
         the one pass of the model that both free recognition and alignment to a script read."""
-        stretches = _stretches(len(speech), pauses(speech, RECOGNISER_RATE))
+        stretches = _stretches(len(speech), quiet)
         with ThreadPoolExecutor(max_workers=self._sessions.qsize() or 1) as pool:
             heard = list(pool.map(lambda stretch: self._log_probs(speech[stretch[0]:stretch[1]]), stretches))
         return [(start / RECOGNISER_RATE, log_probs) for (start, _), log_probs in zip(stretches, heard, strict=True)]
@@ -189,6 +190,11 @@ def _stretches(n_samples: int, quiet: list[tuple[float, float]]) -> list[tuple[i
         cuts.append(float(cut))
     edges = [int(round(cut * RECOGNISER_RATE)) for cut in cuts] + [n_samples]
     return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _is_sound(label: str) -> bool:
+    """A phone (or a mark on one), not a word boundary, an unknown sound, a link, a tone number or a comma."""
+    return any(c.isalpha() for c in label) and not label.startswith("<")
 
 
 def _timed(label: str, start_s: float, next_start_s: float) -> TimedUnit:
