@@ -170,19 +170,32 @@ def test_eval_with_a_language_other_than_english_times_the_speech_with_the_phone
 
 
 def test_narration_is_heard_in_stretches_cut_in_its_pauses():
-    """The recogniser hears a recording in stretches of about STRETCH_S cut in the middle of pauses, so no phone is
-    cut in two; the stretches cover the whole recording."""
-    from announcer.voice.phones import RECOGNISER_RATE, STRETCH_S, _at_recogniser_rate, _stretches, pauses
+    """The recogniser hears a recording in stretches of at most STRETCH_S, cut on frame boundaries in the middle of
+    pauses where there are pauses, so no phone is cut in two; the stretches cover the whole recording."""
+    from announcer.voice.phones import FRAME_SAMPLES, RECOGNISER_RATE, STRETCH_S, _at_recogniser_rate, _stretches, pauses
 
     audio, rate = soundfile.read(MEDIA / "audio" / "jfk.wav", dtype="float32", always_2d=True)
     speech = _at_recogniser_rate(audio.mean(axis=1), rate)
     quiet = pauses(speech, RECOGNISER_RATE)
-    stretches = _stretches(len(speech), quiet)
-    assert len(stretches) >= 2 and stretches[0][0] == 0 and stretches[-1][1] == len(speech)
+    stretches = _stretches(speech, quiet)
+    assert len(stretches) >= 3 and stretches[0][0] == 0 and stretches[-1][1] == len(speech)
     assert all(end == next_start for (_, end), (next_start, _) in zip(stretches[:-1], stretches[1:], strict=True))
-    for _, end in stretches[:-1]:
-        assert any(a < end / RECOGNISER_RATE < b for a, b in quiet), f"cut at {end / RECOGNISER_RATE:.2f} s is not in a pause"
-    assert max(end - start for start, end in stretches) / RECOGNISER_RATE < 2 * STRETCH_S
+    assert all(end % FRAME_SAMPLES == 0 for _, end in stretches[:-1])
+    assert max(end - start for start, end in stretches) <= STRETCH_S * RECOGNISER_RATE
+    in_pauses = [any(a < end / RECOGNISER_RATE < b for a, b in quiet) for _, end in stretches[:-1]]
+    assert sum(in_pauses) >= 2, in_pauses  # jfk.wav pauses at 2.2-3.3, 4.4-5.4 and 7.7-8.2 s
+
+
+def test_speech_with_no_pause_is_cut_at_its_quietest_moment():
+    from announcer.voice.phones import FRAME_SAMPLES, RECOGNISER_RATE, STRETCH_S, _stretches
+
+    seconds = np.arange(int(2.5 * STRETCH_S * RECOGNISER_RATE)) / RECOGNISER_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 220 * seconds)).astype(np.float32)
+    dip = int(0.8 * STRETCH_S * RECOGNISER_RATE) // FRAME_SAMPLES * FRAME_SAMPLES
+    tone[dip:dip + FRAME_SAMPLES] *= 0.05  # 20 ms of near-quiet, far too short for a pause
+    stretches = _stretches(tone, [])
+    assert stretches[0] == (0, dip)
+    assert max(end - start for start, end in stretches) <= STRETCH_S * RECOGNISER_RATE and stretches[-1][1] == len(tone)
 
 
 def test_stretches_heard_on_several_sessions_at_once_give_what_one_session_gives():
@@ -192,12 +205,3 @@ def test_stretches_heard_on_several_sessions_at_once_give_what_one_session_gives
     audio = audio.mean(axis=1)
     one, two = PhoneRecogniser(sessions=1).phones(audio, rate), PhoneRecogniser(sessions=2).phones(audio, rate)
     assert len(one) > 40 and one == two
-
-
-def test_speech_with_no_pause_is_cut_where_it_stands_after_the_longest_stretch():
-    from announcer.voice.phones import MAX_STRETCH_S, RECOGNISER_RATE, _stretches
-
-    samples = int(70 * RECOGNISER_RATE)
-    stretches = _stretches(samples, [])
-    assert [end - start for start, end in stretches][:2] == [int(MAX_STRETCH_S * RECOGNISER_RATE)] * 2
-    assert stretches[-1][1] == samples

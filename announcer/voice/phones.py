@@ -31,6 +31,7 @@ scored best on the held-out clips (benchmarks/RESULTS.md)."""
 MAX_PHONE_S = 0.3
 """A phone heard before a pause ends this long after it starts at most (CTC only says where a phone begins)."""
 MIN_PAUSE_S = 0.15
+"""Quiet stretches this long are pauses (shorter ones are the closures of stops, where a phone goes on)."""
 MIN_SCRIPT_FIT = -1.5
 """Below this ScriptFit.fit a recording is taken not to follow its script. Measured on jfk.wav and eight LJ Speech
 clips: their own transcripts fit at -0.66 to -1.36, another clip's transcript at -1.82 to -3.77, and French text of
@@ -38,13 +39,14 @@ the same length on the German recording at -1.58."""
 SCRIPT_SHARE = (0.7, 1.4)
 """The script's phones per phone heard, for a recording of that script: 0.90 to 1.10 on the same nine clips. A
 script of two words on nine seconds of speech fits well (blanks absorb the rest) but holds a tenth of its phones."""
-"""Quiet stretches this long are pauses (shorter ones are the closures of stops, where a phone goes on)."""
 QUIET_SHARE = 0.05
-STRETCH_S = 5.0
-"""The model hears narration in stretches of about this long, cut in the middle of pauses, several at once. Its
-cost grows faster than the stretch: 28 s of German took 4.5 s in one piece, 2.6 s in 7-s pieces."""
-MAX_STRETCH_S = 30.0
-"""Speech with no pause for this long is cut where it stands."""
+STRETCH_S = 4.0
+"""The model hears narration in stretches of at most this long, several at once, each cut in a pause or else at the
+quietest moment. Its cost grows faster than the stretch: 28 s of German took 4.5 s in one piece, 2.4 s in 3.5-s
+pieces."""
+CONTEXT_FRAMES = 12
+"""Each stretch is heard with this many 20-ms frames of its neighbours on either side, and only its own frames are
+kept, so no phone near a cut is heard without what comes before and after it."""
 MAX_SESSIONS = 4
 """hama's engine computes on one core and releases the GIL, so stretches are heard on this many sessions at once
 (at most one per core). Each session is a copy of the 22 MB model."""
@@ -122,14 +124,21 @@ class PhoneRecogniser:
     def _log_probs_by_chunk(self, speech: np.ndarray, quiet: list[tuple[float, float]]) -> list[tuple[float, np.ndarray]]:
         """(start in seconds, frames x tokens log-probabilities) for each stretch of the recording between pauses:
         the one pass of the model that both free recognition and alignment to a script read."""
-        stretches = _stretches(len(speech), quiet)
+        stretches = _stretches(speech, quiet)
         with ThreadPoolExecutor(max_workers=self._sessions.qsize() or 1) as pool:
-            heard = list(pool.map(lambda stretch: self._log_probs(speech[stretch[0]:stretch[1]]), stretches))
+            heard = list(pool.map(lambda stretch: self._stretch_log_probs(speech, *stretch), stretches))
         return [(start / RECOGNISER_RATE, log_probs) for (start, _), log_probs in zip(stretches, heard, strict=True)]
 
-    def _log_probs(self, stretch: np.ndarray) -> np.ndarray:
-        """One stretch through a free session (render threads that share a Runtime share these sessions too)."""
-        wav = stretch.reshape(1, -1).astype(np.float32)
+    def _stretch_log_probs(self, speech: np.ndarray, start: int, end: int) -> np.ndarray:
+        """The frames of speech[start:end] (whole frames from `start`), heard with CONTEXT_FRAMES either side."""
+        context = CONTEXT_FRAMES * FRAME_SAMPLES
+        before = min(start, context) // FRAME_SAMPLES
+        log_probs = self._log_probs(speech[start - before * FRAME_SAMPLES:end + context])
+        return log_probs[before:before + -(-(end - start) // FRAME_SAMPLES)]
+
+    def _log_probs(self, wav: np.ndarray) -> np.ndarray:
+        """Audio through a free session (render threads that share a Runtime share these sessions too)."""
+        wav = wav.reshape(1, -1).astype(np.float32)
         model = self._sessions.get()
         try:
             log_probs, lengths = model.session.run(
@@ -168,27 +177,19 @@ def _at_recogniser_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return resample_poly(audio, RECOGNISER_RATE, sample_rate).astype(np.float32)
 
 
-def _stretches(n_samples: int, quiet: list[tuple[float, float]]) -> list[tuple[int, int]]:
-    """(start, end) sample ranges covering the recording, each cut in the middle of a pause: the longest pause
-    between STRETCH_S / 2 and STRETCH_S into the stretch, else the first pause after it."""
-    middles = np.array([(a + b) / 2 for a, b in quiet])
-    lengths = np.array([b - a for a, b in quiet])
-    duration = n_samples / RECOGNISER_RATE
-    cuts = [0.0]
-    while duration - cuts[-1] > STRETCH_S:
-        start = cuts[-1]
-        window = (middles > start + STRETCH_S / 2) & (middles <= start + STRETCH_S)
-        later = middles > start + STRETCH_S
-        if window.any():
-            cut = middles[window][np.argmax(lengths[window])]
-        elif later.any() and middles[later][0] < start + MAX_STRETCH_S:
-            cut = middles[later][0]
-        else:
-            cut = start + MAX_STRETCH_S
-        if cut >= duration:
-            break
-        cuts.append(float(cut))
-    edges = [int(round(cut * RECOGNISER_RATE)) for cut in cuts] + [n_samples]
+def _stretches(speech: np.ndarray, quiet: list[tuple[float, float]]) -> list[tuple[int, int]]:
+    """(start, end) sample ranges covering the recording, at most STRETCH_S long, cut on frame boundaries: in the
+    middle of the longest pause in the second half of each stretch, else at its quietest 20-ms frame there."""
+    frames = len(speech) // FRAME_SAMPLES
+    level = (speech[: frames * FRAME_SAMPLES].reshape(frames, FRAME_SAMPLES).astype(np.float32) ** 2).mean(axis=1)
+    frame_s = FRAME_SAMPLES / RECOGNISER_RATE
+    longest = int(STRETCH_S / frame_s)
+    cuts = [0]
+    while frames - cuts[-1] > longest:
+        earliest, latest = cuts[-1] + longest // 2, cuts[-1] + longest
+        inside = [(b - a, (a + b) / 2) for a, b in quiet if earliest * frame_s < (a + b) / 2 <= latest * frame_s]
+        cuts.append(int(max(inside)[1] / frame_s) if inside else earliest + int(np.argmin(level[earliest:latest])))
+    edges = [cut * FRAME_SAMPLES for cut in cuts] + [len(speech)]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
