@@ -212,6 +212,9 @@ class Pipeline:
             programme = Programme.load(inputs.programme, plan.fps)
         deliveries: list[_Delivery] = []
         captions = _shifted(speech.captions, programme.intro_seconds)
+        if not captions:
+            log.warning("%s: no script came with the narration, so the clip's subtitles are empty (give the script "
+                        "too, and the narration is captioned by it)", Path(request.audio or request.output).name)
         try:
             deliveries += [self._delivery(outputs, layout, inputs) for outputs, layout in zip(output_sets, inputs.layouts,
                                                                                               strict=True)]
@@ -560,7 +563,7 @@ class Pipeline:
                            "frames": int(len(avatar.frames)), "prepared": renderer.bundle_name,
                            "frames_used": list(avatar.used_frames) if avatar.used_frames else "all"},
                 "audio": _file_entry(request.audio),
-                "language": script.language if script else None,
+                "language": script.language if script else inputs.voice.language,
                 "title": script.title if script else None,
                 "presenter": inputs.presenter.manifest_entry() if inputs.presenter else None,
                 "template": inputs.template.manifest_entry() if inputs.template else None,

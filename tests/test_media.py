@@ -111,3 +111,12 @@ def test_a_cue_stays_up_through_a_short_pause_but_not_a_long_one():
     assert cues[1].end == 2.8 and cues[2].start == 4.0  # a 1.2 s pause still clears the screen
     blocks = to_srt(captions).split("\n\n")
     assert "00:00:01,420" in blocks[0] and "00:00:02,800" in blocks[1]
+
+
+def test_no_captions_make_empty_subtitle_files_not_an_error():
+    """Narration with no script has no captions: the .srt is empty and the .vtt only its header."""
+    from announcer.media.subtitles import readable_cues
+
+    assert readable_cues([]) == [] and to_srt([]) == "" and to_vtt([]).strip() == "WEBVTT"
+    one = [TimedUnit("Good evening.", 0.5, 1.5)]
+    assert readable_cues(one) == one

@@ -144,12 +144,20 @@ def speaking_mask(speech, step=0.01):
 
 
 @pytest.mark.slow
-def test_german_narration_renders_with_phoneme_timings_and_lips_that_follow_it(pipeline, face_stage, tmp_path):
-    from .test_render import assert_deliverables, assert_lips_follow_speech, render_clip
+def test_german_narration_with_no_script_renders_with_phoneme_timings_and_lips_that_follow_it(pipeline, face_stage,
+                                                                                              tmp_path, caplog):
+    """A recording, a photo and the recording's language, and no script. The clip comes out, timed by phonemes, and
+    says that its subtitles are empty for want of a script (rendering with no captions once raised an error)."""
+    from announcer import RenderRequest
 
-    result, _ = render_clip(pipeline, tmp_path, MEDIA / "portraits" / "woman_white_top.png", "de.md",
-                            "---\nlanguage: de\n---\nGuten Abend.\n", audio=MULTILINGUAL / RECORDINGS["de"])
-    manifest = assert_deliverables(result)
+    from .test_render import assert_lips_follow_speech
+
+    caplog.set_level(logging.WARNING)
+    result = pipeline.render(RenderRequest(avatar=MEDIA / "portraits" / "woman_white_top.png", output=tmp_path / "de.mp4",
+                                           audio=MULTILINGUAL / RECORDINGS["de"], voice_overrides={"language": "de"}))
+    assert any("subtitles are empty" in r.getMessage() for r in caplog.records)
+    assert result.outputs.video.stat().st_size > 0 and result.outputs.subtitles_srt.read_text() == ""
+    manifest = json.loads(result.outputs.manifest.read_text())
     assert manifest["video"]["motion_driver"] == "phonemes" and manifest["inputs"]["language"] == "de"
     assert any(model["path"].endswith("asr_waveform.hama") for model in manifest["models"])
     assert_lips_follow_speech(face_stage, result, speech_max_floor=0.05, from_audio=True)

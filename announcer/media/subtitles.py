@@ -44,11 +44,11 @@ def _split(captions: list[TimedUnit]) -> list[TimedUnit]:
 
 def _held_through_short_pauses(cues: list[TimedUnit]) -> list[TimedUnit]:
     held = []
-    for cue, following in zip(cues, [*cues[1:], None], strict=True):
-        if following is not None and 0 < following.start - cue.end < HOLD_THROUGH_PAUSE_S:
+    for cue, following in zip(cues, cues[1:], strict=False):
+        if 0 < following.start - cue.end < HOLD_THROUGH_PAUSE_S:
             cue = TimedUnit(cue.label, cue.start, max(cue.end, following.start - CUE_GAP_S))
         held.append(cue)
-    return held
+    return held + cues[-1:]
 
 
 def display_width(text: str) -> int:
