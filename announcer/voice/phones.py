@@ -66,7 +66,7 @@ class PhoneRecogniser:
         self._token_ids: dict[str, int] = {}
 
     def phones(self, audio: np.ndarray, sample_rate: int) -> list[TimedUnit]:
-        """IPA phones (hama's inventory) timed on the recording's timeline, stretch by stretch between pauses."""
+        """IPA phones (hama's inventory) timed on the recording's timeline."""
         speech = _at_recogniser_rate(audio, sample_rate)
         quiet = pauses(speech, RECOGNISER_RATE)
         return self._heard(self._log_probs_by_chunk(speech, quiet), quiet)
@@ -122,8 +122,8 @@ class PhoneRecogniser:
                 for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
 
     def _log_probs_by_chunk(self, speech: np.ndarray, quiet: list[tuple[float, float]]) -> list[tuple[float, np.ndarray]]:
-        """(start in seconds, frames x tokens log-probabilities) for each stretch of the recording between pauses:
-        the one pass of the model that both free recognition and alignment to a script read."""
+        """(start in seconds, frames x tokens log-probabilities) for each of the recording's stretches (_stretches),
+        heard several at once: the one pass of the model that both free recognition and alignment to a script read."""
         stretches = _stretches(speech, quiet)
         with ThreadPoolExecutor(max_workers=self._sessions.qsize() or 1) as pool:
             heard = list(pool.map(lambda stretch: self._stretch_log_probs(speech, *stretch), stretches))
