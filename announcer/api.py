@@ -52,7 +52,7 @@ from .config import (
     aspect_from_yaml,
     aspects_named,
 )
-from .deliver import OutputSet, StagedOutputs
+from .deliver import OutputSet, StagedOutputs, manifest_file, manifest_number
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
@@ -558,18 +558,19 @@ class Pipeline:
             "announcer": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "inputs": {
-                "script": _file_entry(request.script),
+                "script": manifest_file(request.script),
                 "avatar": {"path": str(avatar.source.resolve()), "sha256": avatar.sha256, "kind": "video" if avatar.is_video else "photo",
                            "frames": int(len(avatar.frames)), "prepared": renderer.bundle_name,
                            "frames_used": list(avatar.used_frames) if avatar.used_frames else "all"},
-                "audio": _file_entry(request.audio),
+                "audio": manifest_file(request.audio),
                 "language": script.language if script else inputs.voice.language,
                 "title": script.title if script else None,
                 "presenter": inputs.presenter.manifest_entry() if inputs.presenter else None,
                 "template": inputs.template.manifest_entry() if inputs.template else None,
             },
-            "voice": {"engine": speech.engine, "voice": speech.voice, "loudness_lufs": _round(speech.loudness_lufs),
-                      "true_peak_dbtp": _round(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
+            "voice": {"engine": speech.engine, "voice": speech.voice,
+                      "loudness_lufs": manifest_number(speech.loudness_lufs),
+                      "true_peak_dbtp": manifest_number(speech.true_peak_dbtp), "sample_rate": speech.sample_rate},
             "programme": programme.manifest_entry(soundtrack),
             "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
             "layout": {**asdict(delivery.layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
@@ -695,14 +696,6 @@ def _speech_from_cache(arrays: dict, meta: dict) -> Speech:
     captions = [TimedUnit(label, start, end) for label, start, end in meta["captions"]]
     return Speech(arrays["audio"], meta["sample_rate"], phonemes, captions, meta["engine"], meta["voice"],
                   meta["loudness_lufs"], meta["true_peak_dbtp"], meta["model_files"])
-
-
-def _file_entry(path) -> dict | None:
-    return {"path": str(Path(path).resolve()), "sha256": sha256_of(Path(path))} if path else None
-
-
-def _round(value):
-    return None if value is None or not np.isfinite(value) else round(float(value), 2)
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:

@@ -1,12 +1,26 @@
 """Deliverables: the clip and its companions, written under temp names and renamed only when all are done."""
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assets import sha256_of
 from .errors import InputError
+
+
+def manifest_file(path) -> dict | None:
+    """An input file as a clip's manifest records it: where it was and what it held (None for no file)."""
+    return {"path": str(Path(path).resolve()), "sha256": sha256_of(Path(path))} if path else None
+
+
+def manifest_number(value) -> float | None:
+    """A measured figure for the manifest: two decimals, None where there is none or it is not finite (JSON has no
+    -Infinity, and silence measures -inf LUFS)."""
+    return None if value is None or not math.isfinite(value) else round(float(value), 2)
+
 
 @dataclass(frozen=True)
 class OutputSet:

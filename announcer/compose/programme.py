@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..assets import sha256_of
 from ..config import ProgrammeConfig
+from ..deliver import manifest_file, manifest_number
 from .bookends import Bookend, load_bookend
 from .soundtrack import Soundtrack, programme_sound
 
@@ -50,15 +50,12 @@ class Programme:
         """The intro, outro and music bed as used, and the programme's measured sound."""
         if self.is_plain or soundtrack is None:
             return None
-        bookends = {b.role: {**_file(b.path), "seconds": round(b.seconds, 3)} for b in (self.intro, self.outro) if b}
-        music = {**_file(self.music), "level_db": self.config.music_level_db, "duck_db": self.config.music_duck_db,
+        bookends = {b.role: {**manifest_file(b.path), "seconds": round(b.seconds, 3)} for b in (self.intro, self.outro) if b}
+        music = {**manifest_file(self.music), "level_db": self.config.music_level_db, "duck_db": self.config.music_duck_db,
                  **soundtrack.bed_report()} if self.music else None
         return {"intro": bookends.get("intro"), "outro": bookends.get("outro"), "music": music,
-                "loudness_lufs": round(soundtrack.loudness_lufs, 2), "true_peak_dbtp": round(soundtrack.true_peak_dbtp, 2)}
-
-
-def _file(path: Path) -> dict:
-    return {"path": str(path.resolve()), "sha256": sha256_of(path)}
+                "loudness_lufs": manifest_number(soundtrack.loudness_lufs),
+                "true_peak_dbtp": manifest_number(soundtrack.true_peak_dbtp)}
 
 
 __all__ = ["Programme"]
