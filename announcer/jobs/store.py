@@ -123,14 +123,19 @@ class JobStore:
 
     @contextmanager
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
+        db = self._open()
         try:
             yield db
         finally:
             db.close()
+
+    def _open(self) -> sqlite3.Connection:
+        """A connection in autocommit mode (transactions are explicit), in WAL mode, waiting up to 30 s for a lock."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
 
     @contextmanager
     def _transaction(self):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -126,10 +125,7 @@ class StudioStore(JobStore):
         connection costs more than all of them (the server answers many clients from a pool of threads)."""
         db = getattr(self._connections, "db", None)
         if db is None or self._connections.pid != os.getpid():  # a forked child opens its own
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
+            db = self._open()
             self._connections.db, self._connections.pid = db, os.getpid()
         yield db
 
