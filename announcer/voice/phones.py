@@ -69,14 +69,14 @@ class PhoneRecogniser:
         """IPA phones (hama's inventory) timed on the recording's timeline."""
         speech = _at_recogniser_rate(audio, sample_rate)
         quiet = pauses(speech, RECOGNISER_RATE)
-        return self._heard(self._log_probs_by_chunk(speech, quiet), quiet)
+        return self._heard(self._log_probs_by_stretch(speech, quiet), quiet)
 
     def script_phones(self, audio: np.ndarray, sample_rate: int, text: str, language: str) -> ScriptFit | None:
         """The phones `text` says (in `language`), timed by aligning them to the recording, with the phones heard
         in it from the same pass of the model; None where the recording is too short to hold them."""
         speech = _at_recogniser_rate(audio, sample_rate)
         quiet = pauses(speech, RECOGNISER_RATE)
-        chunks = self._log_probs_by_chunk(speech, quiet)
+        chunks = self._log_probs_by_stretch(speech, quiet)
         frame_s = FRAME_SAMPLES / RECOGNISER_RATE
         log_probs = np.concatenate([chunk for _, chunk in chunks])
         frame_times = np.concatenate([offset + np.arange(len(chunk)) * frame_s for offset, chunk in chunks])
@@ -121,7 +121,7 @@ class PhoneRecogniser:
         return [_timed(label, frame * frame_s, next_frame * frame_s)
                 for (frame, label), next_frame in zip(heard, next_frames, strict=True)]
 
-    def _log_probs_by_chunk(self, speech: np.ndarray, quiet: list[tuple[float, float]]) -> list[tuple[float, np.ndarray]]:
+    def _log_probs_by_stretch(self, speech: np.ndarray, quiet: list[tuple[float, float]]) -> list[tuple[float, np.ndarray]]:
         """(start in seconds, frames x tokens log-probabilities) for each of the recording's stretches (_stretches),
         heard several at once: the one pass of the model that both free recognition and alignment to a script read."""
         stretches = _stretches(speech, quiet)
