@@ -25,6 +25,20 @@ def test_lips_close_on_bilabials_and_open_on_vowels():
     assert first_a > 0.5 and second_a > 0.5
 
 
+def test_a_short_bilabial_still_shuts_the_lips_for_two_frames():
+    """A 'b' heard for 40 ms between open vowels, as aligners time it, still shuts the mouth on whole frames."""
+    units = [TimedUnit("ɑ", 0.0, 0.4), TimedUnit("b", 0.4, 0.44), TimedUnit("ɑ", 0.44, 0.8)]
+    frame_times = (np.arange(20) + 0.5) / 25
+    opening = mouth_at(units, frame_times)
+    shut = np.flatnonzero(opening < 0.1)
+    assert len(shut) >= 2 and np.all(np.diff(shut) == 1)
+    assert frame_times[shut].max() < 0.44 + 0.03  # the lips part where the burst is heard
+    vowels = ((frame_times > 0.08) & (frame_times < 0.25)) | ((frame_times > 0.55) & (frame_times < 0.72))
+    assert opening[vowels].min() > 0.5
+    spans = expand(units)
+    assert spans[0][1] == pytest.approx(0.34) and spans[1][:2] == pytest.approx((0.34, 0.44))
+
+
 def test_coarticulation_anticipates_the_next_shape():
     """A vowel before a rounded /u/ is already less open near the boundary than in its middle."""
     units = [TimedUnit("ɑ", 0.0, 0.3), TimedUnit("u", 0.3, 0.6)]
