@@ -2,7 +2,7 @@
 
 Each level of the bank is drawn in canonical space (generate.interior) at one opening of the
 presenter's own mouth shape: a cavity that darkens away from the lips, a row of upper teeth
-(incisors widest, each shaded across its face, darker towards the corners and at the gaps), the
+(incisors widest, each shaded across its face, the row darker and shorter round the arch), the
 lower incisors' edges at wider openings, and a tongue with a soft highlight. Colours come from the
 presenter's lips and skin; the result is blurred to the photo's sharpness and given its grain
 (one fixed noise field, so it does not shimmer).
@@ -22,6 +22,8 @@ ENAMEL = np.array([208, 200, 186], np.float32)
 """Teeth in good light before the photo's own light and colour are applied."""
 UPPER_TEETH = (0.085, 0.068, 0.06, 0.052, 0.048)
 """Visible widths of the upper teeth from the middle out (incisor, lateral incisor, canine, premolars), inter-ocular units."""
+TOOTH_SIDE = 0.86
+"""Light at a tooth's sides against its middle: where two teeth meet, a faint line, not a gap."""
 UPPER_LENGTH, LOWER_LENGTH = 0.1, 0.05
 """How far the upper and lower teeth show below and above the lips, inter-ocular units, at most."""
 SEED = 7
@@ -93,31 +95,32 @@ def _tongue(canvas: np.ndarray, middle: float, lower_y: float, half_width: float
 
 def _tooth_row(canvas: np.ndarray, middle: float, lip_y: float, half_span: float, length: float, scale: float,
                enamel: np.ndarray, down: bool) -> None:
-    """Teeth from the lip line (down for the upper row, up for the lower), from the middle out to `half_span` each side."""
+    """Teeth from the lip line (down for the upper row, up for the lower), from the middle out to `half_span` each side.
+
+    The row is one surface: its length and light fall smoothly round the arch, so neighbouring teeth meet without a
+    gap or a step; each tooth only rounds its own face (a faint line where two meet) and the corners of its edge."""
     ys, xs = np.mgrid[0:canvas.shape[0], 0:canvas.shape[1]].astype(np.float32)
+    depth = np.clip(np.abs(xs - middle) / max(half_span, 1.0), 0, 1)  # further round the arch: further back, darker
+    row_length = np.maximum(length * (1 - 0.35 * depth), 1.0)
+    along = (ys - lip_y) / row_length if down else (lip_y - ys) / row_length
+    face, edge = np.ones_like(xs), np.ones_like(xs)
+    reach = {}
     for side in (-1, 1):
         x = middle
         for number, share in enumerate(UPPER_TEETH):
             width = share * scale
             if abs(x - middle) > half_span * 0.95:
                 break
-            centre = x + side * width / 2
-            depth = abs(centre - middle) / max(half_span, 1.0)  # teeth further round the arch are further back, darker
-            tooth_length = length * (1 - 0.35 * depth) * (0.92 if number == 1 else 1.0)
-            _tooth(canvas, xs, ys, centre, width, lip_y, tooth_length, enamel * (1 - 0.45 * depth ** 1.5), down)
+            across = (xs - (x + side * width / 2)) / (0.5 * width)
+            mine = np.abs(across) <= 1
+            face[mine] = (TOOTH_SIDE + (1 - TOOTH_SIDE) * np.sqrt(1 - across[mine] ** 2))
+            edge[mine] = (1 - 0.12 * across[mine] ** 4) * (0.94 if number == 1 else 1.0)
             x += side * width
-
-
-def _tooth(canvas, xs, ys, centre: float, width: float, lip_y: float, length: float, colour: np.ndarray, down: bool) -> None:
-    across = (xs - centre) / (0.56 * width)  # -0.9..0.9 over the tooth's own width: neighbours touch, no dark gap
-    along = (ys - lip_y) / max(length, 1.0) if down else (lip_y - ys) / max(length, 1.0)
-    # a rounded biting edge: the corners of each tooth end a little short
-    edge = 1 - 0.25 * across ** 4
-    cover = np.clip((1 - np.abs(across)) * width / 2, 0, 1) * np.clip((edge - along) * length, 0, 1) * (along > -0.5)
-    shading = 0.78 + 0.22 * np.sqrt(np.clip(1 - across ** 2, 0, 1))  # rounded face: darker at the sides
-    shading = shading * (1 - 0.18 * np.clip(along, 0, 1))  # the biting edge is a touch translucent
-    cover = cover[..., None]
-    canvas[:] = canvas * (1 - cover) + colour * shading[..., None] * cover
+        reach[side] = x
+    inside = np.clip(np.minimum(xs - reach[-1], reach[1] - xs) + 0.5, 0, 1)
+    cover = (np.clip((edge - along) * row_length, 0, 1) * (along > -0.5) * inside)[..., None]
+    light = (1 - 0.45 * depth ** 1.5) * face * (1 - 0.18 * np.clip(along, 0, 1))  # the biting edge is a touch translucent
+    canvas[:] = canvas * (1 - cover) + enamel * light[..., None] * cover
 
 
 def _grain_and_blur(frame: np.ndarray, points: np.ndarray) -> tuple[float, float]:
