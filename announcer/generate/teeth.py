@@ -22,8 +22,9 @@ ENAMEL = np.array([208, 200, 186], np.float32)
 """Teeth in good light before the photo's own light and colour are applied."""
 UPPER_TEETH = (0.085, 0.068, 0.06, 0.052, 0.048)
 """Visible widths of the upper teeth from the middle out (incisor, lateral incisor, canine, premolars), inter-ocular units."""
-TOOTH_SIDE = 0.86
-"""Light at a tooth's sides against its middle: where two teeth meet, a faint line, not a gap."""
+TOOTH_SIDE = ((5.0, 0.9), (12.0, 0.74))
+"""Light at a tooth's sides against its middle, by the incisor's width in pixels: where two teeth meet, a line that
+is faint on a small face (at 5-6 px a tooth, darker lines read as a picket fence) and plainer on a large one."""
 UPPER_LENGTH, LOWER_LENGTH = 0.1, 0.05
 """How far the upper and lower teeth show below and above the lips, inter-ocular units, at most."""
 SEED = 7
@@ -104,6 +105,8 @@ def _tooth_row(canvas: np.ndarray, middle: float, lip_y: float, half_span: float
     row_length = np.maximum(length * (1 - 0.35 * depth), 1.0)
     along = (ys - lip_y) / row_length if down else (lip_y - ys) / row_length
     face, edge = np.ones_like(xs), np.ones_like(xs)
+    (narrow, faint), (wide, plain) = TOOTH_SIDE
+    side_light = float(np.interp(UPPER_TEETH[0] * scale, (narrow, wide), (faint, plain)))
     reach = {}
     for side in (-1, 1):
         x = middle
@@ -113,7 +116,7 @@ def _tooth_row(canvas: np.ndarray, middle: float, lip_y: float, half_span: float
                 break
             across = (xs - (x + side * width / 2)) / (0.5 * width)
             mine = np.abs(across) <= 1
-            face[mine] = (TOOTH_SIDE + (1 - TOOTH_SIDE) * np.sqrt(1 - across[mine] ** 2))
+            face[mine] = side_light + (1 - side_light) * np.sqrt(1 - across[mine] ** 2)
             edge[mine] = (1 - 0.12 * across[mine] ** 4) * (0.94 if number == 1 else 1.0)
             x += side * width
         reach[side] = x
