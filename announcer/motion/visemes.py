@@ -47,8 +47,8 @@ VOWEL_SPREAD_S = 0.08
 CONSONANT_SPREAD_S = 0.045
 CLOSURE_SPREAD_S = 0.018
 """How far (seconds) a phoneme's influence reaches beyond its span, as an exponential decay.
-Vowels colour their neighbours longest; strong closures (p, b, m, silence) act hard but briefly,
-as the lips shut and open again quickly."""
+Vowels colour their neighbours longest; the strong lip shapes (p, b, m, f, v, w, silence) act hard but
+briefly, as the lips shut and open again quickly."""
 GAP_IS_SILENCE_S = 0.03
 """Time between phonemes longer than this is silence (sentence pauses, [pause] markers)."""
 BILABIALS = frozenset("pbm")
