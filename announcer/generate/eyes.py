@@ -7,7 +7,8 @@ each eye is redrawn in its own frame, column by column, in two layers taken from
   lower lid; below its edge the eye shows through, as a lid covers it;
 - the lashes: the band just above the lid margin, cut out by how much darker than the skin each
   pixel is, and swung about the moving edge (foreshortened half way, hanging down once shut).
-Every pixel comes from the presenter's own skin and lashes; nothing is painted.
+Every colour comes from the presenter's own skin and lashes; nothing is painted. Only the lid's finest grain,
+where it would be taken from the lashes, is a fixed noise at the level of the skin's own grain.
 """
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ CREASE = 0.5
 """Where the lid's crease lies, as a share of the way from the band's top down to the lashes."""
 GRAIN_SIGMA = 1.2
 """Detail finer than this (pixels) is the skin's grain, carried over unstretched."""
+GRAIN_SEED = 11
+"""The fixed noise that stands in for grain where the lid's source is lashes: one field per crop, so it moves with
+the lid and does not shimmer."""
+ALONG_LID = 0.05
+"""The lid's shading is averaged along the lid over steps of this share of the eye's width (a Gaussian of that
+sigma)."""
 CORNER_REACH = 0.12
 """How far past each landmarked corner the lid reaches, as a share of the eye's width."""
 CORNER_FADE = 0.12
@@ -136,7 +143,8 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     top, upper, edge, lashes = profile.at(u)
     skin_v, grain_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
     lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
-    skin = _skin(crop, frame.to_image(np.stack([u, skin_v], -1)), frame.to_image(np.stack([u, grain_v], -1)))
+    shading_from = np.stack([frame.to_image(np.stack([u + step * ALONG_LID * width, skin_v], -1)) for step in (-2, -1, 0, 1, 2)])
+    skin = _skin(crop, matte, shading_from, frame.to_image(np.stack([u, grain_v], -1)))
     lash = _sample(torch.cat([crop, matte[..., None]], -1), frame.to_image(np.stack([u, lash_v], -1)))
     to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
     skin_alpha, lash_alpha = to_tensor(skin_alpha), to_tensor(lash_visible) * lash[..., 3:4]
@@ -204,9 +212,14 @@ def _lash_length(matte: torch.Tensor, frame: EyeFrame, profile: LidProfile, widt
     return float(np.clip(reach * 1.15, LASH_RANGE[0] * width, LASH_RANGE[1] * width))
 
 
-def _skin(crop: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) -> torch.Tensor:
-    """The lid's skin (h, w, 3): its shading interpolated at `shading_from`, its grain moved by whole pixels from
-    `grain_from` (both (h, w, 2) crop pixels), since interpolating would smooth the grain away."""
+def _skin(crop: torch.Tensor, matte: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) -> torch.Tensor:
+    """The lid's skin (h, w, 3), in two parts:
+    - its shading, interpolated at `shading_from` (5, h, w, 2): each pixel's source and four more along the lid,
+      weighted as a Gaussian. The band that stretches is a few pixels high, and unaveraged its column-to-column
+      differences became streaks down the shut lid;
+    - its grain, moved by whole pixels from `grain_from` (h, w, 2), since interpolating would smooth it away: the
+      skin's own, except where the source is lashes or within their reach (their detail drew herringbone arcs on the
+      lid), where a fixed noise field at the skin's own grain level stands in."""
     radius = _blur_radius(GRAIN_SIGMA) + 2
     reach = np.concatenate([shading_from.reshape(-1, 2), grain_from.reshape(-1, 2)])
     x0, y0 = np.maximum(np.floor(reach.min(axis=0)).astype(int) - radius, 0)
@@ -215,7 +228,18 @@ def _skin(crop: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) 
     window = crop[y0:y1, x0:x1]
     smooth = _blurred(window, GRAIN_SIGMA)
     corner = np.array([x0, y0])
-    return _sample(smooth, shading_from - corner) + _sample(window - smooth, grain_from - corner, mode="nearest")
+    taps = np.exp(-0.5 * np.arange(-2, 3) ** 2)
+    shading = sum(weight * _sample(smooth, points - corner) for weight, points in zip(taps / taps.sum(), shading_from, strict=True))
+    fine = window - smooth
+    halo = _blur_radius(GRAIN_SIGMA)  # how far a lash's detail reaches into the skin beside it
+    near_lashes = F.max_pool2d(matte[y0:y1, x0:x1][None, None], 2 * halo + 1, stride=1, padding=halo)[0, 0]
+    skin_grain = fine[near_lashes < 0.05]
+    level = float(skin_grain.std()) if skin_grain.numel() > 20 else 0.0
+    noise = torch.from_numpy(np.random.default_rng(GRAIN_SEED).standard_normal(crop.shape[:2], np.float32))
+    stand_in = noise[y0:y1, x0:x1].to(crop.device, crop.dtype)[..., None] * level
+    skin = 1 - near_lashes[..., None]
+    grain = _sample(fine * skin + stand_in * (1 - skin), grain_from - corner, mode="nearest")
+    return shading + grain
 
 
 def _blur_radius(sigma: float) -> int:
