@@ -46,6 +46,8 @@ the lid and does not shimmer."""
 ALONG_LID = 0.05
 """The lid's shading is averaged along the lid over steps of this share of the eye's width (a Gaussian of that
 sigma)."""
+LID_STEPS = np.arange(-2, 3)
+LID_WEIGHTS = np.exp(-0.5 * LID_STEPS ** 2) / np.exp(-0.5 * LID_STEPS ** 2).sum()
 CORNER_REACH = 0.12
 """How far past each landmarked corner the lid reaches, as a share of the eye's width."""
 CORNER_FADE = 0.12
@@ -143,7 +145,8 @@ def _close_lid(crop: torch.Tensor, eye: np.ndarray, brow: np.ndarray, closure: f
     top, upper, edge, lashes = profile.at(u)
     skin_v, grain_v, skin_alpha = _skin_layer(v, top, upper, edge, lashes, closure)
     lash_v, lash_visible = _lash_layer(v, upper, edge, lashes, closure)
-    shading_from = np.stack([frame.to_image(np.stack([u + step * ALONG_LID * width, skin_v], -1)) for step in (-2, -1, 0, 1, 2)])
+    along_lid = [frame.to_image(np.stack([u + step * ALONG_LID * width, skin_v], -1)) for step in LID_STEPS]
+    shading_from = np.stack(along_lid)
     skin = _skin(crop, matte, shading_from, frame.to_image(np.stack([u, grain_v], -1)))
     lash = _sample(torch.cat([crop, matte[..., None]], -1), frame.to_image(np.stack([u, lash_v], -1)))
     to_tensor = lambda a: torch.from_numpy((a * inside).astype(np.float32)).to(crop.device)[..., None]  # noqa: E731
@@ -214,9 +217,9 @@ def _lash_length(matte: torch.Tensor, frame: EyeFrame, profile: LidProfile, widt
 
 def _skin(crop: torch.Tensor, matte: torch.Tensor, shading_from: np.ndarray, grain_from: np.ndarray) -> torch.Tensor:
     """The lid's skin (h, w, 3), in two parts:
-    - its shading, interpolated at `shading_from` (5, h, w, 2): each pixel's source and four more along the lid,
-      weighted as a Gaussian. The band that stretches is a few pixels high, and unaveraged its column-to-column
-      differences became streaks down the shut lid;
+    - its shading, interpolated at `shading_from` (5, h, w, 2): each pixel's source and four more along the lid
+      (LID_STEPS), weighted as a Gaussian. The band that stretches is a few pixels high, and unaveraged its
+      column-to-column differences became streaks down the shut lid;
     - its grain, moved by whole pixels from `grain_from` (h, w, 2), since interpolating would smooth it away: the
       skin's own, except where the source is lashes or within their reach (their detail drew herringbone arcs on the
       lid), where a fixed noise field at the skin's own grain level stands in."""
@@ -228,8 +231,8 @@ def _skin(crop: torch.Tensor, matte: torch.Tensor, shading_from: np.ndarray, gra
     window = crop[y0:y1, x0:x1]
     smooth = _blurred(window, GRAIN_SIGMA)
     corner = np.array([x0, y0])
-    taps = np.exp(-0.5 * np.arange(-2, 3) ** 2)
-    shading = sum(weight * _sample(smooth, points - corner) for weight, points in zip(taps / taps.sum(), shading_from, strict=True))
+    shading = sum(weight * _sample(smooth, points - corner)
+                  for weight, points in zip(LID_WEIGHTS, shading_from, strict=True))
     fine = window - smooth
     halo = _blur_radius(GRAIN_SIGMA)  # how far a lash's detail reaches into the skin beside it
     near_lashes = F.max_pool2d(matte[y0:y1, x0:x1][None, None], 2 * halo + 1, stride=1, padding=halo)[0, 0]
