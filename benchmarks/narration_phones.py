@@ -7,7 +7,8 @@ Two tables:
   timing, the p/b/m count (the lip closures) and the median error of their onsets.
 - Real recordings: jfk.wav and eight LJ Speech clips with their transcripts (in English, through the same
   language-independent path), and the four multilingual recordings without a script. For each, the seconds spent
-  per second of speech (the issue's bounds: 0.1 with a script, 0.3 without).
+  per second of speech (the issue's bounds: 0.1 with a script, 0.3 without), and for those with a script the phone
+  error rate of free recognition against the script's own phones (edits over the script's phone count).
 """
 from __future__ import annotations
 
@@ -67,9 +68,19 @@ def recordings() -> list[tuple[Path, str | None, str]]:
     return scripted + unscripted
 
 
+def edit_distance(heard: list[str], said: list[str]) -> int:
+    row = list(range(len(said) + 1))
+    for i, phone in enumerate(heard, 1):
+        diagonal, row[0] = row[0], i
+        for j, expected in enumerate(said, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (phone != expected))
+    return row[-1]
+
+
 def cost(recogniser) -> None:
-    print("\nrecording            seconds   script: s per s  fit    share   no script: s per s")
+    print("\nrecording            seconds   script: s per s  fit    share  phone error   no script: s per s")
     totals = {"script": [0.0, 0.0], "free": [0.0, 0.0]}
+    errors = [0, 0]
     for path, text, language in recordings():
         audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
@@ -82,12 +93,18 @@ def cost(recogniser) -> None:
             aligned, script_s = timed(recogniser.script_phones, audio, rate, text, language)
             totals["script"][0] += script_s
             totals["script"][1] += seconds
-            row += f"   {script_s / seconds:15.3f} {aligned.fit:6.2f} {aligned.share:6.2f}"
+            said = [phone.label for phone in aligned.phones if any(c.isalpha() for c in phone.label)]
+            wrong = edit_distance([phone.label for phone in aligned.heard], said)
+            errors[0] += wrong
+            errors[1] += len(said)
+            row += f"   {script_s / seconds:15.3f} {aligned.fit:6.2f} {aligned.share:6.2f} {wrong / len(said):12.3f}"
         else:
-            row += " " * 33
+            row += " " * 46
         print(row + f" {free_s / seconds:20.3f}")
     for name, (spent, heard) in totals.items():
         print(f"all, {name}: {spent / heard:.3f} s per s of speech")
+    print(f"all, phone error rate of free recognition against the scripts: {errors[0] / errors[1]:.3f} "
+          f"over {errors[1]} phones")
 
 
 def main() -> None:
