@@ -13,7 +13,7 @@ import torch
 
 from announcer.config import GenerateConfig
 from announcer.eval.closeups import closeup_sheet, pick_moments
-from announcer.eval.eyes import EyeMeter, grain
+from announcer.eval.eyes import EyeMeter, fine_grain, grain
 from announcer.eval.texture import interior_flicker, mouth_scores, split_held_out
 from announcer.face import layout, load_avatar
 from announcer.generate import WarpRenderer
@@ -45,15 +45,14 @@ def lid_texture(frame: np.ndarray, points: np.ndarray) -> tuple[list[float], lis
     of detail finer than 1 px), and the share of the lid's pixels that are dark specks (12% darker than their
     surroundings, as lashes are)."""
     grey = frame.astype(np.float32).mean(axis=2)
-    detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
     surroundings = cv2.GaussianBlur(grey, (0, 0), 3.0)
     grains, specks = [], []
     for eye in (layout.RIGHT_EYE, layout.LEFT_EYE):
         points_ = points[eye].astype(np.float64)
         width, centre = float(np.ptp(points_[:, 0])), points_.mean(axis=0)
-        lid, skin = (_region(grey.shape, centre + (0, shift * width) + (points_ - centre) * (0.7, 0.8)) for shift in (-0.1, 0.45))
-        robust = [float((np.median(np.abs(detail[area])) / 0.6745) ** 2) for area in (lid, skin)]
-        grains.append(robust[0] / max(robust[1], 1e-6))
+        lid, skin = (_region(grey.shape, centre + (0, shift * width) + (points_ - centre) * (0.7, 0.8))
+                     for shift in (-0.1, 0.45))
+        grains.append(fine_grain(frame, lid) / max(fine_grain(frame, skin), 1e-6))
         specks.append(float((grey[lid] - surroundings[lid] < -0.12 * surroundings[lid]).mean()))
     return grains, specks
 

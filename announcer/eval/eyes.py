@@ -70,13 +70,20 @@ def grain(frame: np.ndarray, points: np.ndarray) -> float:
     not of its few strong edges (iris, lid line), which any shut eye loses, a real one too."""
     import cv2
 
-    grey = frame.astype(np.float32).mean(axis=2)
-    detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
-    mask = np.zeros(grey.shape, np.uint8)
+    mask = np.zeros(frame.shape[:2], np.uint8)
     for eye in (layout.RIGHT_EYE, layout.LEFT_EYE):
         hull = cv2.convexHull(_eye_and_lid(points[eye]).astype(np.float32))[:, 0]
         cv2.fillPoly(mask, [np.round(hull).astype(np.int32)], 1)
-    return float((np.median(np.abs(detail[mask.astype(bool)])) / 0.6745) ** 2)
+    return fine_grain(frame, mask.astype(bool))
+
+
+def fine_grain(frame: np.ndarray, mask: np.ndarray) -> float:
+    """Robust variance (from the median absolute value) of a frame's detail finer than 1 px inside `mask` (h, w)."""
+    import cv2
+
+    grey = frame.astype(np.float32).mean(axis=2)
+    detail = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
+    return float((np.median(np.abs(detail[mask])) / 0.6745) ** 2)
 
 
 def _eye_and_lid(eye: np.ndarray) -> np.ndarray:
