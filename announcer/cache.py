@@ -3,18 +3,30 @@
 Each stage that caches owns an ARTIFACT_VERSION: raise it whenever what the stage makes from the same inputs
 changes, so an upgraded install never serves artifacts made by older code.
 
-A re-run finds finished stages and skips them. Arrays are stored as .npz without pickle and
-metadata as JSON; both are written to a temp name and renamed, so a killed run leaves no half file.
+A re-run finds finished stages and skips them. Arrays are stored as .npz without pickle and metadata as JSON;
+both are written to a temp name and renamed, so a killed run leaves no half file. The JSON also records its
+own key and the sha256 of the arrays beside it, and both are checked on every read: an artifact that was
+truncated, emptied, swapped with another, changed or replaced by a folder is dropped, logged and made again,
+never served and never fatal.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import tempfile
+import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .scratch import scratch_file, sweep
+
+log = logging.getLogger(__name__)
+
+FORMAT = 2
+"""The layout of the JSON beside each artifact; artifacts of another format are made again."""
 
 
 def cache_key(stage: str, version: int, *parts) -> str:
@@ -25,40 +37,85 @@ def cache_key(stage: str, version: int, *parts) -> str:
     return digest.hexdigest()[:32]
 
 
+class DamagedArtifact(Exception):
+    """An artifact that fails its checks; it is dropped and made again."""
+
+
 class ArtifactCache:
     def __init__(self, work_dir: Path, enabled: bool = True):
         self.root = Path(work_dir)
         self.enabled = enabled
+
+    def sweep(self, stages: tuple[str, ...]) -> int:
+        """Remove the half-written artifacts that stopped runs left in these stages' folders."""
+        return sum(sweep(self.root / stage, ".*.part") for stage in stages)
 
     def _paths(self, stage: str, key: str) -> tuple[Path, Path]:
         folder = self.root / stage
         return folder / f"{key}.npz", folder / f"{key}.json"
 
     def load(self, stage: str, key: str) -> tuple[dict[str, np.ndarray], dict] | None:
+        """The artifact's arrays and metadata, or None when there is none or it fails its checks (then it is removed)."""
         if not self.enabled:
             return None
         arrays_path, meta_path = self._paths(stage, key)
-        if not (arrays_path.is_file() and meta_path.is_file()):
+        if not (arrays_path.exists() or meta_path.exists()):
             return None
-        with np.load(arrays_path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-        return arrays, json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            return _read_checked(arrays_path, meta_path, key)
+        except (DamagedArtifact, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            log.warning("%s artifact %s is damaged (%s); it is removed and made again", stage, key,
+                        error if isinstance(error, DamagedArtifact) else f"{type(error).__name__}: {error}")
+            for path in (arrays_path, meta_path):
+                _remove(path)
+            return None
 
     def save(self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
         if not self.enabled:
             return
         arrays_path, meta_path = self._paths(stage, key)
         arrays_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(arrays_path, lambda handle: np.savez(handle, **arrays))
-        _atomic_write(meta_path, lambda handle: handle.write(json.dumps(meta, ensure_ascii=False).encode()))
+        for path in (arrays_path, meta_path):
+            if path.is_dir() and not path.is_symlink():
+                _remove(path)
+        digest = _atomic_write(arrays_path, lambda handle: np.savez(handle, **arrays))
+        record = {"format": FORMAT, "key": key, "arrays_sha256": digest, "meta": meta}
+        _atomic_write(meta_path, lambda handle: handle.write(json.dumps(record, ensure_ascii=False).encode()))
 
 
-def _atomic_write(path: Path, write) -> None:
-    descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+def _read_checked(arrays_path: Path, meta_path: Path, key: str) -> tuple[dict[str, np.ndarray], dict]:
+    record = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise DamagedArtifact("made by an older version, or not an artifact record")
+    if record.get("key") != key:
+        raise DamagedArtifact(f"its record is another artifact's ({record.get('key')})")
+    data = arrays_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != record.get("arrays_sha256"):
+        raise DamagedArtifact("its arrays do not match their recorded sha256")
+    with np.load(arrays_path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    if not isinstance(record.get("meta"), dict):
+        raise DamagedArtifact("its record holds no metadata")
+    return arrays, record["meta"]
+
+
+def _remove(path: Path) -> None:
+    """A file, link or folder at a cache path, gone (the cache owns its folder)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _atomic_write(path: Path, write) -> str:
+    """Write through `write(handle)` to a temp file, rename it into place; the sha256 of what was written."""
+    temp = scratch_file(path.parent, f".{path.name}", ".part")
     try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with open(temp, "wb") as handle:
             write(handle)
+        digest = hashlib.sha256(temp.read_bytes()).hexdigest()
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+    return digest

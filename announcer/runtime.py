@@ -56,6 +56,10 @@ def keep_large_blocks() -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
+CACHED_STAGES = ("face", "voice")
+"""The stages whose artifacts the cache keeps (a folder each in the work dir)."""
+
+
 class Runtime:
     """The one owner of loaded models: each is loaded on first use and kept until `close()`."""
 
@@ -67,6 +71,7 @@ class Runtime:
         keep_large_blocks()
         self.registry = ModelRegistry.load(self.config.face.models_dir, self.home.models_dir)
         self.cache = ArtifactCache(self.home.work_dir, self.config.use_cache)
+        self.cache.sweep(CACHED_STAGES)
         self.renderer = WarpRenderer(self.config.generate, self.device)
         self._models: dict[tuple, object] = {}
 

@@ -1,7 +1,14 @@
 """Stage artifacts are keyed by each stage's ARTIFACT_VERSION: an upgrade that changes a stage never gets old artifacts."""
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 import announcer.face
 from announcer.face import load_avatar
@@ -21,3 +28,89 @@ def test_a_new_artifact_version_misses_the_cache(pipeline, monkeypatch):
     remade = sorted((pipeline.cache.root / "face").glob("*.npz"))
     assert len(remade) == len(made) + 1  # tracked again and stored under a new key
     np.testing.assert_allclose(again.landmarks, first.landmarks, atol=1e-3)
+
+
+def _truncate(arrays, meta, other):
+    arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
+
+
+def _empty(arrays, meta, other):
+    arrays.write_bytes(b"")
+    meta.write_bytes(b"")
+
+
+def _swap(arrays, meta, other):
+    """Another avatar's arrays and record under this one's name (both valid files)."""
+    other_arrays, other_meta = other
+    arrays.write_bytes(other_arrays.read_bytes())
+    meta.write_bytes(other_meta.read_bytes())
+
+
+def _swap_arrays_only(arrays, meta, other):
+    arrays.write_bytes(other[0].read_bytes())
+
+
+def _flip_bytes(arrays, meta, other):
+    data = bytearray(arrays.read_bytes())
+    for k in range(len(data) // 3, len(data) // 3 + 16):
+        data[k] ^= 0xFF
+    arrays.write_bytes(bytes(data))
+
+
+def _folder_in_place(arrays, meta, other):
+    arrays.unlink()
+    (arrays / "x").mkdir(parents=True)
+    meta.unlink()
+    meta.mkdir()
+
+
+def _bad_record(arrays, meta, other):
+    meta.write_text('{"format": 2, "key": [1, 2')
+
+
+DAMAGE = [_truncate, _empty, _swap, _swap_arrays_only, _flip_bytes, _folder_in_place, _bad_record]
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__.strip("_") for d in DAMAGE])
+def test_a_damaged_artifact_is_dropped_logged_and_made_again(damage, config, tmp_path, caplog):
+    """Every later run had exited 1 (BadZipFile, EOFError, KeyError, JSONDecodeError, IsADirectoryError)."""
+    from announcer import Pipeline
+
+    with Pipeline(replace(config, home=tmp_path / "home")) as pipeline:
+        avatar = load_avatar(MEDIA / "portraits" / "woman_smile.png", 256, 1080, 1)
+        other = load_avatar(MEDIA / "portraits" / "woman_brown_hair.jpg", 256, 1080, 1)
+        first = pipeline.face_track(avatar)
+        folder = pipeline.cache.root / "face"
+        mine = set(folder.glob("*.npz"))
+        pipeline.face_track(other)
+        (other_arrays,) = set(folder.glob("*.npz")) - mine
+        (arrays,) = mine
+        damage(arrays, arrays.with_suffix(".json"), (other_arrays, other_arrays.with_suffix(".json")))
+        with caplog.at_level(logging.WARNING, logger="announcer.cache"):
+            again = pipeline.face_track(avatar)
+        assert "damaged" in caplog.text and arrays.stem in caplog.text
+        np.testing.assert_array_equal(again.landmarks, first.landmarks)  # tracked again, not another face's track
+        assert arrays.is_file() and arrays.with_suffix(".json").is_file()  # made again in its place
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="announcer.cache"):
+            np.testing.assert_array_equal(pipeline.face_track(avatar).landmarks, first.landmarks)
+        assert caplog.text == ""  # the remade artifact is served
+
+
+def test_half_written_artifacts_of_a_dead_process_are_swept_and_a_live_ones_kept(config, tmp_path):
+    from announcer import Pipeline
+    from announcer.scratch import HOST
+
+    folder = tmp_path / "home" / "work" / "face"
+    folder.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    stale = folder / f".abc.npz.{dead}-{HOST}-0123abcd.part"
+    live = folder / f".abc.npz.{os.getpid()}-{HOST}-0123abcd.part"
+    foreign = folder / f".abc.npz.{dead}-ffff-0123abcd.part" if HOST != "ffff" else folder / f".abc.npz.{dead}-eeee-0123abcd.part"
+    for path in (stale, live, foreign):
+        path.write_bytes(b"half")
+    with Pipeline(replace(config, home=tmp_path / "home")):
+        pass
+    assert not stale.exists()
+    assert live.exists()  # this process is alive
+    assert foreign.exists()  # another machine's, and fresh: it may still be writing
