@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
@@ -32,9 +30,11 @@ from .compose import (
     BurnedCaptions,
     Canvas,
     OnScreenText,
+    background_file,
     compose,
     face_region,
     graphics_entries,
+    graphics_file,
     overlays,
     presenter_height,
 )
@@ -52,7 +52,7 @@ from .config import (
     aspect_from_yaml,
     aspects_named,
 )
-from .deliver import OutputSet, StagedOutputs, manifest_file, manifest_number
+from .deliver import OutputSet, StagedOutputs, manifest_file, manifest_number, refuse_overwriting_inputs
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
@@ -63,6 +63,7 @@ from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
 from .presenters import Presenter, find_presenter
 from .templates import Template, find_template
+from .scratch import scratch_file, sweep
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script, read_script
 from .voice import (
@@ -109,6 +110,9 @@ class RenderRequest:
     layout is composed and encoded to its own files, OUT.16x9.mp4 and so on. Empty: the one layout configured."""
     programme_overrides: dict = field(default_factory=dict)
     """ProgrammeConfig fields set explicitly for this clip (--intro, --outro, --music); they win over the front matter."""
+    job: str | None = None
+    """The job's key, when a job store renders this clip: recorded in the manifest, so a worker that finds the clip
+    delivered (its predecessor died before recording it) does not deliver it again."""
 
 
 @dataclass
@@ -204,8 +208,12 @@ class Pipeline:
         (the job store records them)."""
         timings = _StageTimes(on_stage)
         first = OutputSet.for_path(request.output)  # an output that cannot be written fails now, before any work
+        refuse_overwriting_inputs(_output_sets(first, request.layouts), _requested_files(request))
         inputs = self._inputs(request, timings)
         output_sets = _output_sets(first, [layout.aspect for layout in inputs.layouts])
+        refuse_overwriting_inputs(output_sets, _input_files(request, inputs))
+        for outputs in output_sets:
+            StagedOutputs.remove_leftovers(outputs)
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
@@ -484,9 +492,8 @@ class Pipeline:
         (None where the narration is delivered as it is)."""
         scratch = self.home.work_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(dir=scratch, suffix=".wav")
-        os.close(descriptor)
-        audio_path = Path(name)
+        sweep(scratch, "sound.*")
+        audio_path = scratch_file(scratch, "sound", ".wav", mode=0o600)
         kept: dict[int, np.ndarray] = {}
         try:
             soundtrack = self._write_sound(audio_path, inputs, plan, programme)
@@ -556,6 +563,7 @@ class Pipeline:
         n_frames = plan.n_frames + programme.frames_around()
         return {
             "announcer": __version__,
+            "job": request.job,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "inputs": {
                 "script": manifest_file(request.script),
@@ -594,6 +602,27 @@ LAYOUT_KEYS = {"layout": "aspect", "background": "background", "position": "posi
 """Front matter keys -> LayoutConfig fields."""
 PROGRAMME_FILES = ("intro", "outro", "music")
 """ProgrammeConfig fields (and front matter keys) that name a file."""
+
+
+def _requested_files(request: RenderRequest) -> dict[str, Path | None]:
+    """The files the request itself names (checked before any work; the front matter's are checked once read)."""
+    avatar = Path(request.avatar).expanduser() if request.avatar is not None else None
+    files = {"script": request.script, "narration": request.audio, "avatar": avatar if avatar and avatar.suffix else None,
+             **{key: request.programme_overrides.get(key) for key in PROGRAMME_FILES},
+             "background": background_file(str(request.layout_overrides.get("background", "#")), None)}
+    return {role: Path(path) if path is not None else None for role, path in files.items()}
+
+
+def _input_files(request: RenderRequest, inputs: _Inputs) -> dict[str, Path | None]:
+    """Every file a clip is made from, by the role it plays (for the check that none is overwritten)."""
+    base = inputs.script.path.parent if inputs.script else None
+    files = {"script": request.script, "narration": request.audio, "avatar": inputs.avatar.source,
+             "presenter file": inputs.presenter.path if inputs.presenter else None,
+             "template file": inputs.template.path if inputs.template else None,
+             "logo": graphics_file(inputs.graphics.logo, base), "font": graphics_file(inputs.graphics.font, None)}
+    files.update({key: getattr(inputs.programme, key) for key in PROGRAMME_FILES})
+    files.update({f"background ({layout.aspect})": background_file(layout.background, base) for layout in inputs.layouts})
+    return {role: Path(path) if path is not None else None for role, path in files.items()}
 
 
 def _each_layout(layout: LayoutConfig, aspects: list[str]) -> list[LayoutConfig]:

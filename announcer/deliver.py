@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from .assets import sha256_of
 from .errors import InputError
+from .scratch import scratch_file, sweep
 
 
 def manifest_file(path) -> dict | None:
@@ -127,13 +127,9 @@ class StagedOutputs:
 
     @staticmethod
     def remove_leftovers(outputs: OutputSet) -> int:
-        """Delete temp files a killed render left beside these outputs. Only for a caller that owns the outputs (a job lease)."""
-        removed = 0
-        for final in [*outputs.all(), outputs.closeups]:
-            for temp in final.parent.glob(f".{final.stem}.????????.part{final.suffix}"):
-                temp.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        """Delete the temp files that stopped runs (their process gone) left in these outputs' folder; a live run's
+        files are never touched."""
+        return sweep(outputs.video.parent, ".*")
 
     def discard(self) -> None:
         for temp in self._temps.values():
@@ -158,17 +154,46 @@ def refuse_folder_at(final: Path) -> None:
                          fix="remove or rename that folder, or choose another -o")
 
 
-def _create_beside(final: Path, kind: str) -> Path:
-    """A new empty file `.STEM.XXXXXXXX.KIND.SUFFIX` in the final file's folder. Made with mode 0o666 so the umask
-    applies as for any file the user makes (mkstemp's 0600 would hide the clip from the team)."""
-    for _ in range(100):
-        path = final.parent / f".{final.stem}.{secrets.token_hex(4)}.{kind}{final.suffix}"
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return path
-        except FileExistsError:
+def refuse_overwriting_inputs(outputs: list[OutputSet], inputs: dict[str, Path | None]) -> None:
+    """A clip never overwrites what it is made from: an input (script, avatar, narration, programme file, picture)
+    that is one of the files the clip delivers is refused, before anything is written."""
+    finals = [final for output in outputs for final in [*output.all(), output.closeups]]
+    for role, path in inputs.items():
+        if path is None:
             continue
-        except OSError as error:
-            raise InputError(f"cannot write in the output folder ({error.strerror})", path=final.parent,
-                             fix="make the folder writable, or choose another -o") from error
-    raise InputError("cannot find a free temp name in the output folder", path=final.parent, fix="clear out .*.part files")
+        clash = next((final for final in finals if _same_file(Path(path), final)), None)
+        if clash is not None:
+            raise InputError(f"the {role} is also where the clip would write its {_kind(clash, outputs)}, and would be "
+                             f"overwritten", path=path, fix=f"choose another -o, or keep the {role} elsewhere")
+
+
+def _kind(final: Path, outputs: list[OutputSet]) -> str:
+    for output in outputs:
+        names = {output.video: "video", output.subtitles_srt: "SRT subtitles", output.subtitles_vtt: "VTT subtitles",
+                 output.thumbnail: "thumbnail", output.manifest: "manifest", output.closeups: "close-up sheet"}
+        if final in names:
+            return f"{names[final]} ({final.name})"
+    return final.name
+
+
+def _same_file(path: Path, final: Path) -> bool:
+    """The same file by name (resolved through links) or by inode (a hard link)."""
+    try:
+        if path.expanduser().resolve() == final:
+            return True
+        return final.exists() and path.exists() and os.path.samefile(path, final)
+    except OSError:
+        return False
+
+
+def _create_beside(final: Path, kind: str) -> Path:
+    """A new empty temp file `.STEM.PID-HOST-RANDOM.KIND.SUFFIX` in the final file's folder, named so that a later run
+    can tell when its maker has died."""
+    try:
+        return scratch_file(final.parent, f".{final.stem}", f".{kind}{final.suffix}")
+    except FileExistsError:
+        raise InputError("cannot find a free temp name in the output folder", path=final.parent,
+                         fix="clear out .*.part files") from None
+    except OSError as error:
+        raise InputError(f"cannot write in the output folder ({error.strerror})", path=final.parent,
+                         fix="make the folder writable, or choose another -o") from error

@@ -381,3 +381,130 @@ def test_narration_far_too_short_for_its_script_warns_and_still_renders(tmp_path
     assert code == 0
     assert "short.wav: narration of 0.3s can hold at most 24% of the script's 5 words" in capsys.readouterr().err
     assert (tmp_path / "clip.mp4").is_file()
+
+
+OVERWRITE_CASES = {
+    # name: (files to write (relative path, source file or bytes), render arguments, the input the message names)
+    "video avatar is the clip": ((("out/a.mp4", VIDEO),), ("hello.txt", "--avatar", "out/a.mp4"), "out/a.mp4"),
+    "photo avatar is the thumbnail": ((("out/a.jpg", PORTRAIT),), ("hello.txt", "--avatar", "out/a.jpg"), "out/a.jpg"),
+    "script is the subtitles": ((("out/a.srt", srt("1\n00:00:00,500 --> 00:00:02,000\nHello there.")),),
+                                ("out/a.srt", "--avatar", str(PORTRAIT)), "out/a.srt"),
+    "intro is the clip": ((("out/a.mp4", VIDEO),), ("hello.txt", "--avatar", str(PORTRAIT), "--intro", "out/a.mp4"),
+                          "out/a.mp4"),
+    "front matter background is the thumbnail": ((("out/a.jpg", PORTRAIT), ("out/news.md", md("background: a.jpg\nlayout: 16:9"))),
+                                                 ("out/news.md", "--avatar", str(PORTRAIT)), "out/a.jpg"),
+}
+
+
+@pytest.mark.parametrize("name", OVERWRITE_CASES)
+def test_an_input_that_is_one_of_the_clips_own_files_is_refused_and_kept(name, tmp_path, monkeypatch, capsys):
+    files, args, named = OVERWRITE_CASES[name]
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hello.txt").write_text(HELLO)
+    for relative, source in files:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(source.read_bytes() if isinstance(source, Path) else source)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    code = main(["render", "--quiet", *args, "-o", "out/a.mp4"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert named in lines[0] and "overwritten" in lines[0], lines[0]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before  # the input is as it was
+
+
+def test_a_hard_link_to_the_avatar_among_the_outputs_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    (tmp_path / "hello.txt").write_text(HELLO)
+    photo = tmp_path / "anchor.jpg"
+    photo.write_bytes(PORTRAIT.read_bytes())
+    (tmp_path / "out").mkdir()
+    os.link(photo, tmp_path / "out" / "a.jpg")
+    code = main(["render", "--quiet", str(tmp_path / "hello.txt"), "--avatar", str(photo), "-o", str(tmp_path / "out" / "a.mp4")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "anchor.jpg" in lines[0] and "thumbnail" in lines[0], lines
+    assert photo.read_bytes() == PORTRAIT.read_bytes()
+
+
+@pytest.mark.parametrize("scripts, clash", [
+    ({"a.txt": HELLO, "a.md": md("title: A")}, ["a.md", "a.txt", "a.mp4"]),
+    ({"one.md": md("output: same"), "two.md": md("output: same.mp4")}, ["one.md", "two.md", "same.mp4"]),
+    ({"index.txt": HELLO, "b.txt": HELLO}, ["index.txt", "index.json"]),
+])
+def test_a_batch_whose_clips_would_overwrite_each_other_is_refused_before_rendering(scripts, clash, tmp_path, monkeypatch,
+                                                                                   capsys):
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    for name, text in scripts.items():
+        (tmp_path / "scripts").mkdir(exist_ok=True)
+        (tmp_path / "scripts" / name).write_bytes(text.encode() if isinstance(text, str) else text)
+    code = main(["batch", "--quiet", str(tmp_path / "scripts"), "--avatar", str(PORTRAIT), "--out", str(tmp_path / "out")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert all(word in lines[0] for word in clash), lines[0]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_two_spreadsheet_rows_with_one_output_are_refused_naming_both_rows(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    table = tmp_path / "b.csv"
+    table.write_text("text,output\nFirst story.,lead\nSecond story.,other\nThird story.,lead\n")
+    code = main(["batch", "--quiet", str(table), "--avatar", str(PORTRAIT), "--out", str(tmp_path / "out")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert "b.csv line 2" in lines[0] and "b.csv line 4" in lines[0] and "lead.mp4" in lines[0], lines[0]
+
+
+def _render_until_encoding(tmp_path: Path, name: str = "a") -> subprocess.Popen:
+    """`render hello.txt -o out/NAME.mp4` in its own process, returned once its clip is being encoded."""
+    (tmp_path / "hello.txt").write_text(HELLO)
+    (tmp_path / "out").mkdir(exist_ok=True)
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "announcer", "render", "--quiet", "hello.txt", "--avatar", str(PORTRAIT),
+                                "-o", f"out/{name}.mp4"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(p.stat().st_size > 0 for p in (tmp_path / "out").glob(f".{name}.*.part.mp4")):
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    return process
+
+
+def _temp_files(tmp_path: Path) -> list[str]:
+    return sorted(p.name for folder in (tmp_path / "out", tmp_path / "home" / "work" / "tmp") if folder.is_dir()
+                  for p in folder.iterdir())
+
+
+@pytest.mark.slow
+def test_sigterm_during_encode_is_like_ctrl_c(tmp_path):
+    process = _render_until_encoding(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert process.returncode == 130, stderr
+    assert len(lines) == 1 and "interrupted" in lines[0], stderr
+    assert _temp_files(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_the_next_run_sweeps_what_a_kill_9_left_and_never_a_live_runs_files(tmp_path):
+    process = _render_until_encoding(tmp_path)
+    process.kill()
+    process.communicate()
+    left = _temp_files(tmp_path)
+    assert any(name.endswith(".part.mp4") for name in left) and any(name.endswith(".wav") for name in left), left
+    live = _render_until_encoding(tmp_path, "b")  # another run, live, with its temp files in the same folders
+    its_files = [p for p in (tmp_path / "out").glob(".b.*")] + [p for p in (tmp_path / "home" / "work" / "tmp").iterdir()
+                                                               if p.name not in left]
+    assert len(its_files) >= 2, its_files
+    os.kill(live.pid, signal.SIGSTOP)  # held where it is while the next run sweeps
+    again = run_cli("render", "--quiet", "hello.txt", "--avatar", PORTRAIT, "-o", "out/a.mp4", cwd=tmp_path,
+                    home=tmp_path / "home")
+    assert again.returncode == 0, again.stderr
+    assert all(path.exists() for path in its_files)  # the live run's temp files were left alone
+    assert sorted(set(_temp_files(tmp_path)) - {p.name for p in its_files}) == ["a.jpg", "a.json", "a.mp4", "a.srt", "a.vtt"]
+    live.kill()
+    live.communicate()

@@ -22,7 +22,7 @@ from ..errors import InputError
 from .backdrop import VIDEO_SUFFIXES, BackgroundVideo
 from .bookends import Bookend, load_bookend
 from .captions import BurnedCaptions
-from .graphics import OnScreenText, Overlay, overlays, rgb
+from .graphics import OnScreenText, Overlay, graphics_file, overlays, rgb
 
 
 PORTRAIT_CAPTION_ROOM = 0.17
@@ -52,7 +52,7 @@ class Canvas:
         image's or video's relative path starts from (the script's). `fps`: the clip's, for a video background."""
         size = canvas_size(layout)
         box = presenter_box(layout, size, presenter_size)
-        path = _background_path(layout.background, base)
+        path = background_file(layout.background, base)
         video = BackgroundVideo(path, size, fps) if path is not None and path.suffix.lower() in VIDEO_SUFFIXES else None
         background = None if video else _background(layout.background, path, size)
         border = (layout.border_px, rgb(layout.border_colour, "border_colour")) if layout.border_px and not layout.cutout else None
@@ -166,7 +166,8 @@ def presenter_height(layout: LayoutConfig, presenter: tuple[int, int]) -> int:
     return presenter_box(layout, canvas_size(layout), presenter)[3]
 
 
-def _background_path(spec: str, base: Path | None) -> Path | None:
+def background_file(spec: str, base: Path | None) -> Path | None:
+    """The background's image or video file (relative paths start at `base`); None for a colour."""
     if spec.startswith("#"):
         return None
     path = Path(spec).expanduser()
@@ -212,5 +213,5 @@ def _even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
-__all__ = ["Bookend", "BurnedCaptions", "Canvas", "OnScreenText", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "load_bookend", "overlays",
+__all__ = ["Bookend", "BurnedCaptions", "Canvas", "background_file", "graphics_file", "OnScreenText", "Overlay", "canvas_size", "compose", "face_region", "graphics_entries", "load_bookend", "overlays",
            "presenter_box", "presenter_height"]

@@ -154,13 +154,20 @@ def _clear_of(face, x: int, y: int, width: int, height: int, picture_height: int
     return y
 
 
+def graphics_file(spec: str | None, base: Path | None) -> Path | None:
+    """A logo's or font's file: relative paths start at `base` (the script's folder)."""
+    if spec is None:
+        return None
+    path = Path(spec).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
 def logo(config: GraphicsConfig, size: tuple[int, int], base: Path | None = None) -> Overlay:
     """The logo scaled to `logo_height` of the picture's shorter side, in its corner inside the safe margin; shown
     for the whole clip."""
     from PIL import Image
 
-    path = Path(config.logo).expanduser()
-    path = path if path.is_absolute() or base is None else base / path
+    path = graphics_file(config.logo, base)
     try:
         image = Image.open(path).convert("RGBA")
     except (OSError, ValueError) as error:

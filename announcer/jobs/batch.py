@@ -34,10 +34,42 @@ def find_scripts(source: str | Path, tables_dir: Path | None = None) -> list[Pat
     return sorted(p.resolve() for p in found)
 
 
+INDEX_FILES = ("index.json", "index.html")
+"""The batch's own files in its output folder (jobs.index): no clip may write over them."""
+
+
 def batch_jobs(scripts: list[Path], avatar: str | None, out_dir: Path, options: dict | None = None) -> list[JobSpec]:
+    """A job per script, each writing into `out_dir`. Two scripts that would write the same file, or a script
+    whose files would overwrite the batch's index or another script of the batch, are refused before anything
+    renders (the error names both)."""
     out_dir = Path(out_dir).expanduser().resolve()
     batch = str(out_dir)
-    return [_job_spec(script, avatar, out_dir, batch, options or {}) for script in scripts]
+    specs = [_job_spec(script, avatar, out_dir, batch, options or {}) for script in scripts]
+    refuse_clashing_outputs(specs, out_dir)
+    return specs
+
+
+def refuse_clashing_outputs(specs: list[JobSpec], out_dir: Path) -> None:
+    from .table import script_source
+
+    owners: dict[Path, JobSpec] = {out_dir / name: None for name in INDEX_FILES}
+    owners.update({Path(spec.script): spec for spec in specs if spec.script})
+    for spec in specs:
+        outputs = OutputSet(Path(spec.output))
+        for final in [*outputs.all(), outputs.closeups]:
+            if final not in owners:
+                owners[final] = spec
+                continue
+            other = owners[final]
+            source = script_source(Path(spec.script))
+            if other is None:
+                raise InputError(f"{source} would write {final.name}, the batch's own index", path=out_dir,
+                                 fix="rename the script, or give it another `output:` name")
+            if Path(other.script or "") == final:
+                raise InputError(f"{source} would write {final.name} over {script_source(final)}, a script of this "
+                                 f"batch", path=out_dir, fix="keep the scripts out of the output folder (batch --out)")
+            raise InputError(f"{script_source(Path(other.script))} and {source} would both write {final.name}",
+                             path=out_dir, fix="rename one of the scripts, or give one of them another `output:` name")
 
 
 def _job_spec(script: Path, avatar: str | None, out_dir: Path, batch: str, options: dict) -> JobSpec:

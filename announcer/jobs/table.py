@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from pathlib import Path
 
 import yaml
@@ -69,7 +70,7 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
 def _script(table: Path, line: int, row: dict) -> str:
     options = {key: _resolved(table, key, value) for key, value in row.items() if key != "text" and value}
     front = yaml.safe_dump(options, allow_unicode=True, sort_keys=False) if options else ""
-    source = f"# from {table.name}, line {line}\n"
+    source = f"# from {table.resolve()}, line {line}\n"
     return f"---\n{source}{front}---\n{row.get('text', '')}\n"
 
 
@@ -87,4 +88,24 @@ def _resolved(table: Path, key: str, value: str) -> str | bool:
     return value
 
 
-__all__ = ["scripts_from_table"]
+_SOURCE = re.compile(r"^# from (.+), line (\d+)$", re.MULTILINE)
+
+
+def table_row_of(script: Path) -> tuple[Path, int] | None:
+    """(spreadsheet, line) a script made from a spreadsheet row came from; None for any other script."""
+    try:
+        with open(script, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = _SOURCE.search(head.split("\n---", 1)[0]) if head.startswith("---\n") else None
+    return (Path(match.group(1)), int(match.group(2))) if match else None
+
+
+def script_source(script: Path) -> str:
+    """How to name a script to its user: `bulletin.csv line 3` for a spreadsheet's row, else its path."""
+    row = table_row_of(script)
+    return f"{row[0]} line {row[1]}" if row else str(script)
+
+
+__all__ = ["scripts_from_table", "table_row_of", "script_source"]
