@@ -1,6 +1,6 @@
 """The `announcer` command: a thin layer over the Python API.
 
-Exit codes: 0 when the clip was delivered, 2 for bad input, 1 for anything else.
+Exit codes: 0 when the clip was delivered, 2 for bad input, 130 when interrupted (Ctrl-C, SIGTERM), 1 for anything else.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ log = logging.getLogger("announcer")
 
 
 def main(argv: list[str] | None = None) -> int:
+    _interrupt_on_sigterm()
     try:
         args = _parser().parse_args(argv)
         _setup_logging(args.quiet, args.json, args.verbose)
@@ -45,6 +46,19 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("unexpected failure", exc_info=True)
         _report(AnnouncerError(f"unexpected error: {type(error).__name__}: {error}", fix="run with -v for details"), args.json)
         return 1
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a scheduler's stop, `kill`) stops a command as Ctrl-C does: nothing partial is left, exit 130.
+    Batch and worker commands replace this with a request to stop after the clip in hand."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -385,12 +399,15 @@ def _batch(args) -> int:
     for job in result.failed:
         print(json.dumps({"job": job.id, "script": job.script, "state": job.state, "error": job.error}) if args.json
               else f"job {job.id} {job.state}: {job.error or 'not finished'}", file=sys.stderr)
-    done = len(result.jobs) - len(result.failed)
-    summary = {"done": done, "failed": len(result.failed), "skipped_already_done": len(result.skipped), "index": str(result.index),
-               "interrupted": result.interrupted}
+    done, waiting = len(result.jobs) - len(result.failed) - len(result.unfinished), len(result.unfinished)
+    summary = {"done": done, "failed": len(result.failed), "not_rendered_yet": waiting,
+               "skipped_already_done": len(result.skipped), "index": str(result.index), "interrupted": result.interrupted}
     print(json.dumps(summary) if args.json else
-          f"{done} of {len(result.jobs)} clip(s) done ({len(result.skipped)} from an earlier run), {len(result.failed)} failed; "
-          f"{result.index}" + ("; stopped early: run the same command again to finish" if result.interrupted else ""))
+          f"{done} of {len(result.jobs)} clip(s) done ({len(result.skipped)} from an earlier run), {len(result.failed)} failed"
+          + (f", {waiting} not rendered yet" if waiting else "") + f"; {result.index}"
+          + ("; stopped early: run the same command again to finish" if result.interrupted else ""))
+    if result.interrupted:
+        return 130
     return 0 if result.ok else 1
 
 

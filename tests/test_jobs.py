@@ -378,7 +378,7 @@ def test_render_creates_a_missing_output_folder(tmp_path, pipeline):
 
 
 def test_a_spreadsheet_row_becomes_a_script_with_its_settings(tmp_path):
-    from announcer.jobs.table import scripts_from_table
+    from announcer.jobs.table import scripts_from_table, table_row_of
     from announcer.script import read_script
 
     (tmp_path / "presenters").mkdir()
@@ -391,7 +391,7 @@ def test_a_spreadsheet_row_becomes_a_script_with_its_settings(tmp_path):
     first = read_script(scripts[0])
     assert first.text == "Good evening, all." and first.options["title"] == "Opening"
     assert first.options["presenter"] == str((tmp_path / "presenters" / "anna.yaml").resolve())  # found beside the sheet
-    assert str(first.options["layout"]) == "9:16" and "# from bulletin.csv, line 2" in scripts[0].read_text()
+    assert str(first.options["layout"]) == "9:16" and table_row_of(scripts[0]) == (table.resolve(), 2)
     second = read_script(scripts[1])
     assert second.options["cutout"] is True and second.options["layouts"] == "16:9, 9:16"  # a switch, a list of layouts
     bad = write_script(tmp_path, "bad.csv", "text,colour\nHello.,red\n")
@@ -446,3 +446,49 @@ def test_a_csv_batch_of_five_rows_delivers_five_clips_with_their_settings(tmp_pa
     index = json.loads((out / "index.json").read_text())
     broken = next(entry for entry in index["entries"] if entry["script"].endswith("bulletin-006.md"))
     assert broken["status"] == "failed" and "unknown layout '3:2'" in broken["error"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_batch_exits_130_and_counts_the_rest_as_not_rendered_yet(tmp_path):
+    home = tmp_path / "home"
+    scripts = _scripts(tmp_path / "scripts", 3)
+    out = tmp_path / "out"
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
+    process = subprocess.Popen([sys.executable, "-m", "announcer", "batch", str(scripts), "--avatar", str(AVATAR), "--out",
+                                str(out), "--quiet"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.time() + 120
+    store = None
+    while time.time() < deadline and not (store and store.jobs(state="running")):
+        store = JobStore(home / "work" / "jobs.sqlite") if (home / "work" / "jobs.sqlite").exists() else None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 130, stderr
+    assert "1 of 3 clip(s) done" in stdout and "0 failed, 2 not rendered yet" in stdout, stdout
+    assert [job.state for job in store.jobs()] == ["done", "queued", "queued"]
+    _assert_complete_clip(out / "clip0.mp4")
+
+
+@pytest.mark.slow
+def test_a_clip_delivered_by_a_worker_that_died_before_recording_it_is_not_delivered_again(tmp_path, pipeline):
+    """kill -9 between the rename and the store's update: the job still reads `running` under a dead process, and the
+    next worker had rendered and delivered it a second time (`done 2x`)."""
+    from announcer.jobs import LocalEngine, batch_jobs, work
+    from announcer.jobs.runner import job_request
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    (spec,) = batch_jobs([write_script(tmp_path, "lead.txt", LINES[0])], str(AVATAR), tmp_path / "out")
+    store.enqueue(spec)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    job = store.claim(f"{os.uname().nodename}:{dead.strip()}:dead", 600)
+    pipeline.render(job_request(job))  # delivered; the worker "dies" before store.finish
+    video = Path(job.output)
+    delivered = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in video.parent.iterdir()}
+
+    summary = work(store, LocalEngine(pipeline, store), "next-worker", config=None)
+    assert summary.done == [job.id]
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in video.parent.iterdir()} == delivered
+    again = store.get(job.id)
+    assert again.state == "done" and again.attempts == 1 and again.outputs["video"] == str(video)
+    assert json.loads(video.with_suffix(".json").read_text())["job"] == spec.key

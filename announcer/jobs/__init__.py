@@ -29,11 +29,17 @@ class BatchResult:
 
     @property
     def failed(self) -> list[Job]:
-        return [job for job in self.jobs if job.state != "done"]
+        """Jobs that ended without a clip (failed, or cancelled)."""
+        return [job for job in self.jobs if job.state in ("failed", "cancelled")]
+
+    @property
+    def unfinished(self) -> list[Job]:
+        """Jobs not rendered yet (still queued, or taken by another worker): an interrupted batch leaves these."""
+        return [job for job in self.jobs if job.state in ("queued", "running")]
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.interrupted
+        return not self.failed and not self.unfinished and not self.interrupted
 
 
 def open_store(config: RenderConfig) -> JobStore:

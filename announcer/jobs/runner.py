@@ -7,12 +7,14 @@ hand first.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import Cancelled
 from .store import Job, JobStore
@@ -43,7 +45,7 @@ def job_request(job: Job):
     # A batch's avatar and presenter are defaults: a script's own front matter wins over them.
     return RenderRequest(avatar=None, default_avatar=job.avatar, output=job.output, script=job.script,
                          voice_overrides=dict(job.options.get("voice", {})), default_presenter=job.options.get("presenter"),
-                         closeups=bool(job.options.get("closeups")))
+                         closeups=bool(job.options.get("closeups")), job=job.key)
 
 
 PREPARE_AVATAR = "prepare-avatar"
@@ -52,23 +54,60 @@ PREPARE_AVATAR = "prepare-avatar"
 
 def render_job(pipeline, job: Job, on_stage=None) -> dict:
     """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
-    from ..deliver import OutputSet, StagedOutputs
-
     if job.options.get("kind") == PREPARE_AVATAR:
         return prepare_job(pipeline, job)
+    delivered = delivered_before(job)
+    if delivered is not None:  # a worker died between delivering this clip and recording it: record, never render again
+        log.info("job %s: its clip was delivered by an earlier attempt that stopped before recording it", job.id)
+        return {"outputs": _outputs_entry(*delivered), "stage_seconds": {}, "recovered": True}
     try:
-        StagedOutputs.remove_leftovers(OutputSet.for_path(job.output))  # this worker holds the job's lease
         result = pipeline.render(job_request(job), on_stage=on_stage)
     except Exception as error:  # a crash in one clip fails that job, never the batch
         log.debug("job %s failed", job.id, exc_info=True)
         return failure(error)
-    outputs = {"video": str(result.outputs.video), "manifest": str(result.outputs.manifest),
-               "thumbnail": str(result.outputs.thumbnail), "srt": str(result.outputs.subtitles_srt),
-               "vtt": str(result.outputs.subtitles_vtt)}
-    for other in result.other_layouts:  # a script asking for several layouts: each layout's clip and manifest
+    return {"outputs": _outputs_entry(result.outputs, result.other_layouts),
+            "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+
+
+def _outputs_entry(first, others) -> dict:
+    outputs = {"video": str(first.video), "manifest": str(first.manifest), "thumbnail": str(first.thumbnail),
+               "srt": str(first.subtitles_srt), "vtt": str(first.subtitles_vtt)}
+    for other in others:  # a script asking for several layouts: each layout's clip and manifest
         outputs[f"video {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.video)
         outputs[f"manifest {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.manifest)
-    return {"outputs": outputs, "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+    return outputs
+
+
+def delivered_before(job: Job):
+    """(first OutputSet, the other layouts' OutputSets) when every file of this job's clip is in place and each
+    manifest names this job (a manifest is renamed into place last, so its presence means its set is whole);
+    else None."""
+    from ..config import ASPECTS
+    from ..deliver import OutputSet
+
+    video = Path(job.output)
+    candidates = [video, *(video.with_name(f"{video.stem}.{aspect.replace(':', 'x')}.mp4") for aspect in ASPECTS)]
+    for candidate in candidates:
+        manifest = _manifest_of(OutputSet(candidate), job.key)
+        if manifest is None:
+            continue
+        others = [OutputSet(video.with_name(name)) for name in manifest.get("other_layouts", [])]
+        sets = sorted([OutputSet(candidate), *others], key=lambda outputs: outputs.video.name)
+        if all(_manifest_of(outputs, job.key) is not None for outputs in sets):
+            return sets[0], sets[1:]
+        return None
+    return None
+
+
+def _manifest_of(outputs, key: str) -> dict | None:
+    """The manifest of a whole delivered set made for the job with this key, or None."""
+    try:
+        manifest = json.loads(outputs.manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not key or manifest.get("job") != key:
+        return None
+    return manifest if all(path.is_file() for path in outputs.all()) else None
 
 
 def prepare_job(pipeline, job: Job) -> dict:
@@ -183,7 +222,7 @@ def _record(store: JobStore, job: Job, future: Future, owner: str, config: Runne
     except Exception as error:  # the engine itself failed (a Ray worker died)
         outcome = failure(error)
     if "error" not in outcome:
-        if store.finish(job.id, owner, outcome["outputs"], outcome["stage_seconds"]):
+        if store.finish(job.id, owner, outcome["outputs"], outcome["stage_seconds"], outcome.get("recovered", False)):
             summary.done.append(job.id)
             log.info("job %s: done, %s", job.id, next(iter(outcome["outputs"].values()), ""))
         return

@@ -205,8 +205,12 @@ class JobStore:
                               (job_id,)).fetchall()
         return [dict(row) for row in rows]
 
-    def finish(self, job_id: int, owner: str, outputs: dict, stage_seconds: dict) -> bool:
+    def finish(self, job_id: int, owner: str, outputs: dict, stage_seconds: dict, recovered: bool = False) -> bool:
+        """Record the job done. `recovered`: an earlier attempt delivered the clip and died before recording it, so
+        the attempt that found it rendered nothing and is not counted."""
         with self._transaction() as db:
+            if recovered:
+                db.execute("UPDATE jobs SET attempts = MAX(attempts - 1, 1) WHERE id = ? AND lease_owner = ?", (job_id, owner))
             attempt = db.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()["attempts"]
             for stage, seconds in stage_seconds.items():  # engines that report only at the end (Ray) fill the rows here
                 db.execute("INSERT OR IGNORE INTO stages (job_id, attempt, stage, seconds, finished) VALUES (?, ?, ?, ?, ?)",
