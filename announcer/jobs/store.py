@@ -181,6 +181,9 @@ class JobStore:
             for row in db.execute(query, (now, batch) if batch else (now,)).fetchall():
                 if row["state"] == "running" and row["lease_expires"] > now and not _owner_is_dead(row["lease_owner"]):
                     continue
+                if row["state"] == "running" and row["attempts"] >= row["max_attempts"]:
+                    _fail_abandoned(db, row, now)  # its workers died with it in hand every time: a crash, not bad luck
+                    continue
                 db.execute("UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1, "
                            "started = ?, error = NULL WHERE id = ?", (owner, now + lease_seconds, now, row["id"]))
                 return _job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
@@ -276,6 +279,14 @@ class JobStore:
             db.execute("UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_expires = NULL, finished = ? WHERE id = ?",
                        (time.time(), job_id))
         return self.get(job_id)
+
+
+def _fail_abandoned(db: sqlite3.Connection, row: sqlite3.Row, now: float) -> None:
+    error = (f"its worker stopped while rendering it {row['attempts']} time(s), the last one "
+             f"{row['lease_owner'] or 'unknown'}; it is not taken again (see that worker's log, then "
+             f"`announcer jobs retry {row['id']}`)")
+    db.execute("UPDATE jobs SET state = 'failed', error = ?, finished = ?, lease_owner = NULL, lease_expires = NULL "
+               "WHERE id = ?", (error, now, row["id"]))
 
 
 def _job(row: sqlite3.Row) -> Job:

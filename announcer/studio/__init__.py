@@ -22,6 +22,7 @@ from .auth import caller
 from .clips import ClipDesk
 from .pages import install as install_pages
 from .store import StudioStore
+from .voices import VoicePreviews
 from .webhooks import WebhookSender
 
 
@@ -53,11 +54,12 @@ def create_app(config: StudioConfig) -> FastAPI:
             yield
         finally:
             sender.stop()
+            app.state.voice_previews.close()
 
     app = FastAPI(title="announcer studio", docs_url=None, openapi_url=None, redoc_url=None, lifespan=lifespan)
     app.state.store, app.state.desk, app.state.home, app.state.config = store, desk, home, config
     app.state.webhooks = sender
-    app.state.voice_engines = {}  # the voice preview's engines, loaded on first use
+    app.state.voice_previews = VoicePreviews(home.models_dir)  # a child process, started on the first preview
     app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 1_000_000))
     app.include_router(api_router)
     install_pages(app)

@@ -17,12 +17,15 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
+from ..languages import checked_language
+from ..plain_yaml import load_plain_yaml
 from ..home import Home
 from ..jobs.store import Job, JobSpec
 from ..jobs.table import scripts_from_table
 from ..script import read_script
 from .store import StudioStore
 from .uploads import store_bytes
+from .voices import checked_voice
 
 OPTION_KEYS = ("title", "presenter", "voice", "language", "layout", "layouts", "template", "headline", "speed",
                "loudness", "position", "cutout", "avatar")
@@ -30,8 +33,7 @@ OPTION_KEYS = ("title", "presenter", "voice", "language", "layout", "layouts", "
 FILE_KEYS = ("background", "intro", "outro", "music", "output")
 """Front matter keys that name files: refused in the studio."""
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-VOICE = re.compile(r"[a-z]{2,12}(:[A-Za-z0-9_.-]{1,80})?")
-NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME, "voice": VOICE}
+NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME}
 SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
 ROW_LINE = re.compile(r"^# from .*, line (\d+)$", re.MULTILINE)
 """The comment jobs.table writes into each row's script."""
@@ -96,7 +98,7 @@ class ClipDesk:
                 raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None
         rows = [(int(ROW_LINE.search(script).group(1)), script) for script in scripts]
         for line, script in rows:
-            front = yaml.safe_load(script.split("---\n", 2)[1]) or {}
+            front = load_plain_yaml(script.split("---\n", 2)[1]) or {}
             checked_options(front, label, {key: line for key in front})
         return [self.submit(user, script, {}, f"{label} line {line}") for line, script in rows]
 
@@ -158,6 +160,13 @@ def checked_options(options: dict, label: str, lines: dict | None = None) -> dic
                              fix=f"give the {key}'s name (letters, digits, '-' and '_'), never a path")
         if isinstance(value, (dict, list)) and key != "layouts":
             raise InputError(f"{key} must be a single value", path=label, line=line, fix=f"write {key}: VALUE")
+        if key == "voice" and value not in (None, ""):
+            checked_voice(str(value), label, line)
+        if key == "language" and value not in (None, ""):
+            try:
+                checked_language(value)
+            except InputError as error:
+                raise InputError(error.what, path=label, line=line, fix=error.fix) from None
     return {key: value for key, value in options.items() if value not in (None, "")}
 
 

@@ -3,7 +3,6 @@ and the voice preview, so there is no JavaScript build step)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import secrets
 from pathlib import Path
@@ -18,9 +17,12 @@ from starlette.datastructures import UploadFile
 from ..errors import InputError
 from .auth import SESSION_COOKIE, browser_session, check_csrf, require
 from ..jobs.runner import PREPARE_AVATAR
-from .clips import NAME, VOICE, NotReviewable, review_state
+from ..languages import checked_language
+from ..media.images import refuse_huge_image
+from .clips import NAME, NotReviewable, review_state
 from .store import SESSION_SECONDS, Session
 from .uploads import UploadRefused, media_kind, store_bytes, text_upload
+from .voices import checked_voice, offered_voices
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -131,36 +133,15 @@ async def voice_preview(request: Request):
     form = await request.form()
     check_csrf(request, session, str(form.get("csrf", "")))
     text = str(form.get("text", "")).strip()[:PREVIEW_CHARS] or "Good evening, and welcome to the news."
-    voice = str(form.get("voice", "") or "piper")
-    if not VOICE.fullmatch(voice):
-        raise HTTPException(422, "choose a voice by name")
-    language = str(form.get("language", "")) or None
-    audio = await asyncio.to_thread(_speak, request.app, text, voice, language)
-    return Response(audio, media_type="audio/wav")
-
-
-def _speak(app, text: str, voice: str, language: str | None) -> bytes:
-    import soundfile
-
-    from ..api import parse_voice
-    from ..config import VoiceConfig
-    from ..script import parse_text
-    from ..voice import load_engine, synthesize
-
-    engine_name, name = parse_voice(voice)
-    script = parse_text(text, language)
-    config = VoiceConfig(engine=engine_name, voice=name, language=script.language)
-    engines = app.state.voice_engines
-    key = (engine_name, name, script.language)
-    if key not in engines:
-        engines[key] = load_engine(config, models_dir=app.state.home.models_dir)
     try:
-        speech = synthesize(script, config, engines[key])
+        voice = checked_voice(str(form.get("voice", "") or "piper")[:200])
+        language = checked_language(str(form.get("language", ""))[:40]) if form.get("language") else None
+        audio = await asyncio.to_thread(request.app.state.voice_previews.speak, text, voice, language)
     except InputError as error:
         raise HTTPException(422, error.one_line()) from None
-    buffer = io.BytesIO()
-    soundfile.write(buffer, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
-    return buffer.getvalue()
+    except RuntimeError as error:
+        raise HTTPException(503, str(error)) from None
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/jobs", response_class=HTMLResponse)
@@ -266,6 +247,11 @@ async def add_presenter(request: Request):
     suffix = media_kind(data[:16])
     if suffix is None:
         raise HTTPException(415, "a presenter's picture must be a JPEG, PNG, MP4 or WebM (by its content)")
+    if suffix in (".jpg", ".png"):
+        try:
+            refuse_huge_image(data, "the presenter's photo", upload.filename or "upload")
+        except InputError as error:
+            raise HTTPException(413, error.one_line()) from None
     home = request.app.state.home
     stored = store_bytes(home.work_dir / "studio" / "presenters", data, suffix, upload.filename or "presenter")
     fields = {"name": str(form.get("name", "")) or key, "title": str(form.get("title", "")) or None, "avatar": str(stored.path)}
@@ -386,12 +372,10 @@ def _presenters(request: Request) -> list[dict]:
 
 def _choices(request: Request) -> dict:
     """What the new-clip form offers: the home's presenters and templates by name, and the catalogued voices."""
-    from ..voice.catalogue import VoiceCatalogue
-
     home = request.app.state.home
     presenters = sorted(p.stem for p in home.presenters_dir.glob("*.yaml"))
     templates = sorted(p.stem for p in (home.root / "templates").glob("*.yaml"))
-    voices = ["piper", *sorted(f"piper:{name}" for name in VoiceCatalogue.load().voices), "espeak", "espeak:ko"]
+    voices = list(offered_voices())
     return {"presenters": presenters, "templates": templates, "voices": voices, "layouts": LAYOUTS}
 
 

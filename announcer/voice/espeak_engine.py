@@ -5,6 +5,7 @@ The library and its data come from the `espeakng-loader` wheel, so this works wi
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from pathlib import Path
 
@@ -71,12 +72,26 @@ def available_voices() -> list[str]:
     return sorted(names) + sorted(f"+{p.name}" for p in voices_dir.glob("*") if p.is_file())
 
 
+def is_espeak_voice(name: str) -> bool:
+    """A language espeak-ng lists (`en-us`, `ko`), optionally with one of its variants (`en-us+f3`)."""
+    language, plus, variant = name.lower().partition("+")
+    voices = _voice_names()
+    return language in voices and (not plus or f"+{variant}" in voices)
+
+
+@functools.cache
+def _voice_names() -> frozenset[str]:
+    return frozenset(voice.lower() for voice in available_voices())
+
+
 class EspeakEngine(VoiceEngine):
     name = "espeak"
 
     def __init__(self, voice: str | None = None, language: str = "en", speed: float = 1.0):
         self.voice_name = voice or DEFAULT_VOICES.get(language, language)
         self.rate = int(DEFAULT_RATE_WPM * speed)
+        if not is_espeak_voice(self.voice_name):  # a name espeak-ng does not list can crash it (`..` segfaults)
+            raise InputError(f"espeak-ng has no voice '{self.voice_name[:80]}'", fix="see `announcer voices --engine espeak`")
         with _LOCK:
             library, self.sample_rate = _library()
             if library.espeak_SetVoiceByName(self.voice_name.encode()) != 0:

@@ -1,0 +1,144 @@
+"""The studio under attack by a signed-in user: crashes, starvation, paths in voice names, memory bombs."""
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import threading
+import time
+import zlib
+
+import pytest
+
+from announcer.errors import InputError
+from announcer.jobs.store import JobSpec, JobStore
+
+from .test_studio_api import Studio
+
+YAML_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" \
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n" \
+            "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A small PNG file whose header says it is `width` x `height`."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def studio(tmp_path) -> Studio:
+    return Studio(tmp_path / "home", send_webhooks=False)
+
+
+def _preview(studio: Studio, **fields):
+    import re
+
+    browser = studio.client()
+    browser.post("/login", data={"token": studio.tokens["editor"]})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/clips/new").text).group(1)
+    return browser.post("/voices/preview", data={"csrf": csrf, "text": "Good evening.", **fields})
+
+
+@pytest.mark.parametrize("voice", ["espeak:..", "piper:probe.onnx", "coqui:.", "piper:../../etc/passwd", "espeak:zz+qq"])
+def test_a_voice_the_studio_does_not_offer_is_refused_before_any_engine_loads(studio, voice, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    editor = studio.client("editor")
+    absent = editor.post("/api/v1/clips", json={"script": f"---\nvoice: {voice}\n---\nHello.\n"})
+    (tmp_path / "probe.onnx").write_bytes(b"\0" * 64)  # the same answer whether or not such a file is there
+    present = editor.post("/api/v1/clips", json={"script": f"---\nvoice: {voice}\n---\nHello.\n"})
+    assert absent.status_code == present.status_code == 422
+    assert absent.json() == present.json() and "not one the studio offers" in absent.text
+    assert studio.store.jobs() == []
+    assert _preview(studio, voice=voice).status_code == 422
+
+
+def test_espeak_refuses_a_voice_it_does_not_list_instead_of_crashing():
+    """`espeak:..` made libespeak-ng segfault on the first sentence, killing the server or the worker."""
+    from announcer.voice.espeak_engine import EspeakEngine
+
+    with pytest.raises(InputError, match="no voice '..'"):
+        EspeakEngine("..")
+    assert len(EspeakEngine("en-us+f3").speak("Hello there.").audio) > 8000
+
+
+def test_the_preview_speaks_in_a_child_whose_crash_never_takes_the_server(studio):
+    assert _preview(studio, voice="espeak").status_code == 200
+    previews = studio.app.state.voice_previews
+    long_line = "This is a long line for the preview to speak. " * 6
+    outcome = {}
+    speaking = threading.Thread(target=lambda: outcome.update(answer=_try(previews.speak, long_line, "piper", None)))
+    speaking.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and not previews._pool._processes:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    for pid in list(previews._pool._processes):
+        os.kill(pid, signal.SIGKILL)  # as a native library's crash ends it
+    speaking.join(60)
+    assert isinstance(outcome["answer"], RuntimeError) and "stopped" in str(outcome["answer"])
+    again = _preview(studio, voice="espeak")  # a new child
+    assert again.status_code == 200 and again.content[:4] == b"RIFF"
+
+
+def _try(function, *args):
+    try:
+        return function(*args)
+    except Exception as error:
+        return error
+
+
+def test_previews_in_ever_new_languages_keep_a_bounded_set_of_engines():
+    from announcer.studio import voices
+
+    for language in ("de", "fr", "es", "it", "nl", "pl"):
+        assert voices._speak_in_child("Hallo.", "espeak", language, "/nonexistent")[:4] == b"RIFF"
+        assert len(voices._ENGINES) <= voices.PREVIEW_ENGINES
+    assert [key[2] for key in voices._ENGINES] == ["es", "it", "nl", "pl"][-voices.PREVIEW_ENGINES:]
+
+
+@pytest.mark.parametrize("language", ["klingon", "x" * 5000, "en_" + "a" * 30])
+def test_a_preview_or_clip_in_an_unknown_language_is_refused(studio, language):
+    assert _preview(studio, voice="espeak", language=language).status_code == 422
+    answer = studio.client("editor").post("/api/v1/clips", json={"script": f"---\nlanguage: {language}\n---\nHello.\n"})
+    assert answer.status_code == 422 and "unknown language" in answer.text
+    assert studio.store.jobs() == []
+
+
+def test_a_yaml_alias_bomb_in_the_front_matter_is_refused_at_once(studio):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    answer = studio.client("editor").post("/api/v1/clips", json={"script": f"---\n{YAML_BOMB}---\nHello.\n"})
+    assert answer.status_code == 422 and "alias" in answer.text and "script:3" in answer.text, answer.text
+    assert time.perf_counter() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB: nothing was expanded
+    assert studio.store.jobs() == []
+
+
+def test_a_photo_whose_header_claims_a_billion_pixels_is_refused_before_decoding(studio):
+    import re
+
+    admin = studio.client()
+    admin.post("/login", data={"token": studio.tokens["admin"]})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', admin.get("/clips/new").text).group(1)
+    answer = admin.post("/presenters", data={"csrf": csrf, "key": "huge"},
+                        files={"file": ("huge.png", png_header(32000, 32000), "image/png")})
+    assert answer.status_code == 413 and "32000x32000" in answer.text
+    assert not (studio.home / "presenters" / "huge.yaml").exists()
+
+
+def test_a_job_that_kills_its_worker_fails_after_its_attempts_with_the_reason(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    job = store.enqueue(JobSpec(batch="b", output=str(tmp_path / "a.mp4"), key="crasher"), max_attempts=3)
+    dead = "localhost-not-this-machine:1:x"
+    for attempt in range(1, 4):
+        taken = store.claim(dead, lease_seconds=-1)  # the lease is over at once, as when its worker has died
+        assert taken.id == job.id and taken.attempts == attempt
+    assert store.claim("next-worker", 60) is None  # not taken a fourth time
+    failed = store.get(job.id)
+    assert failed.state == "failed" and "stopped while rendering it 3 time(s)" in failed.error
