@@ -293,7 +293,9 @@ def _voice_overrides(args) -> dict:
     if args.voice:
         overrides["engine"], overrides["voice"] = parse_voice(args.voice)
     if args.language:
-        overrides["language"] = args.language
+        from .languages import checked_language
+
+        overrides["language"] = checked_language(args.language, "--language")
     if args.speed is not None:
         overrides["speed"] = args.speed
     if args.loudness in LOUDNESS_PRESETS:

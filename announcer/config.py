@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
+from .languages import checked_language
 
 LOUDNESS_PRESETS = {
     "web": (-16.0, -1.0),        # podcasts and social video
@@ -270,6 +271,8 @@ class RenderConfig:
         if self.voice.narration_phones not in NARRATION_PHONES:
             raise InputError(f"unknown narration phone source '{self.voice.narration_phones}'",
                              fix=f"use one of {', '.join(NARRATION_PHONES)}")
+        if self.voice.language is not None:
+            checked_language(self.voice.language)
         if not 0.5 <= self.voice.speed <= 2.0:
             raise InputError(f"speed {self.voice.speed} is out of range", fix="use a value from 0.5 to 2.0")
         if not -40 <= self.voice.loudness_lufs <= -5:

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
+from .plain_yaml import load_plain_yaml
 
 MAX_FILE_BYTES = 64_000
 
@@ -35,7 +36,7 @@ def read_yaml_file(path: Path, kind: str, fix: str):
         raise InputError(f"{kind} file is too large", path=path, fix=f"a {kind} is a few lines of YAML")
     try:
         text = path.read_text(encoding="utf-8-sig")
-        return yaml.safe_load(text) or {}, text.splitlines()
+        return load_plain_yaml(text) or {}, text.splitlines()
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         mark = getattr(error, "problem_mark", None)
         raise InputError(f"{kind} file is not valid YAML ({getattr(error, 'problem', error)})", path=path,

@@ -95,6 +95,30 @@ def _png(width: int, height: int) -> bytes:
     return cv2.imencode(".png", np.full((height, width, 3), 128, np.uint8))[1].tobytes()
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A small PNG whose header says it is `width` x `height` (decoding it would take gigabytes)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))
+
+
+def _jpeg_header(width: int, height: int) -> bytes:
+    """A JPEG's start and frame header saying it is `width` x `height`, and nothing more."""
+    import struct
+
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
+    frame = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    return b"\xff\xd8" + app0 + frame + b"\xff\xd9"
+
+
+YAML_BOMB = ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+             "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]")
+
 SILENT_VIDEO = subprocess.run(["ffmpeg", "-v", "error", "-i", str(VIDEO), "-t", "1", "-an", "-c:v", "copy", "-f", "mp4",
                                "-movflags", "frag_keyframe+empty_moov", "pipe:1"], capture_output=True, check=True).stdout
 
@@ -121,6 +145,17 @@ CASES = [
     script_case("front matter loudness out of range", "loud100.md", md("loudness: -100"), names="loud100.md:2"),
     Case("front matter avatar missing", ("avatar.md", "-o", OUT), "missing_person.jpg",
          (("avatar.md", md("avatar: missing_person.jpg")),)),
+    script_case("front matter of YAML aliases", "bomb.md", md(YAML_BOMB), names="bomb.md:3"),
+    script_case("title of 20,000 nested [", "nested.md", md("title: " + "[" * 20000), names="nested.md:2"),
+    script_case("front matter language klingon", "klingon.md", md("language: klingon"), names="klingon.md:2"),
+    option_case("language klingon", "--language", "klingon", names="--language: unknown language 'klingon'"),
+    avatar_case("avatar PNG claiming 32000x32000", "huge.png", _png_header(32000, 32000)),
+    avatar_case("avatar JPEG claiming 65000x65000", "huge.jpg", _jpeg_header(65000, 65000)),
+    Case("background PNG claiming 32000x32000", ("bg.md", "--avatar", str(PORTRAIT), "-o", OUT), "wall.png",
+         (("bg.md", md("layout: 16:9\nbackground: wall.png")), ("wall.png", _png_header(32000, 32000)))),
+    Case("logo PNG claiming 32000x32000", ("hello.txt", "--avatar", str(PORTRAIT), "--template", "t.yaml", "-o", OUT),
+         "logo.png", (("hello.txt", HELLO.encode()), ("t.yaml", b"graphics:\n  logo: logo.png\n"),
+                      ("logo.png", _png_header(32000, 32000)))),
     script_case("srt bad timing line", "timing.srt", srt("1\n00:00:01 -> 00:00:02\nHello."), names="timing.srt:2"),
     script_case("srt cue ends before it starts", "back.srt", srt("1\n00:00:03,000 --> 00:00:01,000\nHello."),
                 names="back.srt:2"),

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..config import ASPECTS, LayoutConfig
 from ..errors import InputError
+from ..media.images import refuse_huge_image
 from .backdrop import VIDEO_SUFFIXES, BackgroundVideo
 from .bookends import Bookend, load_bookend
 from .captions import BurnedCaptions
@@ -178,6 +179,8 @@ def _background(spec: str, path: Path | None, size: tuple[int, int]) -> np.ndarr
     width, height = size
     if path is None:
         return np.full((height, width, 3), rgb(spec, "background"), np.uint8)
+    if path.is_file():
+        refuse_huge_image(path, "the background image")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
     if image is None:
         raise InputError("background is neither a colour (#rrggbb), a readable image nor a video", path=path,

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import GraphicsConfig
 from ..errors import InputError
+from ..media.images import refuse_huge_image
 
 FONT_CANDIDATES = {
     "bold": ["/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
@@ -168,6 +169,8 @@ def logo(config: GraphicsConfig, size: tuple[int, int], base: Path | None = None
     from PIL import Image
 
     path = graphics_file(config.logo, base)
+    if path.is_file():
+        refuse_huge_image(path, "the logo")
     try:
         image = Image.open(path).convert("RGBA")
     except (OSError, ValueError) as error:

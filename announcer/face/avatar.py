@@ -11,6 +11,7 @@ import numpy as np
 from ..assets import sha256_of
 from ..errors import InputError
 from ..media.ffmpeg import probe, run_ffmpeg
+from ..media.images import refuse_huge_image
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -65,6 +66,7 @@ def load_avatar(path: Path, wanted_height: int | None, max_height: int, max_seco
 def _load_photo(path: Path, wanted_height: int | None, max_height: int) -> Avatar:
     # IMREAD_COLOR applies EXIF orientation and turns grayscale, CMYK and 16-bit images into 8-bit BGR.
     data = np.fromfile(path, dtype=np.uint8)
+    refuse_huge_image(data.tobytes(), "the avatar photo", path)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if len(data) else None
     if image is None:
         raise InputError("cannot read the image: it is corrupt or not an image", path=path,

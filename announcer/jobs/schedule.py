@@ -29,6 +29,7 @@ import yaml
 
 from ..config import RenderConfig
 from ..errors import InputError
+from ..plain_yaml import load_plain_yaml
 
 log = logging.getLogger(__name__)
 CATCH_UP_S = 3600
@@ -70,7 +71,7 @@ class Schedule:
 def load_schedule(path: Path) -> Schedule:
     path = Path(path).resolve()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_plain_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise InputError(f"not valid YAML: {getattr(error, 'problem', error)}", path=path,

@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
+from ..languages import checked_language
+from ..plain_yaml import load_plain_yaml
 from .normalize_en import normalize_english
 from .normalize_ko import normalize_korean
 from .sentences import split_sentences
@@ -65,7 +67,11 @@ def read_script(path: str | Path, language: str | None = None) -> Script:
     if path.suffix.lower() == ".srt":
         return _bounded(_parse_srt(path, raw, language))
     options, body, body_line = _split_front_matter(path, raw) if path.suffix.lower() == ".md" else ({}, raw, 1)
-    chosen_language = _language(language or options.get("language"), body)
+    try:
+        chosen_language = _language(language or options.get("language"), body)
+    except InputError as error:
+        line = None if language else next((i + 1 for i, text in enumerate(raw.splitlines()) if text.startswith("language:")), None)
+        raise InputError(error.what, path=path, line=line, fix=error.fix) from None
     if path.suffix.lower() == ".md":
         body = _strip_markdown(body)
     segments = _segments_from_body(path, body, body_line, chosen_language)
@@ -125,7 +131,7 @@ def _split_front_matter(path: Path, raw: str) -> tuple[dict, str, int]:
     if closing is None:
         raise InputError("front matter has no closing '---'", path=path, line=1, fix="end the YAML block with a line '---'")
     try:
-        options = yaml.safe_load("".join(lines[1:closing])) or {}
+        options = load_plain_yaml("".join(lines[1:closing])) or {}
     except yaml.YAMLError as error:
         # context_mark is where the broken construct began; problem_mark is where YAML gave up (often later).
         mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
@@ -154,7 +160,7 @@ def _strip_markdown(body: str) -> str:
 
 def _language(explicit: str | None, text: str) -> str:
     if explicit:
-        return str(explicit).lower()
+        return checked_language(explicit)
     letters = re.findall(r"\w", text)
     hangul = len(_HANGUL.findall(text))
     return "ko" if letters and hangul / len(letters) > 0.3 else "en"
