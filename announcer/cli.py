@@ -182,6 +182,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--schedules", type=Path, default=Path("workflows"), help="folder of schedule YAML files")
     serve.add_argument("--max-upload-mb", type=float, default=200.0, help="largest request body accepted (default 200)")
     serve.add_argument("--secure-cookies", action="store_true", help="served over HTTPS (behind a reverse proxy)")
+    serve.add_argument("--one-person-team", action="store_true",
+                       help="let a reviewer approve a clip they submitted (a newsroom of one; otherwise another reviewer must)")
     serve.set_defaults(handler=_serve)
 
     users = commands.add_parser("users", help="studio accounts and their API tokens")
@@ -525,9 +527,10 @@ def _serve(args) -> int:
     from .studio import StudioConfig, create_app
 
     config = StudioConfig(_config(args), max_upload_mb=args.max_upload_mb, schedules=args.schedules,
-                          secure_cookies=args.secure_cookies)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("serving on %s: anyone who can reach it sees the sign-in page; put it behind HTTPS", args.host)
+                          secure_cookies=args.secure_cookies, one_person_team=args.one_person_team)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):  # on stderr even with --quiet: it is about who can get in
+        print(f"announcer: warning: serving on {args.host}: anyone who can reach it sees the sign-in page; put it behind "
+              f"HTTPS", file=sys.stderr)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning" if args.quiet else "info",
                 proxy_headers=True)
     return 0

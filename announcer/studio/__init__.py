@@ -36,6 +36,8 @@ class StudioConfig:
     """The folder of schedule files the Schedules page shows."""
     secure_cookies: bool = False
     """Mark the session cookie Secure: set it when the studio is served over HTTPS (behind a reverse proxy)."""
+    one_person_team: bool = False
+    """Let a reviewer approve a clip they submitted themselves (a newsroom of one); off, another reviewer must."""
     webhook_poll_s: float = 1.0
     send_webhooks: bool = True
 

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from ..errors import InputError
+from .access import check_may_manage, check_may_review, check_may_see, may_see
 from .auth import caller, require
 from .clips import MAX_COMMENT, ClipDesk, NotReviewable
 from .store import AlreadyExists, User
@@ -69,23 +70,24 @@ async def submit_clip(request: Request, user: Caller) -> dict:
         job = desk(request).submit(user.name, text, options, label)
     except InputError as error:
         raise HTTPException(422, {"error": error.one_line(), "line": error.line, "fix": error.fix}) from None
-    return _described(request, job.id)
+    return _described(request, job.id, user)
 
 
 @router.get("/clips")
 def list_clips(request: Request, user: Caller) -> list[dict]:
+    """The clips the caller may see: an editor's own; every clip for reviewers and admins."""
     store = request.app.state.store
-    return [_described(request, job_id) for job_id in store.clip_ids()]
+    return [_described(request, job_id, user) for job_id in store.clip_ids() if may_see(user, store.clip(job_id))]
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: int, request: Request, user: Caller) -> dict:
-    return _described(request, job_id)
+    return _described(request, job_id, user)
 
 
 @router.get("/clips/{job_id}/files/{name}")
 def clip_file(job_id: int, name: str, request: Request, user: Caller, download: bool = False):
-    job = _job(request, job_id)
+    job = _job(request, job_id, user)
     path = desk(request).file(job, name)
     if path is None:
         raise HTTPException(404, f"clip {job_id} has no {name} (yet)")
@@ -99,13 +101,13 @@ def clip_file(job_id: int, name: str, request: Request, user: Caller, download: 
 
 @router.post("/clips/{job_id}/review", status_code=201)
 def review_clip(job_id: int, review: ReviewRequest, request: Request, user: Caller) -> dict:
-    require(user, "reviewer")
-    _job(request, job_id)
+    _job(request, job_id, user)
+    check_may_review(user, request.app.state.store.clip(job_id), job_id, request.app.state.config.one_person_team)
     try:
         desk(request).review(job_id, review.decision, review.comment, user.name)
     except NotReviewable as error:
         raise HTTPException(409, error.one_line()) from None
-    return _described(request, job_id)
+    return _described(request, job_id, user)
 
 
 @router.post("/jobs/{job_id}/retry")
@@ -121,13 +123,13 @@ def cancel_job(job_id: int, request: Request, user: Caller) -> dict:
 
 
 def _act(request: Request, job_id: int, user: User, action: str) -> dict:
-    require(user, "editor")
-    _job(request, job_id)
+    _job(request, job_id, user)
+    check_may_manage(user, request.app.state.store.clip(job_id), job_id)
     try:
         getattr(request.app.state.store, action)(job_id)
     except InputError as error:
         raise HTTPException(409, error.one_line()) from None
-    return _described(request, job_id)
+    return _described(request, job_id, user)
 
 
 @router.post("/webhooks", status_code=201)
@@ -194,15 +196,18 @@ async def _submission(request: Request) -> tuple[str, dict, str]:
     return body.script, body.model_dump(exclude={"script"}, exclude_none=True), "script"
 
 
-def _job(request: Request, job_id: int):
+def _job(request: Request, job_id: int, user: User):
+    """The clip's job, when there is such a clip and the caller may see it; 404 otherwise (alike)."""
     store = request.app.state.store
-    if store.clip(job_id) is None:
+    clip = store.clip(job_id)
+    if clip is None:
         raise HTTPException(404, f"no clip {job_id}")
+    check_may_see(user, clip, job_id)
     return store.get(job_id)
 
 
-def _described(request: Request, job_id: int) -> dict:
-    job = _job(request, job_id)
+def _described(request: Request, job_id: int, user: User) -> dict:
+    job = _job(request, job_id, user)
     return desk(request).describe(job)
 
 

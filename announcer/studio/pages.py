@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
 from ..errors import InputError
+from .access import check_may_manage, check_may_review, check_may_see, may_see
 from .auth import SESSION_COOKIE, browser_session, check_csrf, require
 from ..jobs.runner import PREPARE_AVATAR
 from ..languages import checked_language
@@ -147,18 +148,23 @@ async def voice_preview(request: Request):
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request):
     session = signed_in(request)
-    return page(request, "jobs.html", session, jobs=[_row(request, job) for job in reversed(_recent(request))])
+    return page(request, "jobs.html", session, jobs=[_row(request, job) for job in reversed(_recent(request, session.user))])
 
 
 @router.get("/jobs/events")
 async def job_events(request: Request):
-    """Server-sent events: every job whose state or stage changed, once a second, while the page is open."""
+    """Server-sent events: every job whose state or stage changed, once a second, while the page is open and its
+    session lasts (signed out, expired or the account removed: the stream ends)."""
     signed_in(request)
 
     async def changes():
         seen: dict[int, str] = {}
         while not await request.is_disconnected():
-            rows = await asyncio.to_thread(lambda: [_row(request, job) for job in _recent(request)])
+            session = await asyncio.to_thread(browser_session, request)
+            if session is None:
+                yield "event: signed-out\ndata: {}\n\n"
+                return
+            rows = await asyncio.to_thread(lambda: [_row(request, job) for job in _recent(request, session.user)])
             for row in rows:
                 signature = json.dumps(row, sort_keys=True)
                 if seen.get(row["id"]) != signature:
@@ -183,7 +189,7 @@ def cancel_page(request: Request, job_id: int, csrf: str = Form("")):
 def _job_action(request: Request, job_id: int, csrf: str, action: str):
     session = signed_in(request)
     check_csrf(request, session, csrf)
-    require(session.user, "editor")
+    check_may_manage(session.user, request.app.state.store.clip(job_id), job_id)
     try:
         getattr(request.app.state.store, action)(job_id)
     except InputError as error:
@@ -197,20 +203,22 @@ def review_page(request: Request, job_id: int):
     store, desk = request.app.state.store, request.app.state.desk
     if store.clip(job_id) is None:
         raise HTTPException(404, f"no clip {job_id}")
+    check_may_see(session.user, store.clip(job_id), job_id)
     job = store.get(job_id)
     clip = desk.describe(job)
     manifest_path = desk.file(job, "manifest")
     manifest = manifest_path.read_text(encoding="utf-8") if manifest_path else None
     language = json.loads(manifest)["inputs"].get("language") or "en" if manifest else "en"
     return page(request, "review.html", session, clip=clip, job=job, manifest=manifest, language=language,
-                approved=clip["review"]["state"] == "approved", can_review=session.user.may("reviewer"))
+                approved=clip["review"]["state"] == "approved",
+                can_review=_may_review(request, session, store.clip(job_id), job_id))
 
 
 @router.post("/jobs/{job_id}/review")
 def review(request: Request, job_id: int, decision: str = Form(...), comment: str = Form(""), csrf: str = Form("")):
     session = signed_in(request)
     check_csrf(request, session, csrf)
-    require(session.user, "reviewer")
+    check_may_review(session.user, request.app.state.store.clip(job_id), job_id, request.app.state.config.one_person_team)
     try:
         request.app.state.desk.review(job_id, decision, comment, session.user.name)
     except NotReviewable as error:
@@ -327,9 +335,18 @@ def run_schedule(request: Request, name: str, csrf: str = Form("")):
     return RedirectResponse(f"/schedules?queued={queued}", status_code=303)
 
 
-def _recent(request: Request) -> list:
-    """The newest JOBS_SHOWN jobs, oldest first (a store holds every job ever run)."""
-    return request.app.state.store.jobs(newest=JOBS_SHOWN)
+def _recent(request: Request, user) -> list:
+    """The newest JOBS_SHOWN jobs this user may see, oldest first (a store holds every job ever run)."""
+    store = request.app.state.store
+    return [job for job in store.jobs(newest=JOBS_SHOWN) if may_see(user, store.clip(job.id))]
+
+
+def _may_review(request: Request, session: Session, clip: dict | None, job_id: int) -> bool:
+    try:
+        check_may_review(session.user, clip, job_id, request.app.state.config.one_person_team)
+    except HTTPException:
+        return False
+    return True
 
 
 def _row(request: Request, job) -> dict:
