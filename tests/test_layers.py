@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "announcer"
 LAYERS = [
-    {"errors", "config", "weights", "assets", "cache", "home", "languages", "plain_yaml", "scratch", "signals", "timeline", "named_files"},
+    {"errors", "config", "weights", "assets", "cache", "home", "languages", "plain_text", "plain_yaml", "scratch", "signals", "timeline", "named_files"},
     {"media"},
     {"script", "presenters", "templates"},
     {"voice"},

@@ -123,3 +123,48 @@ def test_binary_and_non_utf8_scripts(tmp_path):
 def test_missing_script():
     with pytest.raises(InputError, match="not found"):
         read_script(Path("/no/such/script.md"))
+
+
+def _vtt_cues(vtt: str) -> list[tuple[str, str]]:
+    """(timing line, text) of each cue, as a WebVTT reader splits them: a cue is a block with a '-->' line."""
+    cues = []
+    for block in vtt.split("\n\n")[1:]:
+        lines = [line for line in block.splitlines() if line]
+        timing = next((k for k, line in enumerate(lines) if "-->" in line), None)
+        if timing is not None:
+            cues.append((lines[timing], "\n".join(lines[timing + 1:])))
+    return cues
+
+
+def test_script_text_cannot_write_cues_or_markup_into_the_subtitles(tmp_path):
+    """A line `00:00:00.000 --> 00:59:00.000 line:0 HACKED` had become a cue over the whole clip."""
+    from announcer.media.subtitles import to_srt, to_vtt
+    from announcer.timeline import TimedUnit
+
+    path = tmp_path / "news.txt"
+    path.write_text("Good evening.\n\n00:00:00.000 --> 00:59:00.000 line:0 HACKED\n\n"
+                    "Tom \x1b[2J& Jerry\x07 said\u202e <c.red>hello</c>\u200b.\n\n{\\an8}Top of the screen.\n")
+    script = read_script(path)
+    captions = [TimedUnit(s.display, k * 2.0, k * 2.0 + 1.5) for k, s in enumerate(script.segments)]
+    vtt, srt = to_vtt(captions), to_srt(captions)
+    cues = _vtt_cues(vtt)
+    assert len(cues) == len(captions)
+    assert [timing.split(" --> ")[0] for timing, _ in cues] == ["00:00:00.000", "00:00:02.000", "00:00:04.000",
+                                                                 "00:00:06.000"]
+    assert "HACKED" in cues[1][1] and "59:00" in cues[1][1]  # the words are still there, as words
+    assert "&amp; Jerry" in cues[2][1] and "&lt;c.red&gt;" in cues[2][1]
+    for text in (vtt, srt):
+        assert not any(ch in text for ch in "\x1b\x07\u202e\u200b") and "{\\an8}" not in text
+    assert srt.count("-->") == len(captions) and "<c.red>" not in srt
+    assert [block.split("\n")[0] for block in srt.strip().split("\n\n")] == ["1", "2", "3", "4"]
+
+
+def test_markdown_tables_and_srt_markup_are_read_as_words(tmp_path):
+    table = tmp_path / "results.md"
+    table.write_text("Tonight's results.\n\n| Team | Score |\n|------|:-----:|\n| Reds | 3 |\n| Blues | 1 |\n")
+    words = " ".join(s.display for s in read_script(table).segments)
+    assert "|" not in words and "---" not in words and "Reds, 3" in words and "Blues, 1" in words
+    cues = tmp_path / "cues.srt"
+    cues.write_text("1\n00:00:01,000 --> 00:00:03,000\n{\\an8}<i>Breaking</i> news [pause 1s] tonight.\n")
+    (segment,) = read_script(cues).segments
+    assert segment.display == "Breaking news tonight." and segment.start_s == 1.0

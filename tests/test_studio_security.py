@@ -142,3 +142,111 @@ def test_a_job_that_kills_its_worker_fails_after_its_attempts_with_the_reason(tm
     assert store.claim("next-worker", 60) is None  # not taken a fourth time
     failed = store.get(job.id)
     assert failed.state == "failed" and "stopped while rendering it 3 time(s)" in failed.error
+
+
+def _two_editors(studio: Studio):
+    studio.tokens["editor-2"] = studio.store.add_user("editor-2", "editor")
+    studio.tokens["reviewer-2"] = studio.store.add_user("reviewer-2", "reviewer")
+    mine = studio.client("editor").post("/api/v1/clips", json={"script": "Good evening.", "title": "Mine"}).json()
+    return mine["id"]
+
+
+def test_an_editor_sees_and_manages_only_their_own_clips(studio):
+    job_id = _two_editors(studio)
+    other = studio.client("editor-2")
+    assert other.get("/api/v1/clips").json() == []
+    for path in (f"/api/v1/jobs/{job_id}", f"/api/v1/clips/{job_id}/files/video", f"/api/v1/clips/{job_id}/files/manifest"):
+        assert other.get(path).status_code == 404, path  # as if there were no such clip
+    assert other.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 404
+    assert [clip["id"] for clip in studio.client("editor").get("/api/v1/clips").json()] == [job_id]
+    assert [clip["id"] for clip in studio.client("reviewer").get("/api/v1/clips").json()] == [job_id]
+    assert studio.client("reviewer").post(f"/api/v1/jobs/{job_id}/cancel").status_code == 403  # sees it, may not cancel
+    assert studio.store.get(job_id).state == "queued"
+    assert studio.client("admin").post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+    assert studio.client("editor").post(f"/api/v1/jobs/{job_id}/retry").status_code == 200  # the clip's own editor
+
+
+def test_the_jobs_page_shows_an_editor_only_their_own_clips(studio):
+    job_id = _two_editors(studio)
+    browser = studio.client()
+    browser.post("/login", data={"token": studio.tokens["editor-2"]})
+    assert "Mine" not in browser.get("/jobs").text
+    assert browser.get(f"/jobs/{job_id}").status_code == 404
+    owner = studio.client()
+    owner.post("/login", data={"token": studio.tokens["editor"]})
+    assert "Mine" in owner.get("/jobs").text
+
+
+def test_nobody_reviews_their_own_clip_unless_the_studio_is_a_one_person_team(studio, tmp_path):
+    own = studio.client("reviewer").post("/api/v1/clips", json={"script": "Good evening."}).json()["id"]
+    review = {"decision": "approved", "comment": "mine"}
+    refused = studio.client("reviewer").post(f"/api/v1/clips/{own}/review", json=review)
+    assert refused.status_code == 403 and "another reviewer" in refused.text
+    assert studio.client("admin").post(f"/api/v1/clips/{own}/review", json=review).status_code == 409  # allowed; not rendered
+    solo = Studio(tmp_path / "solo", send_webhooks=False, one_person_team=True)
+    own = solo.client("reviewer").post("/api/v1/clips", json={"script": "Good evening."}).json()["id"]
+    assert solo.client("reviewer").post(f"/api/v1/clips/{own}/review", json=review).status_code == 409  # allowed
+
+
+@pytest.mark.slow
+def test_an_unapproved_clips_files_reach_only_its_editor_and_the_reviewers(studio):
+    job_id = _two_editors(studio)
+    studio.render_queued()
+    assert studio.client("editor").get(f"/api/v1/clips/{job_id}/files/video").status_code == 200
+    assert studio.client("reviewer").get(f"/api/v1/clips/{job_id}/files/video").status_code == 200
+    assert studio.client("editor-2").get(f"/api/v1/clips/{job_id}/files/video").status_code == 404
+    assert studio.client("editor").get(f"/api/v1/clips/{job_id}/files/video?download=1").status_code == 409
+    assert studio.client("reviewer-2").post(f"/api/v1/clips/{job_id}/review", json={"decision": "approved"}).status_code == 201
+    assert studio.client("editor").get(f"/api/v1/clips/{job_id}/files/video?download=1").status_code == 200
+    assert studio.client("editor-2").get(f"/api/v1/clips/{job_id}/files/video?download=1").status_code == 404
+
+
+class LiveStudio:
+    """The studio served by uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, studio: Studio):
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(studio.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.time() + 10
+        while not self.server.started and time.time() < deadline:
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.mark.parametrize("ending", ["signed out", "account removed"])
+def test_the_live_feed_ends_with_the_session(studio, ending):
+    import httpx
+
+    live = LiveStudio(studio)
+    try:
+        browser = httpx.Client(base_url=live.url, timeout=10)
+        browser.post("/login", data={"token": studio.tokens["editor"]})
+        studio.client("editor").post("/api/v1/clips", json={"script": "Good evening.", "title": "Before"})
+        seen, ended_at = [], None
+        with browser.stream("GET", "/jobs/events") as stream:
+            started = time.time()
+            for line in stream.iter_lines():
+                seen.append(line)
+                if line.startswith("data:") and "Before" in line and ended_at is None:
+                    if ending == "signed out":
+                        studio.store.close_session(browser.cookies["announcer_session"])
+                    else:
+                        studio.store.remove_user("editor-1")
+                    ended_at = time.time()
+                assert time.time() - started < 15, "the feed went on after the session ended"
+        assert ended_at is not None and "event: signed-out" in seen
+        assert time.time() - ended_at < 4
+    finally:
+        live.stop()

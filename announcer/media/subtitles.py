@@ -6,8 +6,10 @@ only a word wider than a whole line (Japanese or Chinese written without spaces)
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
+from ..plain_text import SSA_TAG, without_controls
 from ..timeline import TimedUnit
 
 MAX_LINE = 42
@@ -94,11 +96,28 @@ def _timestamp(seconds: float, separator: str) -> str:
 
 
 def to_srt(captions: list[TimedUnit]) -> str:
-    blocks = [f"{n}\n{_timestamp(c.start, ',')} --> {_timestamp(c.end, ',')}\n{c.label}\n"
+    blocks = [f"{n}\n{_timestamp(c.start, ',')} --> {_timestamp(c.end, ',')}\n{_srt_text(c.label)}\n"
               for n, c in enumerate(readable_cues(captions), 1)]
     return "\n".join(blocks)
 
 
 def to_vtt(captions: list[TimedUnit]) -> str:
-    blocks = [f"{_timestamp(c.start, '.')} --> {_timestamp(c.end, '.')}\n{c.label}\n" for c in readable_cues(captions)]
+    blocks = [f"{_timestamp(c.start, '.')} --> {_timestamp(c.end, '.')}\n{_vtt_text(c.label)}\n" for c in readable_cues(captions)]
     return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def _plain_lines(text: str) -> str:
+    """A cue's text that cannot be read as anything but text: no control or invisible characters, no blank line (which
+    would end the cue) and no '-->' (which would start another), at least one character."""
+    text = without_controls(text).replace("-->", "\u2192")
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip()) or "\u00a0"
+
+
+def _srt_text(text: str) -> str:
+    """Players read HTML-like tags (<font>, <i>) and SSA overrides ({\\an8}) inside SRT: neither is kept."""
+    return _plain_lines(SSA_TAG.sub("", re.sub(r"<[^>]*>", "", text)).replace("{\\", "{"))
+
+
+def _vtt_text(text: str) -> str:
+    """WebVTT cue text with &, < and > escaped, so no tag, class or timestamp can be written into it."""
+    return _plain_lines(SSA_TAG.sub("", text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

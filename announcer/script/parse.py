@@ -10,6 +10,7 @@ import yaml
 from ..errors import InputError
 from ..languages import checked_language
 from ..plain_yaml import load_plain_yaml
+from ..plain_text import SSA_TAG, without_controls
 from .normalize_en import normalize_english
 from .normalize_ko import normalize_korean
 from .sentences import split_sentences
@@ -94,6 +95,7 @@ def _bounded(script: Script) -> Script:
 
 def parse_text(text: str, language: str | None = None) -> Script:
     """A script from a string, for the Python API."""
+    text = SSA_TAG.sub("", without_controls(text))
     chosen_language = _language(language, text)
     return _bounded(Script(None, chosen_language, _segments_from_body(None, text, 1, chosen_language)))
 
@@ -118,6 +120,7 @@ def _read_text(path: Path) -> str:
         line = data[:error.start].count(b"\n") + 1
         raise InputError(f"script is not valid {'UTF-16' if encoding == 'utf-16' else 'UTF-8'}", path=path, line=line,
                          fix="save it as UTF-8") from error
+    text = SSA_TAG.sub("", without_controls(text))
     if not text.strip():
         raise InputError("script is empty", path=path, fix="write the text to be read")
     return text
@@ -150,8 +153,12 @@ def _split_front_matter(path: Path, raw: str) -> tuple[dict, str, int]:
 
 
 def _strip_markdown(body: str) -> str:
-    """Keep what is read aloud: drop headings' #, emphasis, links' targets, code and comments."""
+    """Keep what is read aloud: drop headings' #, emphasis, links' targets, code, comments and tables' rules (a
+    table's row is read as its cells, one after another)."""
     body = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), body, flags=re.S)
+    body = re.sub(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", "", body, flags=re.M)
+    body = re.sub(r"^\s*\|(.*?)\|?\s*$", lambda m: ", ".join(c.strip() for c in m.group(1).split("|") if c.strip()) + ".",
+                  body, flags=re.M)
     body = re.sub(r"^\s{0,3}(#{1,6}|[-*+]|\d+\.|>)\s+", "", body, flags=re.M)
     body = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body)
     body = re.sub(r"(\*\*|__|\*|_|`)(\S.*?\S|\S)\1", r"\2", body)
@@ -229,6 +236,12 @@ def _line_of(lines_from_here: list[str], text: str, line: int) -> int:
     return line + next((k for k, candidate in enumerate(lines_from_here) if text.lower() in candidate.lower()), 0)
 
 
+def _cue_text(line: str) -> str:
+    """An SRT cue's line as words: its markup (HTML-like tags, SSA overrides such as {\\an8}) and any [pause] marker
+    dropped (a cue's own times say when it is read)."""
+    return " ".join(_PAUSE.sub(" ", SSA_TAG.sub("", re.sub(r"<[^>]+>", "", line))).split())
+
+
 def _parse_srt(path: Path, raw: str, language: str | None) -> Script:
     lines = raw.splitlines()
     cues: list[tuple[float, float, str, int]] = []
@@ -252,7 +265,7 @@ def _parse_srt(path: Path, raw: str, language: str | None) -> Script:
         index += 1
         text_lines = []
         while index < len(lines) and lines[index].strip():
-            text_lines.append(re.sub(r"<[^>]+>", "", lines[index].strip()))
+            text_lines += [_cue_text(lines[index])] if _cue_text(lines[index]) else []
             index += 1
         if not text_lines:
             raise InputError("cue has no text", path=path, line=block_start + 1, fix="add the line to be read or remove the cue")
