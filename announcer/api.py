@@ -52,7 +52,15 @@ from .config import (
     aspect_from_yaml,
     aspects_named,
 )
-from .deliver import OutputSet, StagedOutputs, manifest_file, manifest_number, refuse_overwriting_inputs
+from .deliver import (
+    OutputSet,
+    StagedOutputs,
+    manifest_file,
+    manifest_number,
+    missing_folders,
+    refuse_overwriting_inputs,
+    remove_empty,
+)
 from .errors import InputError
 from .eval.closeups import closeup_png, pick_moments
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
@@ -205,7 +213,15 @@ class Pipeline:
 
     def render(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None = None) -> RenderResult:
         """Render one clip (one per layout asked for). `on_stage(name, seconds)` hears of each stage as it finishes
-        (the job store records them)."""
+        (the job store records them). On any failure nothing new is left at the output path, folders included."""
+        new_folders = missing_folders(Path(request.output).parent)
+        try:
+            return self._render(request, on_stage)
+        except BaseException:
+            remove_empty(new_folders)
+            raise
+
+    def _render(self, request: RenderRequest, on_stage: Callable[[str, float], None] | None) -> RenderResult:
         timings = _StageTimes(on_stage)
         first = OutputSet.for_path(request.output)  # an output that cannot be written fails now, before any work
         refuse_overwriting_inputs(_output_sets(first, request.layouts), _requested_files(request))
@@ -217,7 +233,10 @@ class Pipeline:
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
-            programme = Programme.load(inputs.programme, plan.fps)
+            try:
+                programme = Programme.load(inputs.programme, plan.fps)
+            except InputError as error:
+                raise _at_setting(error, inputs, inputs.layouts[0]) from None
         deliveries: list[_Delivery] = []
         captions = _shifted(speech.captions, programme.intro_seconds)
         if not captions:
@@ -256,7 +275,15 @@ class Pipeline:
         return RenderResult(output_sets[0], manifests[0], dict(timings), output_sets[1:])
 
     def _delivery(self, outputs: OutputSet, layout: LayoutConfig, inputs: "_Inputs") -> _Delivery:
-        """A layout's canvas and its graphics (placed for that picture's size and the face's place on it)."""
+        """A layout's canvas and its graphics (placed for that picture's size and the face's place on it). A bad
+        background, logo or font is reported where it was set: the script's front matter, the template or the
+        presenter's file."""
+        try:
+            return self._placed_delivery(outputs, layout, inputs)
+        except InputError as error:
+            raise _at_setting(error, inputs, layout) from None
+
+    def _placed_delivery(self, outputs: OutputSet, layout: LayoutConfig, inputs: "_Inputs") -> _Delivery:
         script, avatar, presenter = inputs.script, inputs.avatar, inputs.presenter
         base = script.path.parent if script else None
         canvas = Canvas.for_layout(layout, avatar.size, base, self.config.motion.fps) if layout.aspect else None
@@ -602,6 +629,25 @@ LAYOUT_KEYS = {"layout": "aspect", "background": "background", "position": "posi
 """Front matter keys -> LayoutConfig fields."""
 PROGRAMME_FILES = ("intro", "outro", "music")
 """ProgrammeConfig fields (and front matter keys) that name a file."""
+
+
+def _at_setting(error: InputError, inputs: _Inputs, layout: LayoutConfig) -> InputError:
+    """`error` (about a file a setting names, or a font missing a presenter's letters) at the setting's own source."""
+    script, template, presenter = inputs.script, inputs.template, inputs.presenter
+    base = script.path.parent if script else None
+    named = {"background": background_file(layout.background, base), "logo": graphics_file(inputs.graphics.logo, base),
+             "font": graphics_file(inputs.graphics.font, None),
+             **{key: getattr(inputs.programme, key) for key in PROGRAMME_FILES}}
+    key = next((key for key, path in named.items() if path is not None and error.path is not None
+                and Path(path).resolve() == error.path.resolve()), None)
+    what = f"{error.what} ({error.path.name})" if error.path is not None else error.what
+    if key and script is not None and key in script.options:
+        return InputError(f"front matter {key}: {what}", path=script.path, line=script.option_lines.get(key), fix=error.fix)
+    if key and template is not None and key in {**template.layout, **template.graphics, **template.programme}:
+        return InputError(f"template {template.key} {key}: {what}", path=template.path, fix=error.fix)
+    if "glyph" in error.what and presenter is not None:
+        return InputError(f"presenter {presenter.key}'s name or title: {what}", path=presenter.path, fix=error.fix)
+    return error
 
 
 def _requested_files(request: RenderRequest) -> dict[str, Path | None]:

@@ -61,8 +61,17 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A malformed command line gets one line saying what is wrong and where the usage is, not the whole usage."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("announcer").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"announcer: error: {where}{message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="announcer", description="Script in, lip-synced announcer clip out.")
+    parser = _Parser(prog="announcer", description="Script in, lip-synced announcer clip out.")
     parser.add_argument("--version", action="version", version=f"announcer {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--home", type=Path, help="folder for work files, models and avatars (default: $ANNOUNCER_HOME)")
@@ -315,11 +324,16 @@ def _default_output(script: Path | None, audio: Path | None) -> Path:
     from .script import read_script
 
     if script is not None and script.suffix.lower() == ".md" and script.is_file():
-        name = read_script(script).options.get("output")
+        read = read_script(script)
+        name = read.options.get("output")
         if name:
             from .deliver import OutputSet
 
-            return OutputSet.inside(Path.cwd(), str(name)).video
+            try:
+                return OutputSet.inside(Path.cwd(), str(name)).video
+            except InputError as error:
+                raise InputError(f"front matter output: {error.what}", path=script, line=read.option_lines.get("output"),
+                                 fix=error.fix) from None
     return Path((script or audio).stem).with_suffix(".mp4").resolve()
 
 

@@ -22,6 +22,10 @@ def manifest_number(value) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), 2)
 
 
+MAX_OUTPUT_NAME_BYTES = 180
+"""A file name holds 255 bytes; the clip's temp names, its layouts' and its close-up sheet's add up to about 70."""
+
+
 @dataclass(frozen=True)
 class OutputSet:
     video: Path
@@ -56,6 +60,9 @@ class OutputSet:
         path = Path(path).expanduser().resolve()
         if path.suffix.lower() != ".mp4":
             raise InputError("output must be an .mp4 file", path=path, fix="use -o NAME.mp4")
+        if len(path.name.encode()) > MAX_OUTPUT_NAME_BYTES:
+            raise InputError(f"output name is {len(path.name.encode())} bytes long, more than {MAX_OUTPUT_NAME_BYTES}",
+                             path=path.parent / f"{path.name[:40]}...", fix="choose a shorter name")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -67,6 +74,8 @@ class OutputSet:
     def inside(folder: Path, name: str) -> "OutputSet":
         """An output named by a script (front matter `output:`), kept inside `folder`."""
         folder = folder.resolve()
+        if str(name).endswith(("/", "\\")) or not Path(str(name)).name.strip(". "):
+            raise InputError(f"'{name}' names a folder, not a file", fix="write the clip's file name, e.g. output: news")
         candidate = (folder / name).with_suffix(".mp4").resolve()
         if candidate.parent != folder and folder not in candidate.parents:
             raise InputError(f"output name '{name}' leads outside the output folder", fix="use a plain file name")
@@ -152,6 +161,25 @@ def refuse_folder_at(final: Path) -> None:
     if final.is_dir():
         raise InputError("a folder is in the way of an output file", path=final,
                          fix="remove or rename that folder, or choose another -o")
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first (what making it would create)."""
+    missing = []
+    folder = Path(folder).expanduser().resolve()
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove these folders, deepest first, where they are (still) empty: a failed render leaves no new folder."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def refuse_overwriting_inputs(outputs: list[OutputSet], inputs: dict[str, Path | None]) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .errors import InputError
+
 
 @dataclass(frozen=True)
 class Home:
@@ -16,7 +18,12 @@ class Home:
     def resolve(explicit: str | Path | None = None) -> "Home":
         """`--home` wins, then ANNOUNCER_HOME, then the user's data dir."""
         chosen = explicit or os.environ.get("ANNOUNCER_HOME") or platformdirs.user_data_dir("announcer")
-        return Home(Path(chosen).expanduser().resolve())
+        root = Path(chosen).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            source = "--home" if explicit else "ANNOUNCER_HOME" if os.environ.get("ANNOUNCER_HOME") else "the home"
+            raise InputError(f"{source} is a file, not a folder", path=root,
+                             fix="give a folder for announcer's work files, models and avatars; it is made if missing")
+        return Home(root)
 
     @property
     def work_dir(self) -> Path:

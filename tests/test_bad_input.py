@@ -156,6 +156,27 @@ CASES = [
     Case("logo PNG claiming 32000x32000", ("hello.txt", "--avatar", str(PORTRAIT), "--template", "t.yaml", "-o", OUT),
          "logo.png", (("hello.txt", HELLO.encode()), ("t.yaml", b"graphics:\n  logo: logo.png\n"),
                       ("logo.png", _png_header(32000, 32000)))),
+    Case("a 300-character output name", ("hello.txt", "--avatar", str(PORTRAIT), "-o", "out/" + "x" * 300 + ".mp4"),
+         "output name is 304 bytes long", (("hello.txt", HELLO.encode()),)),
+    Case("--home is a file", ("hello.txt", "--home", "hello.txt", "--avatar", str(PORTRAIT), "-o", OUT),
+         "--home is a file", (("hello.txt", HELLO.encode()),)),
+    Case("front matter output names a folder", ("folder.md", "--avatar", str(PORTRAIT)), "folder.md:2",
+         (("folder.md", md("output: clips/")),)),
+    option_case("face 3 of a portrait with one face", "--face", "3", names="shows 1 face"),
+    option_case("intro that is not media", "--intro", "hello.txt", names="hello.txt"),
+    option_case("music that is not sound", "--music", str(PORTRAIT), names="music has no sound"),
+    Case("template music that is not media", ("hello.txt", "--avatar", str(PORTRAIT), "--template", "t.yaml", "-o", OUT),
+         "t.yaml: template t music", (("hello.txt", HELLO.encode()), ("t.yaml", b"programme:\n  music: notes.wav\n"),
+                                      ("notes.wav", b"these are notes\n"))),
+    Case("template background that is missing", ("hello.txt", "--avatar", str(PORTRAIT), "--template", "t.yaml", "-o", OUT),
+         "t.yaml: template t background", (("hello.txt", HELLO.encode()),
+                                           ("t.yaml", b"layout:\n  aspect: '16:9'\n  background: nothere.png\n"))),
+    Case("front matter background that is not a picture", ("bg2.md", "--avatar", str(PORTRAIT), "-o", OUT),
+         "bg2.md:3: front matter background", (("bg2.md", md("layout: 16:9\nbackground: notes.png")),
+                                                ("notes.png", b"just text\n"))),
+    Case("presenter whose name the font cannot write", ("hello.txt", "--presenter", "p.yaml", "-o", OUT),
+         "p.yaml: presenter p's name", (("hello.txt", HELLO.encode()),
+                                        ("p.yaml", f"name: \u12a0\u1260\u1260\navatar: {PORTRAIT}\n".encode()))),
     script_case("srt bad timing line", "timing.srt", srt("1\n00:00:01 -> 00:00:02\nHello."), names="timing.srt:2"),
     script_case("srt cue ends before it starts", "back.srt", srt("1\n00:00:03,000 --> 00:00:01,000\nHello."),
                 names="back.srt:2"),
@@ -261,6 +282,79 @@ def test_bad_input_gets_one_line_naming_the_file(case, tmp_path, monkeypatch, ca
     assert lines[0].startswith("announcer: error: ") and case.names in lines[0], lines[0]
     assert "unexpected error" not in lines[0]
     _assert_nothing_delivered(tmp_path, home, before)
+
+
+def test_a_failed_render_leaves_no_new_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    (tmp_path / "hello.txt").write_text(HELLO)
+    code = main(["render", "--quiet", str(tmp_path / "hello.txt"), "--avatar", str(tmp_path / "nobody.jpg"), "-o",
+                 str(tmp_path / "new" / "deeper" / "clip.mp4")])
+    assert code == 2 and not (tmp_path / "new").exists(), capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, names", [
+    (["render", "--speed", "abc", "x.txt"], "render: argument --speed: invalid float value: 'abc'"),
+    (["render", "--layouts", "7:3", "x.txt"], "render: argument --layouts: unknown layout 7:3"),
+    (["jobs", "show", "abc"], "jobs show: argument id: invalid int value: 'abc'"),
+])
+def test_a_malformed_option_gets_one_line_not_the_usage(args, names, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and len(lines) == 1 and names in lines[0] and "--help" in lines[0], lines
+
+
+@pytest.mark.parametrize("damage", ["malformed", "read-only"])
+def test_a_damaged_or_read_only_job_store_is_named(damage, tmp_path, capsys):
+    store = tmp_path / "home" / "work" / "jobs.sqlite"
+    store.parent.mkdir(parents=True)
+    if damage == "malformed":
+        store.write_bytes(random_bytes(8192, 7))
+    else:
+        main(["jobs", "list", "--home", str(tmp_path / "home")])
+        capsys.readouterr()
+        locked = _lock(store.parent)
+    try:
+        code = main(["batch", "--quiet", str(tmp_path / "none.txt"), "--out", str(tmp_path / "out"), "--home",
+                     str(tmp_path / "home")]) if damage == "read-only" else main(["jobs", "list", "--home", str(tmp_path / "home")])
+    finally:
+        if damage == "read-only":
+            _unlock(store.parent, locked)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and str(store) in lines[0], lines
+    assert ("damaged" if damage == "malformed" else "cannot write") in lines[0]
+
+
+def test_the_job_store_is_readable_by_its_owner_only(tmp_path):
+    main(["jobs", "list", "--home", str(tmp_path / "home")])
+    assert (tmp_path / "home" / "work" / "jobs.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_batch_refuses_an_output_folder_that_is_a_file_and_an_unclosed_csv_quote(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(HELLO)
+    (tmp_path / "taken").write_text("a file")
+    assert main(["batch", "--quiet", str(tmp_path / "a.txt"), "--out", str(tmp_path / "taken"), "--home",
+                 str(tmp_path / "home")]) == 2
+    assert "taken: the batch's output folder is a file" in capsys.readouterr().err
+    table = tmp_path / "rows.csv"
+    table.write_text('text,title\nFirst story.,One\n"Second story, never closed,Two\nThird story.,Three\n')
+    assert main(["batch", "--quiet", str(table), "--out", str(tmp_path / "out"), "--home", str(tmp_path / "home")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "rows.csv:3: row is not valid CSV" in lines[0], lines
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_csv_cell_over_128_kb_fails_its_own_row_and_the_others_render(tmp_path):
+    table = tmp_path / "b.csv"
+    table.write_text("text,output\nFirst story.,one\n\"" + "word " * 40_000 + "\",two\nThird story.,three\n")
+    result = run_cli("batch", "--quiet", table, "--avatar", PORTRAIT, "--out", tmp_path / "out", cwd=tmp_path,
+                     home=tmp_path / "home")
+    assert result.returncode == 1, result.stderr
+    assert (tmp_path / "out" / "one.mp4").is_file() and (tmp_path / "out" / "three.mp4").is_file()
+    assert not (tmp_path / "out" / "two.mp4").exists()
+    assert f"{table} line 3" in result.stderr or f"{table}:3" in result.stderr, result.stderr
 
 
 def test_utf16_with_a_byte_order_mark_is_read(tmp_path):

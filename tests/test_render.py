@@ -196,7 +196,8 @@ def test_second_render_of_a_narration_reuses_its_alignment(narration_clip, pipel
     def narration_artifacts():
         # This clip's narration only: other tests render other narration with the same pipeline.
         return {p: p.stat().st_mtime_ns for p in (pipeline.cache.root / "voice").glob("*.json")
-                if json.loads(p.read_text())["engine"] == "narration" and json.loads(p.read_text())["voice"] == "jfk.wav"}
+                if json.loads(p.read_text())["meta"]["engine"] == "narration"
+                and json.loads(p.read_text())["meta"]["voice"] == "jfk.wav"}
 
     before = narration_artifacts()
     assert len(before) == 1  # the aligned narration was kept in the work dir

@@ -13,8 +13,9 @@ from announcer.runtime import Runtime
 from .conftest import MODELS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "announcer"
-NOT_MODELS = {"ffmpeg_binary", "ffprobe_binary", "model_checksums", "frame_edge_fade"}
-"""Functions allowed a process-wide cache: they find tools, checksum files or make a small fixed array; no model."""
+NOT_MODELS = {"ffmpeg_binary", "ffprobe_binary", "model_checksums", "frame_edge_fade", "_voice_names", "offered_voices"}
+"""Functions allowed a process-wide cache: they find tools, checksum files, make a small fixed array or list the
+voices installed with a package; no model."""
 
 
 @pytest.mark.slow

@@ -207,7 +207,11 @@ def _font_for(weight: str, chosen: str | None, text: str) -> Path:
     candidates = [Path(chosen).expanduser()] if chosen else [Path(p) for p in FONT_CANDIDATES[weight]]
     for path in candidates:
         if path.is_file():
-            known = _characters(str(path))
+            try:
+                known = _characters(str(path))
+            except Exception as error:  # fontTools raises its own TTLibError, and struct errors on a truncated file
+                raise InputError(f"font is not a TrueType or OpenType font ({error})", path=path,
+                                 fix="give a .ttf, .otf or .ttc font file") from None
             missing = [ch for ch in dict.fromkeys(text) if not ch.isspace() and ord(ch) not in known]
             if missing:
                 raise InputError(f"font has no glyph for {''.join(missing[:8])!r} "

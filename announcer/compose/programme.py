@@ -9,8 +9,17 @@ import numpy as np
 
 from ..config import ProgrammeConfig
 from ..deliver import manifest_file, manifest_number
+from ..errors import InputError
+from ..media.ffmpeg import probe
 from .bookends import Bookend, load_bookend
 from .soundtrack import Soundtrack, programme_sound
+
+
+def checked_music(path: Path) -> Path:
+    """The music bed's file, once ffprobe has found sound in it (it is decoded only when the clip is mixed)."""
+    if not any(stream.get("codec_type") == "audio" for stream in probe(path).get("streams", [])):
+        raise InputError("music has no sound", path=path, fix="give an audio file (WAV, MP3, AAC, FLAC) as the music")
+    return path
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,7 @@ class Programme:
         """The intro and outro decoded enough to know their length and sound (their pictures stream later)."""
         intro = load_bookend(Path(config.intro), "intro", fps) if config.intro else None
         outro = load_bookend(Path(config.outro), "outro", fps) if config.outro else None
-        return Programme(config, intro, outro, Path(config.music) if config.music else None)
+        return Programme(config, intro, outro, checked_music(Path(config.music)) if config.music else None)
 
     @property
     def is_plain(self) -> bool:

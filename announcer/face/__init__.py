@@ -74,12 +74,21 @@ class FaceStage:
         self._require_a_human_face(avatar)
         raw = self.landmarker.landmarks(avatar.frames, avatar.fps, progress=self.progress and avatar.is_video)
         detected = ~np.isnan(raw[:, 0, 0])
+        self._check_face_number(avatar)
         self._say_which_face(avatar)
         if detected.mean() < MIN_DETECTED_FRACTION:
             raise InputError(f"the face was found in only {detected.sum()} of {len(raw)} frames", path=avatar.source,
                              fix="use footage where the presenter faces the camera throughout")
         landmarks = smooth(fill_gaps(raw), avatar.fps, self.config.smoothing_cutoff_hz) if avatar.is_video else raw
         return FaceTrack(landmarks, detected, self.landmarker.name, dict(self.model_files))
+
+    def _check_face_number(self, avatar: Avatar) -> None:
+        seen = getattr(self.landmarker, "faces_seen", None)  # a landmarker that does not count faces is not asked
+        number = self.config.face_number
+        if number is not None and seen is not None and number > seen:
+            raise InputError(f"face {number} was asked for, and the avatar shows {seen} face{'s' if seen > 1 else ''}",
+                             path=avatar.source, fix=f"use --face 1 to {seen}, counted from the left" if seen > 1 else
+                             "leave out --face: the one face is the presenter")
 
     def _say_which_face(self, avatar: Avatar) -> None:
         seen = getattr(self.landmarker, "faces_seen", 1)

@@ -43,6 +43,8 @@ def batch_jobs(scripts: list[Path], avatar: str | None, out_dir: Path, options: 
     whose files would overwrite the batch's index or another script of the batch, are refused before anything
     renders (the error names both)."""
     out_dir = Path(out_dir).expanduser().resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("the batch's output folder is a file", path=out_dir, fix="give --out a folder; it is made if missing")
     batch = str(out_dir)
     specs = [_job_spec(script, avatar, out_dir, batch, options or {}) for script in scripts]
     refuse_clashing_outputs(specs, out_dir)
@@ -73,7 +75,7 @@ def refuse_clashing_outputs(specs: list[JobSpec], out_dir: Path) -> None:
 
 
 def _job_spec(script: Path, avatar: str | None, out_dir: Path, batch: str, options: dict) -> JobSpec:
-    output = OutputSet.inside(out_dir, _output_name(script)).video
+    output = _output(script, out_dir).video
     avatar_id = _avatar_identity(avatar)
     content = script.read_bytes() if script.is_file() else b""
     key = hashlib.sha256(json.dumps([str(script), hashlib.sha256(content).hexdigest(), avatar_id, str(output), options],
@@ -81,18 +83,34 @@ def _job_spec(script: Path, avatar: str | None, out_dir: Path, batch: str, optio
     return JobSpec(batch=batch, output=str(output), script=str(script), avatar=avatar, options=options, key=key)
 
 
-def _output_name(script: Path) -> str:
-    """The front matter's `output:` when a Markdown script has one (kept inside the batch folder), else the script's name."""
-    if script.suffix.lower() == ".md":
-        try:
-            from ..script import read_script
+def _output(script: Path, out_dir: Path) -> OutputSet:
+    """The front matter's `output:` when a Markdown script has one (kept inside the batch folder), else the script's
+    name. A broken script still gets its job (its render reports why it is broken); a bad `output:` is refused now,
+    at its line, since the batch cannot say where that clip would go."""
+    from .table import table_row_of
 
-            name = read_script(script).options.get("output")
-            if name:
-                return _with_mp4(Path(str(name)).name)
-        except Exception:  # a broken script still gets its job; the job's render reports why it is broken
-            pass
-    return _with_mp4(script.stem)
+    name, line = _front_matter_output(script)
+    if name is None:
+        return OutputSet.inside(out_dir, _with_mp4(script.stem))
+    try:
+        return OutputSet.inside(out_dir, name if name.endswith(("/", "\\")) else _with_mp4(Path(name).name))
+    except InputError as error:
+        row = table_row_of(script)
+        raise InputError(f"output: {error.what}", path=row[0] if row else script, line=row[1] if row else line,
+                         fix=error.fix) from None
+
+
+def _front_matter_output(script: Path) -> tuple[str | None, int | None]:
+    if script.suffix.lower() != ".md":
+        return None, None
+    try:
+        from ..script import read_script
+
+        read = read_script(script)
+    except Exception:  # a broken script still gets its job; the job's render reports why it is broken
+        return None, None
+    name = read.options.get("output")
+    return (str(name), read.option_lines.get("output")) if name else (None, None)
 
 
 def _with_mp4(name: str) -> str:

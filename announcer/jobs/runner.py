@@ -64,7 +64,7 @@ def render_job(pipeline, job: Job, on_stage=None) -> dict:
         result = pipeline.render(job_request(job), on_stage=on_stage)
     except Exception as error:  # a crash in one clip fails that job, never the batch
         log.debug("job %s failed", job.id, exc_info=True)
-        return failure(error)
+        return failure(_at_its_source(error, job))
     return {"outputs": _outputs_entry(result.outputs, result.other_layouts),
             "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
 
@@ -76,6 +76,18 @@ def _outputs_entry(first, others) -> dict:
         outputs[f"video {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.video)
         outputs[f"manifest {other.video.stem.rsplit('.', 1)[-1]}"] = str(other.manifest)
     return outputs
+
+
+def _at_its_source(error: Exception, job: Job) -> Exception:
+    """An error in a script made from a spreadsheet's row names that row of the spreadsheet, not the made script."""
+    from ..errors import AnnouncerError
+    from .table import table_row_of
+
+    if not isinstance(error, AnnouncerError) or error.path is None or job.script is None:
+        return error
+    if error.path.resolve() != Path(job.script).resolve() or (row := table_row_of(Path(job.script))) is None:
+        return error
+    return type(error)(error.what, path=row[0], line=row[1], fix=error.fix)
 
 
 def delivered_before(job: Job):

@@ -118,16 +118,18 @@ class JobStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         with self._connect() as db:
             db.executescript(SCHEMA)
 
     @contextmanager
     def _connect(self):
-        db = self._open()
-        try:
-            yield db
-        finally:
-            db.close()
+        with store_errors(self.path):
+            db = self._open()
+            try:
+                yield db
+            finally:
+                db.close()
 
     def _open(self) -> sqlite3.Connection:
         """A connection in autocommit mode (transactions are explicit), in WAL mode, waiting up to 30 s for a lock."""
@@ -146,7 +148,8 @@ class JobStore:
                 yield db
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
     def last_fired(self, trigger: str) -> float | None:
@@ -287,6 +290,33 @@ def _fail_abandoned(db: sqlite3.Connection, row: sqlite3.Row, now: float) -> Non
              f"`announcer jobs retry {row['id']}`)")
     db.execute("UPDATE jobs SET state = 'failed', error = ?, finished = ?, lease_owner = NULL, lease_expires = NULL "
                "WHERE id = ?", (error, now, row["id"]))
+
+
+@contextmanager
+def store_errors(path: Path):
+    """SQLite's own failures as bad input that names the store and says what to do."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if "readonly" in str(error) or "unable to open" in str(error):
+            raise InputError(f"cannot write to the job store ({error})", path=path,
+                             fix="make the file and its folder writable, or give another --home") from None
+        raise
+    except sqlite3.DatabaseError as error:
+        raise InputError(f"the job store is damaged ({error})", path=path,
+                         fix="move it aside and a new one is made, or restore it from a backup") from None
+
+
+def _create_private(path: Path) -> None:
+    """The store holds webhook secrets and token hashes: a new one is made readable by its owner only."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.is_file() and path.stat().st_mode & 0o077 and path.stat().st_uid == os.geteuid():
+            path.chmod(0o600)  # a store made by an older version, readable by everyone
+    except OSError as error:
+        raise InputError(f"cannot make the job store ({error.strerror})", path=path,
+                         fix="make its folder writable, or give another --home") from None
 
 
 def _job(row: sqlite3.Row) -> Job:

@@ -21,6 +21,8 @@ from ..errors import InputError
 from ..script.parse import FRONT_MATTER_KEYS
 
 MAX_ROWS = 1000
+MAX_FIELD_BYTES = 2_000_000
+"""A cell as long as the longest script (script.parse.MAX_SCRIPT_BYTES)."""
 FILE_COLUMNS = ("avatar", "background", "intro", "outro", "music")
 NAMED = {"presenter": "presenters", "template": "templates"}
 SWITCHES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -48,7 +50,7 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
         text = table.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("spreadsheet is not UTF-8 text", path=table, fix="save it as CSV UTF-8") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(text.splitlines(), strict=True)
     header = [name.strip() for name in reader.fieldnames or []]
     if "text" not in header:
         raise InputError("spreadsheet has no 'text' column", path=table, line=1,
@@ -58,12 +60,30 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
         raise InputError(f"unknown spreadsheet column '{unknown[0]}'", path=table, line=1,
                          fix=f"use text and {', '.join(sorted(FRONT_MATTER_KEYS))}")
     reader.fieldnames = header
-    rows = [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
-    rows = [(line, row) for line, row in rows if any(row.values())]  # blank lines are not clips
+    rows = [(line, row) for line, row in _read_rows(table, reader) if any(row.values())]  # blank lines are not clips
     if not rows:
         raise InputError("spreadsheet has no rows", path=table, fix="add one row per clip under the header")
     if len(rows) > MAX_ROWS:
         raise InputError(f"spreadsheet has {len(rows)} rows, more than {MAX_ROWS}", path=table, fix="split it")
+    return rows
+
+
+def _read_rows(table: Path, reader: csv.DictReader):
+    """(line, row) for each row, each field up to MAX_FIELD_BYTES (a longer text fails its own clip when it renders,
+    as any script too long to read does; the other rows still render). A quote left open would swallow every
+    following row: it is refused, naming the row where it opens."""
+    rows, last_line = [], reader.line_num
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD_BYTES)
+    try:
+        for row in reader:
+            rows.append((last_line + 1, {k: (v or "").strip() for k, v in row.items() if k}))
+            last_line = reader.line_num
+    except csv.Error as error:
+        raise InputError(f"row is not valid CSV ({error})", path=table, line=last_line + 1,
+                         fix="close the quote this row opens; a quote inside a field is written twice, as \"\"") from None
+    finally:
+        csv.field_size_limit(limit)
     return rows
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
-MAX_IMAGE_PIXELS = 50_000_000
-"""8K UHD (7680 x 4320) is 33 megapixels; a photo from a 45-megapixel camera still fits."""
+MAX_IMAGE_PIXELS = 100_000_000
+"""8K UHD (7680 x 4320) is 33 megapixels, a medium-format camera's photo 100 (decoded: 300 MB)."""
 
 
 def header_size(source: Path | bytes) -> tuple[int, int] | None:

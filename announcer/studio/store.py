@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..jobs.store import JobStore
+from ..jobs.store import JobStore, store_errors
 
 ROLES = ("editor", "reviewer", "admin")
 """editor: submits clips; reviewer: also approves or rejects them; admin: also manages users and presenters."""
@@ -123,11 +123,12 @@ class StudioStore(JobStore):
     def _connect(self):
         """One connection per thread, kept open: a status request makes several small queries, and opening a
         connection costs more than all of them (the server answers many clients from a pool of threads)."""
-        db = getattr(self._connections, "db", None)
-        if db is None or self._connections.pid != os.getpid():  # a forked child opens its own
-            db = self._open()
-            self._connections.db, self._connections.pid = db, os.getpid()
-        yield db
+        with store_errors(self.path):
+            db = getattr(self._connections, "db", None)
+            if db is None or self._connections.pid != os.getpid():  # a forked child opens its own
+                db = self._open()
+                self._connections.db, self._connections.pid = db, os.getpid()
+            yield db
 
     # accounts
 
