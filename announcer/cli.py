@@ -191,6 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--schedules", type=Path, default=Path("workflows"), help="folder of schedule YAML files")
     serve.add_argument("--max-upload-mb", type=float, default=200.0, help="largest request body accepted (default 200)")
     serve.add_argument("--secure-cookies", action="store_true", help="served over HTTPS (behind a reverse proxy)")
+    serve.add_argument("--allow-private-webhooks", action="store_true",
+                       help="let webhooks point at loopback or private addresses (a CMS inside your own network)")
     serve.add_argument("--one-person-team", action="store_true",
                        help="let a reviewer approve a clip they submitted (a newsroom of one; otherwise another reviewer must)")
     serve.set_defaults(handler=_serve)
@@ -536,17 +538,16 @@ def _work(config, engine_name: str, address: str | None, stop, until_empty: bool
 
 
 def _serve(args) -> int:
-    import uvicorn
-
     from .studio import StudioConfig, create_app
+    from .studio.server import serve
 
     config = StudioConfig(_config(args), max_upload_mb=args.max_upload_mb, schedules=args.schedules,
-                          secure_cookies=args.secure_cookies, one_person_team=args.one_person_team)
+                          secure_cookies=args.secure_cookies, one_person_team=args.one_person_team,
+                          allow_private_webhooks=args.allow_private_webhooks)
     if args.host not in ("127.0.0.1", "localhost", "::1"):  # on stderr even with --quiet: it is about who can get in
         print(f"announcer: warning: serving on {args.host}: anyone who can reach it sees the sign-in page; put it behind "
               f"HTTPS", file=sys.stderr)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning" if args.quiet else "info",
-                proxy_headers=True)
+    serve(create_app(config), args.host, args.port, log_level="warning" if args.quiet else "info")
     return 0
 
 

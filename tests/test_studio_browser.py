@@ -75,13 +75,17 @@ def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
 
     studio = Studio(tmp_path / "home", send_webhooks=False)
     served = Served(studio.app)
+
+    def sign_in(role: str) -> None:
+        browser.find_element(By.ID, "token").send_keys(studio.tokens[role])
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/jobs"))
+
     try:
         browser.get(served.url + "/jobs")
         assert browser.current_url.endswith("/login")
         screenshot("sign-in")
-        browser.find_element(By.ID, "token").send_keys(studio.tokens["reviewer"])
-        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/jobs"))
+        sign_in("editor")
 
         browser.get(served.url + "/clips/new")
         browser.find_element(By.ID, "script").send_keys("Good evening. The council agreed a new budget for the parks today.")
@@ -101,6 +105,9 @@ def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
         worker.join(timeout=600)
         across_reloads(30).until(lambda b: "done" in b.find_element(By.ID, "job-1").text)  # live, no reload asked
 
+        browser.find_element(By.CSS_SELECTOR, "form.who button").click()  # the editor hands over to a reviewer
+        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/login"))
+        sign_in("reviewer")
         browser.get(served.url + "/jobs/1")
         player = browser.find_element(By.ID, "player")
         browser.execute_script("arguments[0].play();", player)

@@ -204,15 +204,18 @@ def test_an_unapproved_clips_files_reach_only_its_editor_and_the_reviewers(studi
 class LiveStudio:
     """The studio served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, studio: Studio):
+    def __init__(self, studio: Studio, header_seconds: float = 10.0):
         import socket
 
         import uvicorn
 
+        from announcer.studio.server import timed_protocol
+
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(studio.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(studio.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    http=timed_protocol(header_seconds)))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.time() + 10
@@ -250,3 +253,148 @@ def test_the_live_feed_ends_with_the_session(studio, ending):
         assert time.time() - ended_at < 4
     finally:
         live.stop()
+
+
+def test_guessing_tokens_is_slowed_to_ten_tries_a_minute(studio):
+    stranger = studio.client()
+    answers = [stranger.get("/api/v1/clips", headers={"Authorization": f"Bearer ann_guess{k}"}).status_code
+               for k in range(12)]
+    assert answers[:10] == [401] * 10 and answers[10:] == [429, 429]
+    assert stranger.post("/login", data={"token": "ann_guess"}, follow_redirects=False).status_code == 429
+    right = stranger.get("/api/v1/clips", headers={"Authorization": f"Bearer {studio.tokens['editor']}"})
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) >= 1  # even a right token waits its turn
+
+
+def test_pages_allow_only_their_own_scripts_and_nothing_secret_is_cached(studio):
+    import re
+
+    browser = studio.client()
+    browser.post("/login", data={"token": studio.tokens["editor"]})
+    answer = browser.get("/jobs")
+    policy = answer.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert re.findall(r"<script[^>]*>", answer.text) == [f'<script nonce="{nonce}">']
+    assert browser.get("/jobs").headers["Content-Security-Policy"] != policy  # a new nonce each time
+    token = studio.client("admin").post("/api/v1/users", json={"name": "new-editor", "role": "editor"})
+    assert token.status_code == 201 and token.headers["Cache-Control"] == "no-store"
+
+
+def test_the_api_docs_load_nothing_from_elsewhere(studio):
+    import re
+
+    docs = studio.client("editor").get("/api/docs")
+    assert docs.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert sources and all(source.startswith("/") for source in sources), sources
+    for source in sources:
+        assert studio.client("editor").get(source).status_code == 200, source
+    assert "swagger-ui-bundle.js" in docs.text
+
+
+def test_a_request_that_stops_half_way_is_dropped(tmp_path):
+    import socket
+
+    studio = Studio(tmp_path / "home", send_webhooks=False, body_timeout_s=0.5)
+    live = LiveStudio(studio, header_seconds=0.5)
+    try:
+        with socket.create_connection(("127.0.0.1", live.port), timeout=5) as slow:
+            slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+            started = time.time()
+            assert slow.recv(100) == b""  # closed by the server
+            assert time.time() - started < 3
+        with socket.create_connection(("127.0.0.1", live.port), timeout=5) as slow:
+            slow.sendall(b"POST /api/v1/clips HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                         + studio.tokens["editor"].encode() + b"\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{\"script\": ")
+            assert slow.recv(200).startswith(b"HTTP/1.1 408")
+        import httpx
+
+        assert httpx.get(f"{live.url}/health").status_code == 200  # everyone else is served
+    finally:
+        live.stop()
+
+
+def test_a_webhook_into_the_studios_own_network_is_refused_unless_allowed(studio, tmp_path):
+    admin = studio.client("admin")
+    for url in ("http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/hook", "http://[::1]/hook",
+                "http://169.254.169.254/latest/meta-data"):
+        answer = admin.post("/api/v1/webhooks", json={"url": url})
+        assert answer.status_code == 422 and "inside this network" in answer.text, url
+    assert admin.post("/api/v1/webhooks", json={"url": "ftp://example.org/x"}).status_code == 422
+    allowed = Studio(tmp_path / "inside", send_webhooks=False, allow_private_webhooks=True)
+    assert allowed.client("admin").post("/api/v1/webhooks", json={"url": "http://127.0.0.1:8080/hook"}).status_code == 201
+
+
+def test_one_slow_webhook_receiver_does_not_hold_the_others(studio):
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from announcer.studio import webhook_payload
+    from announcer.studio.webhooks import WebhookSender
+
+    def receiver(delay: float):
+        got = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(delay)
+                got.append(time.time())
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server, got
+
+    slow, slow_got = receiver(4.0)
+    fast, fast_got = receiver(0.0)
+    studio.store.add_webhook(f"http://127.0.0.1:{slow.server_port}/hook")
+    studio.store.add_webhook(f"http://127.0.0.1:{fast.server_port}/hook")
+    studio.client("editor").post("/api/v1/clips", json={"script": "Good evening."})
+    claimed = studio.store.claim("test-worker", 60)
+    studio.store.fail(claimed.id, "test-worker", "no presenter", transient=False)
+    sender = WebhookSender(studio.store, lambda job_id, event: webhook_payload(studio.app.state.desk, job_id, event),
+                           allow_private=True)
+    started = time.time()
+    sender.send_due(wait=False)
+    deadline = time.time() + 3
+    while not fast_got and time.time() < deadline:
+        time.sleep(0.02)
+    assert fast_got and fast_got[0] - started < 1.5 and not slow_got  # the fast one is not kept waiting
+    sender.stop()
+    slow.shutdown()
+    fast.shutdown()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs/99999999999999999999999999", "/api/v1/clips/99999999999999999999/files/video",
+                                  "/api/v1/jobs/-1", "/jobs/99999999999999999999999"])
+def test_a_huge_job_id_is_refused_not_a_server_error(studio, path):
+    browser = studio.client("editor")
+    if path.startswith("/jobs"):
+        browser = studio.client()
+        browser.post("/login", data={"token": studio.tokens["editor"]})
+    assert browser.get(path).status_code == 422
+
+
+@pytest.mark.parametrize("name, existing", [("аdmin", "admin"), ("Admin", "admin"), ("ＡＤＭＩＮ", "admin"),
+                                            ("асе", "ace"), ("ad\u200bmin", None), ("a/b", None)])
+def test_a_user_name_that_looks_like_another_is_refused(studio, name, existing):
+    if existing:
+        studio.store.add_user(existing, "editor")
+    answer = studio.client("admin").post("/api/v1/users", json={"name": name, "role": "admin"})
+    assert answer.status_code == 422, answer.text
+    assert all(user["name"] != name for user in studio.client("admin").get("/api/v1/users").json())
+
+
+def test_a_preview_that_fails_in_its_engine_answers_503_and_the_server_goes_on(studio):
+    from announcer.studio import voices
+
+    outcome = voices._speak_in_child("Hello.", "supertonic:F1", "en", "/nonexistent-models")
+    assert isinstance(outcome, tuple) and outcome[0] in ("input", "failed")
+    answer = _preview(studio, voice="supertonic:F1")
+    assert answer.status_code in (422, 503) and "detail" in answer.json()
+    assert _preview(studio, voice="espeak").status_code == 200

@@ -6,24 +6,37 @@ renders (on this machine, on others sharing the store, or on a Ray cluster whose
 """
 from __future__ import annotations
 
+import asyncio
+import json
+import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from ..config import RenderConfig
 from ..home import Home
 from .api import router as api_router
 from .auth import caller
 from .clips import ClipDesk
+from .limits import FailureLimiter
 from .pages import install as install_pages
+from .server import BODY_SECONDS
 from .store import StudioStore
 from .voices import VoicePreviews
 from .webhooks import WebhookSender
+
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+                           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+"""Scripts only from the studio itself or carrying the answer's nonce; inline style attributes are allowed (the
+progress bars' widths), and nothing is ever loaded from another site."""
 
 
 @dataclass
@@ -38,6 +51,10 @@ class StudioConfig:
     """Mark the session cookie Secure: set it when the studio is served over HTTPS (behind a reverse proxy)."""
     one_person_team: bool = False
     """Let a reviewer approve a clip they submitted themselves (a newsroom of one); off, another reviewer must."""
+    allow_private_webhooks: bool = False
+    """Let webhooks point at loopback or private addresses (a CMS inside the newsroom's own network)."""
+    body_timeout_s: float = BODY_SECONDS
+    """A request whose body stops arriving for this long is answered 408 (headers: studio.server.HEADER_SECONDS)."""
     webhook_poll_s: float = 1.0
     send_webhooks: bool = True
 
@@ -46,7 +63,8 @@ def create_app(config: StudioConfig) -> FastAPI:
     home = Home.resolve(config.render.home)
     store = StudioStore(home.work_dir / "jobs.sqlite")
     desk = ClipDesk(store, home)
-    sender = WebhookSender(store, lambda job_id, event: webhook_payload(desk, job_id, event), config.webhook_poll_s)
+    sender = WebhookSender(store, lambda job_id, event: webhook_payload(desk, job_id, event), config.webhook_poll_s,
+                           allow_private=config.allow_private_webhooks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -61,19 +79,27 @@ def create_app(config: StudioConfig) -> FastAPI:
     app = FastAPI(title="announcer studio", docs_url=None, openapi_url=None, redoc_url=None, lifespan=lifespan)
     app.state.store, app.state.desk, app.state.home, app.state.config = store, desk, home, config
     app.state.webhooks = sender
+    app.state.sign_in_limiter = FailureLimiter()
     app.state.voice_previews = VoicePreviews(home.models_dir)  # a child process, started on the first preview
-    app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 1_000_000))
+    app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 1_000_000), body_seconds=config.body_timeout_s)
     app.include_router(api_router)
     install_pages(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.mount("/api/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
 
     @app.middleware("http")
     async def hardened(request: Request, call_next):
-        """No sniffing a subtitle file into a script, no framing the review page into another site."""
+        """No sniffing a subtitle file into a script, no framing the review page into another site, no script but
+        the page's own (a per-answer nonce), and nothing a caller was shown (a token, a secret, an unapproved clip)
+        kept in a cache on the way."""
+        request.state.csp_nonce = secrets.token_urlsafe(16)
         answer = await call_next(request)
         answer.headers.setdefault("X-Content-Type-Options", "nosniff")
         answer.headers.setdefault("X-Frame-Options", "DENY")
         answer.headers.setdefault("Referrer-Policy", "same-origin")
+        answer.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(nonce=request.state.csp_nonce))
+        if not request.url.path.startswith(("/static/", "/api/docs-assets/")):
+            answer.headers["Cache-Control"] = "no-store"
         return answer
 
     @app.get("/health", include_in_schema=False)
@@ -88,8 +114,14 @@ def create_app(config: StudioConfig) -> FastAPI:
 
     @app.get("/api/docs", include_in_schema=False)
     async def api_docs(request: Request):
+        """Swagger UI from the swagger-ui-bundle package (nothing is fetched from elsewhere)."""
         await caller(request)
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="announcer studio API")
+        page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="announcer studio API",
+                                   swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/api/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+        html = page.body.decode().replace("<script>", f'<script nonce="{request.state.csp_nonce}">')
+        return HTMLResponse(html)
 
     return app
 
@@ -100,10 +132,11 @@ def webhook_payload(desk: ClipDesk, job_id: int, event: str) -> dict:
 
 
 class BodyLimit:
-    """ASGI middleware: a request whose body is (or turns out to be) larger than `max_bytes` gets 413, unread."""
+    """ASGI middleware: a request whose body is (or turns out to be) larger than `max_bytes` gets 413, unread; one
+    whose body stops arriving for `body_seconds` gets 408."""
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, body_seconds: float = BODY_SECONDS):
+        self.app, self.max_bytes, self.body_seconds = app, max_bytes, body_seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -115,7 +148,10 @@ class BodyLimit:
 
         async def counted():
             nonlocal seen
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_seconds)
+            except TimeoutError:
+                raise _TooSlow() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
@@ -126,15 +162,25 @@ class BodyLimit:
             await self.app(scope, counted, send)
         except _TooLarge:
             await _too_large(send, self.max_bytes)
+        except _TooSlow:
+            await _refuse(send, 408, f"the request's body stopped arriving for {self.body_seconds:g} s")
 
 
 class _TooLarge(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
 async def _too_large(send, max_bytes: int) -> None:
-    body = f'{{"detail": "request larger than {max_bytes // 1_000_000} MB"}}'.encode()
-    await send({"type": "http.response.start", "status": 413,
+    await _refuse(send, 413, f"request larger than {max_bytes // 1_000_000} MB")
+
+
+async def _refuse(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 

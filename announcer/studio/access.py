@@ -8,9 +8,15 @@ A clip the caller may not see is answered as one that does not exist (404), so i
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import HTTPException
+from fastapi import Path as PathPart
 
 from .store import User
+
+JobId = Annotated[int, PathPart(ge=1, le=2**53, description="a clip's (or job's) id")]
+"""A job id in a URL: a 40-digit one is refused with 422 before the store is asked (SQLite's integers stop at 2**63)."""
 
 
 def may_see(user: User, clip: dict | None) -> bool:
@@ -42,4 +48,4 @@ def check_may_review(user: User, clip: dict | None, job_id: int, one_person_team
                                  f"studio with --one-person-team)")
 
 
-__all__ = ["check_may_manage", "check_may_review", "check_may_see", "may_see"]
+__all__ = ["JobId", "check_may_manage", "check_may_review", "check_may_see", "may_see"]

@@ -14,11 +14,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from ..errors import InputError
-from .access import check_may_manage, check_may_review, check_may_see, may_see
+from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
 from .auth import caller, require
 from .clips import MAX_COMMENT, ClipDesk, NotReviewable
 from .store import AlreadyExists, User
 from .uploads import UploadRefused, text_upload
+from .webhooks import refuse_private_address
 
 router = APIRouter(prefix="/api/v1")
 Caller = Annotated[User, Depends(caller)]
@@ -81,12 +82,12 @@ def list_clips(request: Request, user: Caller) -> list[dict]:
 
 
 @router.get("/jobs/{job_id}")
-def job_status(job_id: int, request: Request, user: Caller) -> dict:
+def job_status(job_id: JobId, request: Request, user: Caller) -> dict:
     return _described(request, job_id, user)
 
 
 @router.get("/clips/{job_id}/files/{name}")
-def clip_file(job_id: int, name: str, request: Request, user: Caller, download: bool = False):
+def clip_file(job_id: JobId, name: str, request: Request, user: Caller, download: bool = False):
     job = _job(request, job_id, user)
     path = desk(request).file(job, name)
     if path is None:
@@ -100,7 +101,7 @@ def clip_file(job_id: int, name: str, request: Request, user: Caller, download: 
 
 
 @router.post("/clips/{job_id}/review", status_code=201)
-def review_clip(job_id: int, review: ReviewRequest, request: Request, user: Caller) -> dict:
+def review_clip(job_id: JobId, review: ReviewRequest, request: Request, user: Caller) -> dict:
     _job(request, job_id, user)
     check_may_review(user, request.app.state.store.clip(job_id), job_id, request.app.state.config.one_person_team)
     try:
@@ -111,13 +112,13 @@ def review_clip(job_id: int, review: ReviewRequest, request: Request, user: Call
 
 
 @router.post("/jobs/{job_id}/retry")
-def retry_job(job_id: int, request: Request, user: Caller) -> dict:
+def retry_job(job_id: JobId, request: Request, user: Caller) -> dict:
     """A failed or cancelled clip goes back in the queue."""
     return _act(request, job_id, user, "retry")
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, request: Request, user: Caller) -> dict:
+def cancel_job(job_id: JobId, request: Request, user: Caller) -> dict:
     """A queued clip never starts; a running one stops at its next stage, and nothing is delivered."""
     return _act(request, job_id, user, "cancel")
 
@@ -136,8 +137,10 @@ def _act(request: Request, job_id: int, user: User, action: str) -> dict:
 def add_webhook(body: WebhookRequest, request: Request, user: Caller) -> dict:
     """Subscribe a URL to clip.delivered and clip.failed (admins); the signing secret is in this answer only."""
     require(user, "admin")
-    if not body.url.startswith(("http://", "https://")):
-        raise HTTPException(422, "a webhook URL starts with http:// or https://")
+    try:
+        refuse_private_address(body.url[:2000], request.app.state.config.allow_private_webhooks)
+    except InputError as error:
+        raise HTTPException(422, error.one_line()) from None
     try:
         hook = request.app.state.store.add_webhook(body.url)
     except AlreadyExists as error:

@@ -10,6 +10,7 @@ import hmac
 
 from fastapi import HTTPException, Request
 
+from .limits import client_of
 from .store import Session, User
 
 SESSION_COOKIE = "announcer_session"
@@ -28,8 +29,11 @@ async def caller(request: Request) -> User:
     store = request.app.state.store
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = store.user_by_token(header[7:].strip())
+        limiter = request.app.state.sign_in_limiter
+        limiter.check(client_of(request))
+        user = store.user_by_token(header[7:].strip()[:200])
         if user is None:
+            limiter.failed(client_of(request))
             raise LoginRequired()
         return user
     session = browser_session(request)

@@ -15,8 +15,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
 from ..errors import InputError
-from .access import check_may_manage, check_may_review, check_may_see, may_see
+from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
 from .auth import SESSION_COOKIE, browser_session, check_csrf, require
+from .limits import client_of
 from ..jobs.runner import PREPARE_AVATAR
 from ..languages import checked_language
 from ..media.images import refuse_huge_image
@@ -68,8 +69,11 @@ def login(request: Request, token: str = Form(...)):
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.headers.get("host"):
         raise HTTPException(403, "sign in from the studio's own page")
-    user = request.app.state.store.user_by_token(token.strip())
+    limiter = request.app.state.sign_in_limiter
+    limiter.check(client_of(request))
+    user = request.app.state.store.user_by_token(token.strip()[:200])
     if user is None:
+        limiter.failed(client_of(request))
         return RedirectResponse("/login?failed=1", status_code=303)
     session_id, _ = request.app.state.store.open_session(user)
     answer = RedirectResponse("/jobs", status_code=303)
@@ -177,12 +181,12 @@ async def job_events(request: Request):
 
 
 @router.post("/jobs/{job_id}/retry")
-def retry_page(request: Request, job_id: int, csrf: str = Form("")):
+def retry_page(request: Request, job_id: JobId, csrf: str = Form("")):
     return _job_action(request, job_id, csrf, "retry")
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_page(request: Request, job_id: int, csrf: str = Form("")):
+def cancel_page(request: Request, job_id: JobId, csrf: str = Form("")):
     return _job_action(request, job_id, csrf, "cancel")
 
 
@@ -198,7 +202,7 @@ def _job_action(request: Request, job_id: int, csrf: str, action: str):
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def review_page(request: Request, job_id: int):
+def review_page(request: Request, job_id: JobId):
     session = signed_in(request)
     store, desk = request.app.state.store, request.app.state.desk
     if store.clip(job_id) is None:
@@ -215,7 +219,7 @@ def review_page(request: Request, job_id: int):
 
 
 @router.post("/jobs/{job_id}/review")
-def review(request: Request, job_id: int, decision: str = Form(...), comment: str = Form(""), csrf: str = Form("")):
+def review(request: Request, job_id: JobId, decision: str = Form(...), comment: str = Form(""), csrf: str = Form("")):
     session = signed_in(request)
     check_csrf(request, session, csrf)
     check_may_review(session.user, request.app.state.store.clip(job_id), job_id, request.app.state.config.one_person_team)

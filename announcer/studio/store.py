@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..jobs.store import JobStore, store_errors
+from .names import checked_user_name
 
 ROLES = ("editor", "reviewer", "admin")
 """editor: submits clips; reviewer: also approves or rejects them; admin: also manages users and presenters."""
@@ -136,10 +137,9 @@ class StudioStore(JobStore):
         """A new account; its API token, which is not kept and cannot be shown again."""
         if role not in ROLES:
             raise InputError(f"unknown role '{role}'", fix=f"use one of {', '.join(ROLES)}")
-        if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
-            raise InputError(f"user name '{name}' is not allowed", fix="use letters, digits, '.', '-' and '_'")
         token = "ann_" + secrets.token_urlsafe(32)
         with self._transaction() as db:
+            name = checked_user_name(name, [row["name"] for row in db.execute("SELECT name FROM users")])
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise AlreadyExists(f"user '{name}' exists", fix="choose another name, or `announcer users token NAME`")
             db.execute("INSERT INTO users (name, role, token_sha256, created) VALUES (?, ?, ?, ?)",

@@ -69,8 +69,9 @@ class VoicePreviews:
             self._replace()
             raise RuntimeError("the voice engine stopped while speaking the preview; try again or choose another voice") \
                 from error
-        if isinstance(outcome, str):
-            raise InputError(outcome)
+        if isinstance(outcome, tuple):
+            kind, message = outcome
+            raise InputError(message) if kind == "input" else RuntimeError(message)
         return outcome
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -95,8 +96,8 @@ _ENGINES: OrderedDict = OrderedDict()
 """In the child: the last few engines used, newest last."""
 
 
-def _speak_in_child(text: str, voice: str, language: str | None, models_dir: str) -> bytes | str:
-    """The preview as WAV bytes, or an InputError's one line (an exception would not travel well)."""
+def _speak_in_child(text: str, voice: str, language: str | None, models_dir: str) -> bytes | tuple[str, str]:
+    """The preview as WAV bytes, or ("input" | "failed", one line): an exception would not travel well."""
     from pathlib import Path
 
     import soundfile
@@ -118,7 +119,9 @@ def _speak_in_child(text: str, voice: str, language: str | None, models_dir: str
         _ENGINES.move_to_end(key)
         speech = synthesize(script, config, _ENGINES[key])
     except InputError as error:
-        return error.one_line()
+        return "input", error.one_line()
+    except Exception as error:  # an engine's own failure: the studio answers 503, never 500
+        return "failed", f"the voice could not speak the preview ({type(error).__name__}: {str(error)[:200]})"
     buffer = io.BytesIO()
     soundfile.write(buffer, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
     return buffer.getvalue()
