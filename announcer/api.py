@@ -57,8 +57,10 @@ from .deliver import (
     StagedOutputs,
     manifest_file,
     manifest_number,
+    bytes_needed,
     missing_folders,
     refuse_overwriting_inputs,
+    refuse_too_little_space,
     remove_empty,
 )
 from .errors import InputError
@@ -245,6 +247,9 @@ class Pipeline:
         try:
             deliveries += [self._delivery(outputs, layout, inputs) for outputs, layout in zip(output_sets, inputs.layouts,
                                                                                               strict=True)]
+            seconds = (plan.n_frames + programme.frames_around()) / plan.fps
+            needed = bytes_needed(seconds, [d.size(avatar) for d in deliveries], plan.fps)
+            refuse_too_little_space(first.video.parent, needed)
             with _timed(timings, "generate+encode"):
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
@@ -527,8 +532,8 @@ class Pipeline:
             total = plan.n_frames + programme.frames_around()
             with ExitStack() as stack:
                 encoders = [stack.enter_context(VideoEncoder(encode_command(
-                    d.staged.temp_for(d.outputs.video), audio_path, d.size(inputs.avatar), plan.fps, total, self.config.encode)))
-                    for d in deliveries]
+                    d.staged.temp_for(d.outputs.video), audio_path, d.size(inputs.avatar), plan.fps, total, self.config.encode),
+                    d.outputs.video)) for d in deliveries]
                 bar = stack.enter_context(tqdm(total=total * len(deliveries), unit="frame", desc="render",
                                                disable=not self.config.progress or None))
                 self._write_bookend(programme.intro, deliveries, encoders, inputs.avatar, bar)

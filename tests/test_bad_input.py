@@ -637,3 +637,47 @@ def test_the_next_run_sweeps_what_a_kill_9_left_and_never_a_live_runs_files(tmp_
     assert sorted(set(_temp_files(tmp_path)) - {p.name for p in its_files}) == ["a.jpg", "a.json", "a.mp4", "a.srt", "a.vtt"]
     live.kill()
     live.communicate()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB file system of its own (tmpfs), where the machine lets this user mount one."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_disk_too_small_for_the_clip_is_refused_naming_it_and_the_space(small_disk, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANNOUNCER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    (tmp_path / "hello.txt").write_text(HELLO * 3)
+    code = main(["render", "--quiet", str(tmp_path / "hello.txt"), "--avatar", str(PORTRAIT), "--layout", "16:9",
+                 "-o", str(small_disk / "clip.mp4")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and str(small_disk) in lines[0], lines
+    assert "not enough disk space" in lines[0] and "MB are free" in lines[0]
+    assert list(small_disk.iterdir()) == []
+
+
+def test_a_disk_that_fills_while_writing_is_bad_input_naming_it(small_disk):
+    from announcer.config import EncodeConfig
+    from announcer.media.encode import VideoEncoder, encode_command
+
+    sound = small_disk.parent / "sound.wav"
+    sound.write_bytes(_wav(4.0, 0.3))
+    outputs = OutputSet.for_path(small_disk / "clip.mp4")
+    staged = StagedOutputs(outputs)
+    with pytest.raises(InputError, match="not enough disk space") as full:
+        staged.write_bytes(outputs.thumbnail, random_bytes(2_000_000))
+    assert full.value.path == small_disk
+    staged.discard()
+    noise = np.random.default_rng(0).integers(0, 256, (100, 480, 640, 3), dtype=np.uint8)
+    with pytest.raises(InputError, match="disk is full") as full:
+        with VideoEncoder(encode_command(small_disk / "clip.mp4", sound, (640, 480), 25, 100, EncodeConfig()),
+                          small_disk / "clip.mp4") as encoder:
+            encoder.write(noise)
+    assert full.value.path == small_disk

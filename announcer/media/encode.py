@@ -11,7 +11,7 @@ import ffmpeg
 import numpy as np
 
 from ..config import EncodeConfig
-from ..errors import ToolError
+from ..errors import InputError, ToolError
 from .ffmpeg import ffmpeg_binary
 
 AUDIO_SAMPLE_RATE = 48000
@@ -41,7 +41,9 @@ class VideoEncoder:
 
     QUEUED_BATCHES = 2
 
-    def __init__(self, command: list[str]):
+    def __init__(self, command: list[str], output: Path | None = None):
+        """`output`: the file ffmpeg writes (named in a full disk's message)."""
+        self.output = Path(output) if output is not None else None
         self._log = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self.QUEUED_BATCHES)
@@ -62,6 +64,7 @@ class VideoEncoder:
             self._stopped()
         self._process.stdin.close()
         if self._process.wait() != 0:
+            self._refuse_full_disk()
             raise ToolError("ffmpeg failed to encode the clip", detail=self._stderr())
         self._log.close()
 
@@ -98,7 +101,14 @@ class VideoEncoder:
 
     def _stopped(self) -> None:
         self._process.wait()
+        self._refuse_full_disk()
         raise ToolError("ffmpeg stopped while encoding", detail=self._stderr())
+
+    def _refuse_full_disk(self) -> None:
+        """ffmpeg's "No space left on device" as the user's problem to fix, naming where."""
+        if "No space left on device" in self._stderr():
+            raise InputError("the disk is full: ffmpeg could not write the clip",
+                             path=self.output.parent if self.output else None, fix="free some space there, or choose another -o")
 
     def _stderr(self) -> str:
         self._log.seek(0)
