@@ -16,15 +16,18 @@ CHROMIUM, DRIVER = shutil.which("chromium") or shutil.which("chromium-browser"),
 
 
 class Served:
-    """The studio app on a free loopback port, in a thread."""
+    """The studio app on a free loopback port, in a thread, served as `announcer serve` serves it."""
 
-    def __init__(self, app):
+    def __init__(self, app, header_seconds: float = 10.0):
         import uvicorn
+
+        from announcer.studio.server import timed_protocol
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    http=timed_protocol(header_seconds)))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20

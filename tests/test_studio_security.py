@@ -14,6 +14,7 @@ from announcer.errors import InputError
 from announcer.jobs.store import JobSpec, JobStore
 
 from .test_studio_api import Studio
+from .test_studio_browser import Served
 
 YAML_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" \
             "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n" \
@@ -201,38 +202,11 @@ def test_an_unapproved_clips_files_reach_only_its_editor_and_the_reviewers(studi
     assert studio.client("editor-2").get(f"/api/v1/clips/{job_id}/files/video?download=1").status_code == 404
 
 
-class LiveStudio:
-    """The studio served by uvicorn on a loopback port, in a thread."""
-
-    def __init__(self, studio: Studio, header_seconds: float = 10.0):
-        import socket
-
-        import uvicorn
-
-        from announcer.studio.server import timed_protocol
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(studio.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    http=timed_protocol(header_seconds)))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.time() + 10
-        while not self.server.started and time.time() < deadline:
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.mark.parametrize("ending", ["signed out", "account removed"])
 def test_the_live_feed_ends_with_the_session(studio, ending):
     import httpx
 
-    live = LiveStudio(studio)
+    live = Served(studio.app)
     try:
         browser = httpx.Client(base_url=live.url, timeout=10)
         browser.post("/login", data={"token": studio.tokens["editor"]})
@@ -296,7 +270,7 @@ def test_a_request_that_stops_half_way_is_dropped(tmp_path):
     import socket
 
     studio = Studio(tmp_path / "home", send_webhooks=False, body_timeout_s=0.5)
-    live = LiveStudio(studio, header_seconds=0.5)
+    live = Served(studio.app, header_seconds=0.5)
     try:
         with socket.create_connection(("127.0.0.1", live.port), timeout=5) as slow:
             slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
