@@ -31,6 +31,8 @@ from pathlib import Path
 
 import httpx
 
+from announcer.languages import is_known_language
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ANNOUNCER_TEST_SHARED", REPO.parent / "shared"))
 OTHER_USER, GUESSER = "127.0.0.2", "127.0.0.3"
@@ -170,7 +172,7 @@ def main() -> int:
                                     ("espeak", f"zz{round_number}")):
                 answer = previewer.post("/voices/preview", data={"csrf": csrf, "text": "Hello.", "voice": voice,
                                                                  "language": language})
-                answers[f"preview {voice} {'known' if language in LANGUAGES else 'unknown'} language -> "
+                answers[f"preview {voice} {'known' if is_known_language(language) else 'unknown'} language -> "
                         f"{answer.status_code}"] += 1
             peak = max(peak, resident_mb(server.pid))
             round_number += 1

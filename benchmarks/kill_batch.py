@@ -58,11 +58,12 @@ def trial(number: int, rng: random.Random, root: Path, scripts: Path, env: dict,
     process = subprocess.Popen(batch_command(scripts, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started, wait = time.monotonic(), rng.uniform(0.5, full_seconds)
     while process.poll() is None:
-        staged = list(out.glob(".clip*.part.json")) if out.is_dir() else []
+        staged = [p for p in out.glob(".clip*.part.*") if p.suffix in (".json", ".jpg", ".vtt")] if out.is_dir() else []
         if (at_delivery and staged) or (not at_delivery and time.monotonic() - started > wait):
             break
         time.sleep(0.002 if at_delivery else 0.02)
     killed_at = time.monotonic() - started
+    finished_first = process.poll() is not None
     process.send_signal(signal.SIGKILL)
     process.wait()
     before = whole_clips(out) if out.is_dir() else {}
@@ -88,7 +89,8 @@ def trial(number: int, rng: random.Random, root: Path, scripts: Path, env: dict,
     twice = [name for name in before if once.get(name, 1) != 1]
     if twice:
         problems.append(f"delivered before the kill yet attempted again: {twice}")
-    moment = "at delivery" if at_delivery else "at random"
+    moment = "finished before the kill (meant at delivery)" if finished_first and at_delivery else \
+        "finished before the kill" if finished_first else "at delivery" if at_delivery else "at random"
     print(f"trial {number:2d}: killed {moment} after {killed_at:5.2f} s with {len(before)} clip(s) whole; "
           + ("ok" if not problems else "; ".join(problems)), flush=True)
     return problems
