@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
@@ -40,7 +41,7 @@ from .compose import (
 )
 from .compose.cutout import Matte, Segmenter
 from .compose.programme import Programme
-from .compose.soundtrack import Soundtrack, fitted
+from .compose.soundtrack import PROGRAMME_RATE, Soundtrack, fitted
 from .config import (
     ASPECTS,
     LOUDNESS_PRESETS,
@@ -58,6 +59,7 @@ from .deliver import (
     manifest_file,
     manifest_number,
     bytes_needed,
+    disk_full,
     missing_folders,
     refuse_overwriting_inputs,
     refuse_too_little_space,
@@ -528,7 +530,7 @@ class Pipeline:
         audio_path = scratch_file(scratch, "sound", ".wav", mode=0o600)
         kept: dict[int, np.ndarray] = {}
         try:
-            soundtrack = self._write_sound(audio_path, inputs, plan, programme)
+            soundtrack = self._write_sound_or_say_disk_full(audio_path, inputs, plan, programme)
             total = plan.n_frames + programme.frames_around()
             with ExitStack() as stack:
                 encoders = [stack.enter_context(VideoEncoder(encode_command(
@@ -568,6 +570,15 @@ class Pipeline:
             for batch in bookend.frames(delivery.size(avatar)):
                 encoder.write(batch)
                 bar.update(len(batch))
+
+    def _write_sound_or_say_disk_full(self, path: Path, inputs: "_Inputs", plan, programme: Programme) -> Soundtrack | None:
+        try:
+            return self._write_sound(path, inputs, plan, programme)
+        except (OSError, RuntimeError):  # libsndfile says only "System error" when the disk is full
+            needed = int((plan.n_frames / plan.fps + 1) * PROGRAMME_RATE * 3)
+            if shutil.disk_usage(path.parent).free < needed:
+                raise disk_full(path.parent, needed) from None
+            raise
 
     def _write_sound(self, path: Path, inputs: "_Inputs", plan, programme: Programme) -> Soundtrack | None:
         """The narration as the clip's sound (padded to the pictures); or, with an intro, outro or music bed, the whole

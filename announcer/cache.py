@@ -78,9 +78,13 @@ class ArtifactCache:
         for path in (arrays_path, meta_path):
             if path.is_dir() and not path.is_symlink():
                 _remove(path)
-        digest = _atomic_write(arrays_path, lambda handle: np.savez(handle, **arrays))
-        record = {"format": FORMAT, "key": key, "arrays_sha256": digest, "meta": meta}
-        _atomic_write(meta_path, lambda handle: handle.write(json.dumps(record, ensure_ascii=False).encode()))
+        try:
+            digest = _atomic_write(arrays_path, lambda handle: np.savez(handle, **arrays))
+            record = {"format": FORMAT, "key": key, "arrays_sha256": digest, "meta": meta}
+            _atomic_write(meta_path, lambda handle: handle.write(json.dumps(record, ensure_ascii=False).encode()))
+        except OSError as error:  # a cache that cannot be written (a full disk) costs the next run time, not this one
+            log.warning("%s artifact %s not kept (%s); the stage runs again next time", stage, key, error.strerror)
+            arrays_path.unlink(missing_ok=True)
 
 
 def _read_checked(arrays_path: Path, meta_path: Path, key: str) -> tuple[dict[str, np.ndarray], dict]:

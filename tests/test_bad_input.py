@@ -681,3 +681,16 @@ def test_a_disk_that_fills_while_writing_is_bad_input_naming_it(small_disk):
                           small_disk / "clip.mp4") as encoder:
             encoder.write(noise)
     assert full.value.path == small_disk
+
+
+def test_a_full_home_disk_is_named_and_the_cache_that_did_not_fit_is_not_fatal(small_disk, tmp_path, monkeypatch,
+                                                                                  capsys):
+    monkeypatch.setenv("ANNOUNCER_HOME", str(small_disk / "home"))
+    monkeypatch.setenv("ANNOUNCER_MODELS", str(MODELS))
+    (tmp_path / "long.txt").write_text(HELLO * 25)  # about 50 s: its sound for ffmpeg is 2 MB
+    (tmp_path / "out").mkdir()
+    code = main(["render", "--quiet", str(tmp_path / "long.txt"), "--avatar", str(PORTRAIT), "-o", str(tmp_path / "out" / "a.mp4")])
+    lines = [line for line in capsys.readouterr().err.strip().splitlines() if "error" in line]
+    assert code == 2 and len(lines) == 1 and str(small_disk / "home") in lines[0], lines
+    assert "not enough disk space" in lines[0]
+    assert list((tmp_path / "out").iterdir()) == []
