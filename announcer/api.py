@@ -56,10 +56,10 @@ from .config import (
 from .deliver import (
     OutputSet,
     StagedOutputs,
-    manifest_file,
-    manifest_number,
     bytes_needed,
     disk_full,
+    manifest_file,
+    manifest_number,
     missing_folders,
     refuse_overwriting_inputs,
     refuse_too_little_space,
@@ -74,9 +74,9 @@ from .media.ffmpeg import ffmpeg_binary
 from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
 from .presenters import Presenter, find_presenter
-from .templates import Template, find_template
-from .scratch import scratch_file, sweep
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
+from .scratch import scratch_file, sweep
+from .templates import Template, find_template
 from .script import Script, read_script
 from .voice import (
     MIN_SHARE_HEARD,

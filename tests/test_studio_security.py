@@ -372,3 +372,17 @@ def test_a_preview_that_fails_in_its_engine_answers_503_and_the_server_goes_on(s
     answer = _preview(studio, voice="supertonic:F1")
     assert answer.status_code in (422, 503) and "detail" in answer.json()
     assert _preview(studio, voice="espeak").status_code == 200
+
+
+def test_serving_beyond_loopback_is_warned_about_even_when_quiet(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:  # the port is taken, so the server stops right after its warning
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "announcer", "serve", "--quiet", "--host", "127.0.0.1.", "--port",
+                                 str(port), "--home", str(tmp_path / "home")], capture_output=True, text=True, timeout=60)
+    assert "warning: serving on 127.0.0.1." in result.stderr and "HTTPS" in result.stderr, result.stderr
