@@ -508,7 +508,8 @@ class Pipeline:
             return load_narration(Path(audio), voice, script)  # says what is wrong with the path
         source = sha256_of(Path(audio)) if audio is not None else None
         # Not keyed by the device: speech made on a cluster's CPU task is what its GPU task then renders.
-        key = cache_key("voice", voice_package.ARTIFACT_VERSION, segments, asdict(replace(voice, device="")), source)
+        key = cache_key("voice", voice_package.ARTIFACT_VERSION, segments, asdict(replace(voice, device="")), source,
+                        voice_package.voice_file_identity(voice))
         cached = self.cache.load("voice", key)
         if cached is not None:
             return _speech_from_cache(*cached)

@@ -8,6 +8,7 @@ phone recogniser, prepared avatars' renderers). `Pipeline` renders with it; `ava
 from __future__ import annotations
 
 import ctypes
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -100,9 +101,10 @@ class Runtime:
                                                        progress=self.config.progress))
 
     def voice_engine(self, voice: VoiceConfig):
-        from .voice import load_engine
+        from .voice import load_engine, voice_file_identity
 
-        key = ("voice", voice.engine, voice.voice, voice.language, voice.speed, voice.device)
+        key = ("voice", voice.engine, voice.voice, voice.language, voice.speed, voice.device,
+               json.dumps(voice_file_identity(voice)))
         return self.model(key, lambda: load_engine(voice, self.registry, self.home.models_dir, self.phone_recogniser))
 
     def mouth_model(self, weights: Path):

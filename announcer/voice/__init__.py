@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..config import VoiceConfig
+from ..assets import sha256_of
 from ..errors import InputError
 from ..home import Home
 from ..media.ffmpeg import decode_audio, probe
@@ -65,6 +66,23 @@ def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = No
 
         return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui" if models_dir else None)
     raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, supertonic, coqui or espeak")
+
+
+def voice_file_identity(config: VoiceConfig) -> list | None:
+    """What a voice given as a file or folder holds: the sha256 of a file (and of the config beside it, as a Piper
+    voice's .onnx.json), or each file's name, size and change time in a folder (a Coqui checkpoint: too large to
+    read on every clip). Part of every key the voice is cached or loaded under, so a voice replaced in place is
+    never served stale. None for a voice given by name (a catalogue's are pinned by their sha256)."""
+    if not config.voice:
+        return None
+    path = Path(config.voice).expanduser()
+    if path.is_file():
+        beside = path.with_name(path.name + ".json")
+        return [sha256_of(path), sha256_of(beside) if beside.is_file() else None]
+    if path.is_dir():
+        return sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*")
+                      if p.is_file())
+    return None
 
 
 def choose_engine(config: VoiceConfig, models_dir: Path) -> VoiceConfig:
