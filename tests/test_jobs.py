@@ -492,3 +492,28 @@ def test_a_clip_delivered_by_a_worker_that_died_before_recording_it_is_not_deliv
     again = store.get(job.id)
     assert again.state == "done" and again.attempts == 1 and again.outputs["video"] == str(video)
     assert json.loads(video.with_suffix(".json").read_text())["job"] == spec.key
+
+
+@pytest.mark.parametrize("raised, attempts, state", [(TypeError("a bug in the motion stage"), 1, "failed"),
+                                                      (OSError(5, "Input/output error"), 3, "failed")])
+def test_a_bug_fails_its_job_at_once_with_its_traceback_and_an_io_error_is_tried_again(raised, attempts, state, tmp_path,
+                                                                                       pipeline, monkeypatch):
+    """Every exception that was not announcer's own was retried with backoff, a plain TypeError too."""
+    import announcer.api
+    from announcer.jobs import LocalEngine, RunnerConfig, batch_jobs, work
+
+    def motion_stage(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(announcer.api, "plan_motion", motion_stage)
+    store = JobStore(tmp_path / "jobs.sqlite")
+    (spec,) = batch_jobs([write_script(tmp_path, "lead.txt", LINES[0])], str(AVATAR), tmp_path / "out")
+    job = store.enqueue(spec)
+    work(store, LocalEngine(pipeline, store), "worker", config=RunnerConfig(backoff_seconds=0.01))
+    failed = store.get(job.id)
+    assert failed.state == state and failed.attempts == attempts, failed
+    assert type(raised).__name__ in failed.error
+    if attempts == 1:
+        assert "Traceback" in failed.detail and "motion_stage" in failed.detail  # kept for whoever fixes it
+    else:
+        assert failed.detail is None

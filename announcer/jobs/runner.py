@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -140,12 +141,27 @@ def prepare_job(pipeline, job: Job) -> dict:
 
 
 def failure(error: Exception) -> dict:
-    """An exception as a job outcome: bad input is final; tool errors and crashes may pass on another try."""
+    """An exception as a job outcome. Bad input is final; a tool's failure, I/O, memory and a lost Ray worker may
+    pass on another try; anything else is a bug, final at once, with its traceback kept for whoever fixes it."""
     from ..errors import AnnouncerError, InputError
 
     if isinstance(error, AnnouncerError):
         return {"error": error.one_line(), "transient": not isinstance(error, (InputError, Cancelled))}
-    return {"error": f"{type(error).__name__}: {error}", "transient": True}
+    outcome = {"error": f"{type(error).__name__}: {error}", "transient": _may_pass_on_retry(error)}
+    if not outcome["transient"]:
+        outcome["detail"] = "".join(traceback.format_exception(error))[-20_000:]
+    return outcome
+
+
+def _may_pass_on_retry(error: BaseException) -> bool:
+    """I/O (a disk, the network, a file another process holds), memory, an interrupted call, or Ray losing a worker
+    or an object; a Ray task's own exception is judged by what it wraps."""
+    if isinstance(error, (OSError, MemoryError, InterruptedError)):
+        return True
+    if type(error).__module__.split(".")[0] == "ray":
+        cause = getattr(error, "cause", None)
+        return True if cause is None else _may_pass_on_retry(cause)
+    return False
 
 
 class LocalEngine:
@@ -238,7 +254,7 @@ def _record(store: JobStore, job: Job, future: Future, owner: str, config: Runne
             summary.done.append(job.id)
             log.info("job %s: done, %s", job.id, next(iter(outcome["outputs"].values()), ""))
         return
-    state = store.fail(job.id, owner, outcome["error"], outcome["transient"], config.backoff_seconds)
+    state = store.fail(job.id, owner, outcome["error"], outcome["transient"], config.backoff_seconds, outcome.get("detail"))
     if state == "lost":  # cancelled while it ran, or its lease ran out and another worker has it
         log.info("job %s: no longer this worker's (%s)", job.id, outcome["error"])
         return

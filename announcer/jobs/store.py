@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     max_attempts INTEGER NOT NULL DEFAULT 3,
     error TEXT,
+    detail TEXT,
     outputs TEXT,
     stage_seconds TEXT,
     lease_owner TEXT,
@@ -79,6 +80,8 @@ class Job(JobSpec):
     attempts: int = 0
     max_attempts: int = 3
     error: str | None = None
+    detail: str | None = None
+    """A failure's traceback, where the failure was a bug rather than bad input or a tool's error."""
     outputs: dict | None = None
     stage_seconds: dict | None = None
     lease_owner: str | None = None
@@ -121,6 +124,8 @@ class JobStore:
         _create_private(self.path)
         with self._connect() as db:
             db.executescript(SCHEMA)
+            if "detail" not in {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}:
+                db.execute("ALTER TABLE jobs ADD COLUMN detail TEXT")  # a store made before failures kept tracebacks
 
     @contextmanager
     def _connect(self):
@@ -226,8 +231,10 @@ class JobStore:
                                  (json.dumps(outputs), json.dumps(stage_seconds), time.time(), job_id, owner)).rowcount
         return changed == 1
 
-    def fail(self, job_id: int, owner: str, error: str, transient: bool, backoff_seconds: float = 2.0) -> str:
-        """Record a failure: a transient one goes back to the queue with exponential backoff while attempts remain."""
+    def fail(self, job_id: int, owner: str, error: str, transient: bool, backoff_seconds: float = 2.0,
+             detail: str | None = None) -> str:
+        """Record a failure: a transient one goes back to the queue with exponential backoff while attempts remain.
+        `detail`: a bug's traceback, kept with the job."""
         with self._transaction() as db:
             row = db.execute("SELECT attempts, max_attempts FROM jobs WHERE id = ? AND lease_owner = ? AND state = 'running'",
                              (job_id, owner)).fetchone()
@@ -236,8 +243,9 @@ class JobStore:
             again = transient and row["attempts"] < row["max_attempts"]
             state = "queued" if again else "failed"
             not_before = time.time() + backoff_seconds * 2 ** (row["attempts"] - 1) if again else 0
-            db.execute("UPDATE jobs SET state = ?, error = ?, not_before = ?, finished = ?, lease_owner = NULL, lease_expires = NULL "
-                       "WHERE id = ?", (state, error, not_before, None if again else time.time(), job_id))
+            db.execute("UPDATE jobs SET state = ?, error = ?, detail = ?, not_before = ?, finished = ?, lease_owner = NULL, "
+                       "lease_expires = NULL WHERE id = ?",
+                       (state, error, detail, not_before, None if again else time.time(), job_id))
         return state
 
     def get(self, job_id: int) -> Job:
