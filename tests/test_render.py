@@ -1,4 +1,5 @@
 """End to end on the real media: script in, clip out; probed, re-detected and compared with the avatar."""
+import importlib.util
 import json
 from pathlib import Path
 import subprocess
@@ -256,4 +257,12 @@ def test_doctor_and_voices(tmp_path, home):
     assert catalogued["piper:en_US-joe-medium"]["installed"] and not catalogued["piper:de_DE-thorsten-medium"]["installed"]
     assert "supertonic:F1" in catalogued
     listed = {entry["engine"]: entry["voices"] for entry in entries if "voices" in entry}
-    assert "ko" in listed["espeak"] and len(listed["coqui"]) >= 4
+    assert "ko" in listed["espeak"] and "en-us" in [name.lower() for name in listed["espeak"]]
+    zoo_names = [entry.split(" ")[0] for entry in listed["coqui"] if entry.startswith("tts_models/")]
+    assert zoo_names
+    spec = importlib.util.find_spec("TTS")
+    if spec is not None:  # each listed model is one the installed coqui-tts knows by that name
+        zoo = json.loads((Path(spec.origin).parent / ".models.json").read_text())["tts_models"]
+        for name in zoo_names:
+            _, language, dataset, model = name.split("/")
+            assert model in zoo.get(language, {}).get(dataset, {}), name

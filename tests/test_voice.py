@@ -81,6 +81,7 @@ def test_default_piper_voice_refuses_korean():
 @pytest.fixture(scope="module")
 def tiny_glow_tts_checkpoint(tmp_path_factory):
     """A randomly initialised Glow-TTS built and saved with coqui-tts itself: the real loading path, tiny."""
+    pytest.importorskip("TTS", reason="coqui-tts is an optional extra: pip install -e .[coqui]")
     import torch
     from TTS.tts.configs.glow_tts_config import GlowTTSConfig
     from TTS.tts.configs.shared_configs import CharactersConfig
