@@ -64,13 +64,14 @@ def test_errors_by_phone_class_on_a_known_sequence(real_mouth):
 
 @pytest.mark.slow
 def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
-    report = evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline.runtime, max_seconds=3)
+    evaluate(MEDIA / "videos" / "talk_face5.mp4", tmp_path, pipeline.runtime, max_seconds=3)
     saved = json.loads((tmp_path / "report.json").read_text())
     for key in ("mouth_open_r", "lip_landmark_distance", "offset_frames", "silence_close_ms", "above_mouth_psnr_db"):
         assert key in saved and key in saved["baseline"]
     assert {"silence", "open vowel"} <= set(saved["by_phone_class"])
-    assert saved == json.loads(json.dumps(report))
-    assert -1 <= saved["mouth_open_r"] <= 1 and saved["frames"] == 75
+    # The rendered mouth follows the real one (r 0.85 here), far better than a mouth that follows loudness (0.40).
+    assert saved["mouth_open_r"] > 0.6 and saved["mouth_open_r"] > saved["baseline"]["mouth_open_r"] + 0.2
+    assert saved["frames"] == 75
     assert abs(saved["source_av_offset_frames"]) <= 2  # talk_face5 is in sync
     # The face above the mouth and the background are the avatar's own pixels.
     assert saved["above_mouth_psnr_db"] > 35 and saved["background_psnr_db"] > 40

@@ -44,16 +44,21 @@ def test_weights_round_trip_through_safetensors(tmp_path, trained):
 def test_training_makes_the_loss_fall(trained):
     _, report = trained
     assert np.mean(report.losses[-10:]) < 0.7 * np.mean(report.losses[:10])
-    assert all(-1 <= r <= 1 for r in report.validation.values())
+    assert all(r > 0.3 for r in report.validation.values()), report.validation  # 0.77 and 0.65 on the held-out clips
 
 
 @pytest.mark.slow
-def test_model_output_is_per_frame_and_in_range(trained):
+def test_model_output_is_per_frame_and_opens_with_the_words(trained):
     model, _ = trained
     speech = synthesize(parse_text("Good evening. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
     shapes = predict_mouth(model, speech.audio, speech.sample_rate, 25, 90)
-    assert shapes.shape == (90, 3) and (shapes[:, 0] >= 0).all() and (shapes[:, 0] <= 1).all()
-    assert (np.abs(shapes[:, 1]) <= 1).all()
+    assert shapes.shape == (90, 3)
+    times = (np.arange(90) + 0.5) / 25
+    spoken = np.zeros(90, bool)
+    for phone in speech.phonemes:
+        spoken |= (times >= phone.start) & (times < phone.end)
+    # The mouth opens while the words are spoken and rests in the pause and after (0.28 against 0.14 here).
+    assert shapes[spoken, 0].mean() > 1.5 * shapes[~spoken, 0].mean()
 
 
 def test_log_mel_ignores_recording_level():
