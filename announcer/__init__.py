@@ -4,7 +4,7 @@
 >>> result = render("news.md", avatar="presenter.jpg", output="news.mp4")  # doctest: +SKIP
 >>> result.outputs.video  # doctest: +SKIP
 """
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["render", "Pipeline", "RenderRequest", "RenderResult", "RenderConfig", "__version__"]
 

@@ -22,7 +22,6 @@ import soundfile
 import torch
 from tqdm import tqdm
 
-from . import __version__
 from . import voice as voice_package
 from .assets import sha256_of
 from .cache import cache_key
@@ -77,6 +76,7 @@ from .presenters import Presenter, find_presenter
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .scratch import scratch_file, sweep
 from .templates import Template, find_template
+from .version import __version__
 from .script import Script, read_script
 from .voice import (
     MIN_SHARE_HEARD,

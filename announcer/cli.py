@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import __version__
-from .config import ASPECTS, aspects_named
+from .config import ASPECTS, POSITIONS, ROLES, VOICE_ENGINES, aspects_named
 from .errors import AnnouncerError, InputError
 from .jobs import ENGINES
 from .jobs.store import STATES
+from .version import __version__
 
 log = logging.getLogger("announcer")
 
@@ -95,12 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--loudness", help="target LUFS (e.g. -16) or a preset: web, broadcast")
     render.add_argument("--fps", type=int, help="frames per second (default 25)")
     render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
-    render.add_argument("--layout", choices=("16:9", "9:16", "1:1", "4:5"),
+    render.add_argument("--layout", choices=tuple(ASPECTS),
                         help="deliver a broadcast canvas, 1080 pixels on its shorter side (or set layout: in front matter)")
     render.add_argument("--layouts", type=_aspect_list, metavar="16:9,9:16",
                         help="several layouts from one render, each to its own OUT.16x9.mp4, OUT.9x16.mp4 ...")
     render.add_argument("--background", help="behind the presenter on the canvas: a colour (#rrggbb) or an image")
-    render.add_argument("--position", choices=("left", "centre", "right"), help="where the presenter stands on the canvas")
+    render.add_argument("--position", choices=POSITIONS, help="where the presenter stands on the canvas")
     render.add_argument("--cutout", action="store_true", default=None,
                         help="cut the presenter out of their frame onto the background (MediaPipe selfie segmenter) "
                              "instead of showing their frame in a box (or set cutout: true in front matter)")
@@ -201,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = users.add_subparsers(dest="users_command", required=True)
     add_user = user_commands.add_parser("add", parents=[common], help="add an account; prints its token once")
     add_user.add_argument("name")
-    add_user.add_argument("--role", choices=("editor", "reviewer", "admin"), required=True)
+    add_user.add_argument("--role", choices=ROLES, required=True)
     add_user.set_defaults(handler=_users_add)
     new_token = user_commands.add_parser("token", parents=[common], help="replace an account's token; prints it once")
     new_token.add_argument("name")
@@ -233,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", parents=[common], help="check ffmpeg, CUDA, models and voices")
     doctor.set_defaults(handler=_doctor)
     voices = commands.add_parser("voices", parents=[common], help="list voices; `voices say` plays one")
-    voices.add_argument("--engine", choices=("piper", "supertonic", "coqui", "espeak"))
+    voices.add_argument("--engine", choices=VOICE_ENGINES)
     voices.add_argument("--language", help="only voices for this language (de, en_GB, ...)")
     voices.add_argument("--gender", choices=("female", "male", "mixed"))
     voices.set_defaults(handler=_voices)
@@ -555,7 +555,7 @@ def _studio_store(args):
     from .home import Home
     from .studio.store import StudioStore
 
-    return StudioStore(Home.resolve(args.home).work_dir / "jobs.sqlite")
+    return StudioStore(Home.resolve(args.home).job_store)
 
 
 def _users_add(args) -> int:

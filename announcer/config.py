@@ -13,6 +13,12 @@ LOUDNESS_PRESETS = {
 }
 NARRATION_PHONES = ("auto", "recognise")
 VOICE_ENGINES = ("piper", "supertonic", "coqui", "espeak")
+ROLES = ("editor", "reviewer", "admin")
+"""The studio's roles, each allowed what the one before it is: an editor submits, a reviewer also reviews, an admin also
+manages accounts, webhooks and presenters."""
+STAGES = ("script", "avatar", "face", "voice", "motion", "generate+encode", "deliver")
+"""A render's stages in the order they run: what the job store records as each finishes and the studio's progress
+counts (tests/test_layers.py checks that api.py times exactly these, in this order)."""
 MOUTH_INTERIORS = ("real", "painted", "off")
 
 

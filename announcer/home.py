@@ -30,6 +30,11 @@ class Home:
         return self.root / "work"
 
     @property
+    def job_store(self) -> Path:
+        """The SQLite job store: jobs, stages, schedule fires, and the studio's accounts, reviews and webhooks."""
+        return self.work_dir / "jobs.sqlite"
+
+    @property
     def models_dir(self) -> Path:
         return self.root / "models"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "announcer"
 LAYERS = [
-    {"errors", "config", "weights", "assets", "cache", "home", "languages", "plain_text", "plain_yaml", "scratch", "signals", "timeline", "named_files"},
+    {"errors", "config", "weights", "assets", "cache", "home", "languages", "plain_text", "plain_yaml", "scratch", "signals", "timeline", "named_files", "version"},
     {"media"},
     {"script", "presenters", "templates"},
     {"voice"},
@@ -70,3 +70,13 @@ def test_the_checker_sees_a_back_arrow(tmp_path):
     source.write_text("from . import ffmpeg\n\ndef f():\n    from ..voice.types import Speech\n    import announcer.api\n")
     assert _imported_units(source, tmp_path / "announcer") == {"media", "voice", "api"}
     assert LAYER_OF["voice"] > LAYER_OF["media"] and LAYER_OF["api"] > LAYER_OF["media"]
+
+
+def test_the_pipeline_times_exactly_the_stages_the_studio_counts():
+    """Renaming a stage in api.py alone had silently broken the studio's progress bar (issue 25)."""
+    from announcer.config import STAGES
+
+    timed = {node.args[1].value for node in ast.walk(ast.parse((PACKAGE / "api.py").read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_timed"
+             and isinstance(node.args[1], ast.Constant)}
+    assert timed == set(STAGES)

@@ -294,3 +294,12 @@ def test_narration_in_other_languages_is_heard_not_aligned_and_with_alignment_of
     assert korean.phonemes and all(path.endswith(".hama") for path in korean.model_files)  # not PocketSphinx's English
     assert load_narration(MEDIA / "audio" / "jfk.wav", VoiceConfig(align_narration=False)).phonemes == []
     assert not align.aligns("ko") and align.aligns("en-GB") and align.aligns(None)
+
+
+def test_every_voice_engine_named_in_the_config_can_be_built_and_no_other():
+    from announcer import voice
+    from announcer.config import VOICE_ENGINES
+
+    assert set(voice._ENGINE_BUILDERS) == set(VOICE_ENGINES)
+    with pytest.raises(InputError, match="unknown voice engine 'nosuch'"):
+        load_engine(VoiceConfig(engine="nosuch"))

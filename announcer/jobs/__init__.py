@@ -43,7 +43,7 @@ class BatchResult:
 
 
 def open_store(config: RenderConfig) -> JobStore:
-    return JobStore(Home.resolve(config.home).work_dir / "jobs.sqlite")
+    return JobStore(Home.resolve(config.home).job_store)
 
 
 def enqueue_batch(store: JobStore, specs: list[JobSpec]) -> tuple[list[Job], list[int]]:

@@ -138,7 +138,7 @@ def _job_store(home: str | Path | None):
     from . import JobStore
     from ..home import Home
 
-    return JobStore(Home.resolve(home).work_dir / "jobs.sqlite")
+    return JobStore(Home.resolve(home).job_store)
 
 
 class ScheduleRunner:

@@ -61,7 +61,7 @@ class StudioConfig:
 
 def create_app(config: StudioConfig) -> FastAPI:
     home = Home.resolve(config.render.home)
-    store = StudioStore(home.work_dir / "jobs.sqlite")
+    store = StudioStore(home.job_store)
     desk = ClipDesk(store, home)
     sender = WebhookSender(store, lambda job_id, event: webhook_payload(desk, job_id, event), config.webhook_poll_s,
                            allow_private=config.allow_private_webhooks)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from ..config import ASPECTS, ROLES
 from ..errors import InputError
 from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
 from .auth import caller, require
@@ -31,7 +32,7 @@ class ClipOptions(BaseModel):
     presenter: str | None = None
     voice: str | None = Field(None, examples=["piper:en_US-joe-medium", "supertonic:F2", "espeak:ko"])
     language: str | None = None
-    layout: Literal["16:9", "9:16", "1:1", "4:5"] | None = None
+    layout: Literal[tuple(ASPECTS)] | None = None
     template: str | None = None
     headline: str | None = None
     avatar: str | None = Field(None, description="a prepared avatar's name")
@@ -47,7 +48,7 @@ class WebhookRequest(BaseModel):
 
 class UserRequest(BaseModel):
     name: str
-    role: Literal["editor", "reviewer", "admin"]
+    role: Literal[tuple(ROLES)]
 
 
 class ReviewRequest(BaseModel):

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
+from ..config import ASPECTS, STAGES
 from ..errors import InputError
 from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
 from .auth import SESSION_COOKIE, browser_session, check_csrf, require
@@ -28,9 +29,7 @@ from .voices import checked_voice, offered_voices
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
-STAGES = ("script", "avatar", "face", "voice", "motion", "generate+encode", "deliver")
-"""A render's stages in order: how far a running job has got."""
-LAYOUTS = ("", "16:9", "9:16", "1:1", "4:5")
+LAYOUTS = ("", *ASPECTS)
 PREVIEW_CHARS = 300
 JOBS_SHOWN = 200
 """The Jobs page (and its live feed) shows the newest this many."""

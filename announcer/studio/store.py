@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import ROLES
 from ..errors import InputError
 from ..jobs.store import JobStore, store_errors
 from .names import checked_user_name
 
-ROLES = ("editor", "reviewer", "admin")
 """editor: submits clips; reviewer: also approves or rejects them; admin: also manages users and presenters."""
 DECISIONS = ("approved", "rejected")
 SESSION_SECONDS = 12 * 3600

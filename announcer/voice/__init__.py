@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..config import VoiceConfig
+from ..config import VOICE_ENGINES, VoiceConfig
 from ..assets import sha256_of
 from ..errors import InputError
 from ..home import Home
@@ -44,28 +44,43 @@ def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = No
     """Build the engine once; it is reused for every sentence (and every clip of a batch). Voices fetched by name
     are kept under `models_dir` (the home's, by default). `phone_recogniser` loads the recogniser that times the
     phones of engines without alignments of their own (Supertonic)."""
-    if config.engine == "piper":
-        from .piper_engine import PiperEngine
+    build = _ENGINE_BUILDERS.get(config.engine)
+    if build is None:
+        raise InputError(f"unknown voice engine '{config.engine}'", fix=f"use {', '.join(VOICE_ENGINES)}")
+    return build(config, registry, models_dir, phone_recogniser)
 
-        if not (config.language or "en").startswith("en") and config.voice is None:
-            raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
-                             fix="use --voice supertonic or espeak for this language, or a Piper voice for it")
-        return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
-                           registry=registry, voices_dir=models_dir / "voices" if models_dir else None)
-    if config.engine == "supertonic":
-        from .supertonic_engine import SupertonicEngine
 
-        return SupertonicEngine(config.voice, config.language or "en", config.speed, models_dir or Home.resolve().models_dir,
-                                phone_recogniser)
-    if config.engine == "espeak":
-        from .espeak_engine import EspeakEngine
+def _piper(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+    from .piper_engine import PiperEngine
 
-        return EspeakEngine(config.voice, config.language or "en", config.speed)
-    if config.engine == "coqui":
-        from .coqui_engine import CoquiEngine
+    if not (config.language or "en").startswith("en") and config.voice is None:
+        raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
+                         fix="use --voice supertonic or espeak for this language, or a Piper voice for it")
+    return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
+                       registry=registry, voices_dir=models_dir / "voices" if models_dir else None)
 
-        return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui" if models_dir else None)
-    raise InputError(f"unknown voice engine '{config.engine}'", fix="use piper, supertonic, coqui or espeak")
+
+def _supertonic(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+    from .supertonic_engine import SupertonicEngine
+
+    return SupertonicEngine(config.voice, config.language or "en", config.speed, models_dir or Home.resolve().models_dir,
+                            phone_recogniser)
+
+
+def _espeak(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+    from .espeak_engine import EspeakEngine
+
+    return EspeakEngine(config.voice, config.language or "en", config.speed)
+
+
+def _coqui(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+    from .coqui_engine import CoquiEngine
+
+    return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui" if models_dir else None)
+
+
+_ENGINE_BUILDERS = {"piper": _piper, "supertonic": _supertonic, "espeak": _espeak, "coqui": _coqui}
+"""Each of config.VOICE_ENGINES, by name (tests/test_voice.py checks that the two agree)."""
 
 
 def voice_file_identity(config: VoiceConfig) -> list | None:
