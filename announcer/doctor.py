@@ -58,7 +58,7 @@ def _models(config: RenderConfig) -> list[Check]:
             path, digest = registry.resolve(name)
             checks.append(Check(f"model {name}", True, f"{path} (sha256 {digest[:12]}…)", required))
         elif name.startswith("piper_"):
-            from .voice.piper_engine import default_voice_path
+            from .voice.catalogue import default_voice_path
 
             packaged = default_voice_path()
             if packaged is not None and name.endswith("_config"):

@@ -80,3 +80,45 @@ def test_the_pipeline_times_exactly_the_stages_the_studio_counts():
              if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_timed"
              and isinstance(node.args[1], ast.Constant)}
     assert timed == set(STAGES)
+
+
+def _module_imports(path: Path) -> set[str]:
+    """The package's modules that `path` imports anywhere (function-local imports too), by dotted name. Importing a
+    sibling submodule (`from . import face`) is an edge to that submodule, not to the package's __init__."""
+    package = list(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])  # what `.` means in this file
+    known = _MODULES
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - (node.level - 1)] if node.level else []
+            target = ".".join(base + (node.module.split(".") if node.module else []))
+            submodules = {f"{target}.{alias.name}" for alias in node.names} & known
+            found |= submodules or ({target} & known)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names} & known
+    return found
+
+
+def _dotted(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+_MODULES = {_dotted(path) for path in PACKAGE.rglob("*.py")}
+
+
+def test_no_module_imports_itself_round_a_circle():
+    """Function-local imports included: an import hidden in a function is still a dependency (issue 25)."""
+    graph = {_dotted(path): _module_imports(path) - {_dotted(path)} for path in PACKAGE.rglob("*.py")}
+    circles = []
+    for start in graph:
+        seen, frontier = set(), [(start, [start])]
+        while frontier:
+            module, route = frontier.pop()
+            for following in graph[module]:
+                if following == start:
+                    circles.append(route)
+                elif following not in seen:
+                    seen.add(following)
+                    frontier.append((following, [*route, following]))
+    assert circles == [], f"import circles: {sorted({' -> '.join(sorted(c)) for c in circles})[:5]}"

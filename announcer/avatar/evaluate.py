@@ -23,14 +23,13 @@ from ..face import load_avatar
 from ..generate.neural import NeuralRenderer, mixed_precision
 from ..runtime import Runtime
 from .bundle import AvatarBundle
+from .renderer import load_renderer
 
 NLMEANS_STRENGTHS = (3, 6, 10)
 """fastNlMeansDenoisingColored h values tried; the best is reported, so the comparison is fair to OpenCV."""
 
 
 def evaluate_bundle(bundle: AvatarBundle, runtime: Runtime, max_frames: int = 48) -> dict:
-    from . import load_renderer
-
     meta = bundle.read_meta()
     avatar = load_avatar(bundle.video, None, runtime.config.encode.max_height, runtime.config.face.max_avatar_seconds)
     track = runtime.face_track(avatar)

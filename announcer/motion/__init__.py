@@ -16,12 +16,11 @@ from ..config import MotionConfig
 from ..voice.types import Speech
 from .audio import mouth_from_audio
 from .idle import blinks, head_sway, ping_pong
+from .units import MAX_GAP
 from .visemes import blend, expand
 
 CLOSED_BELOW = 0.02
 """Openings smaller than this are snapped shut, so silence has no sub-pixel jitter."""
-MAX_GAP = 0.34
-"""What `open = 1` means: an inner-lip gap of this many inter-ocular distances (a wide 'ah')."""
 
 
 @dataclass
@@ -91,4 +90,4 @@ def _mouth_weights(choice: str) -> Path | None:
 
 
 
-__all__ = ["MotionPlan", "plan_motion", "frame_count"]
+__all__ = ["MAX_GAP", "MotionPlan", "plan_motion", "frame_count"]

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..weights import load_weights, save_weights
+from .units import MAX_GAP
 
 EDGE_CONTEXT_STEPS = 30
 """Mirrored context at each edge of a recording (0.3 s: about the model's reach)."""
@@ -92,8 +93,6 @@ def with_mirrored_edges(mel: torch.Tensor, context: int) -> torch.Tensor:
 @torch.no_grad()
 def predict_mouth(model: MouthNet, audio: np.ndarray, sample_rate: int, fps: int, n_frames: int) -> np.ndarray:
     """(n_frames, 3) mouth shapes at the video's frame centres, in the renderer's units (open 0..1)."""
-    from . import MAX_GAP
-
     device = next(model.parameters()).device
     mel = log_mel(audio, sample_rate, model.settings, device)
     steps = model(with_mirrored_edges(mel, EDGE_CONTEXT_STEPS)[None])[0]

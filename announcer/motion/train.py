@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .model import MouthNet, MouthNetSettings, log_mel
+from .units import MAX_GAP
 
 log = logging.getLogger(__name__)
 SENTENCES_EN = [
@@ -96,7 +97,6 @@ def synthetic_clips(settings: MouthNetSettings, quick: bool, seed: int = 0) -> l
 
 
 def _labelled(audio: np.ndarray, speech, settings: MouthNetSettings, name: str) -> Clip:
-    from . import MAX_GAP
     from .visemes import blend, expand
 
     mel = log_mel(audio, speech.sample_rate, settings)

