@@ -46,6 +46,7 @@ from .config import (
     LOUDNESS_PRESETS,
     GraphicsConfig,
     LayoutConfig,
+    MotionConfig,
     ProgrammeConfig,
     RenderConfig,
     VoiceConfig,
@@ -72,6 +73,7 @@ from .media.encode import VideoEncoder, encode_command
 from .media.ffmpeg import ffmpeg_binary
 from .media.subtitles import to_srt, to_vtt
 from .motion import plan_motion
+from .motion.model import TRAINED_WEIGHTS_NAME
 from .presenters import Presenter, find_presenter
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .scratch import scratch_file, sweep
@@ -236,7 +238,7 @@ class Pipeline:
             StagedOutputs.remove_leftovers(outputs)
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
-            plan = plan_motion(speech, self.config.motion, len(avatar.frames), avatar.fps, self.runtime.mouth_model)
+            plan = plan_motion(speech, self._motion_config(), len(avatar.frames), avatar.fps, self.runtime.mouth_model)
             try:
                 programme = Programme.load(inputs.programme, plan.fps)
             except InputError as error:
@@ -280,6 +282,11 @@ class Pipeline:
         log.debug("delivered %s (%.1fs of video in %.1fs)", output_sets[0].video, plan.n_frames / plan.fps,
                   sum(timings.values()))
         return RenderResult(output_sets[0], manifests[0], dict(timings), output_sets[1:])
+
+    def _motion_config(self) -> MotionConfig:
+        """'auto' speech-to-mouth weights: those `announcer train-mouth` wrote into the home, else the packaged ones."""
+        motion, trained = self.config.motion, self.home.models_dir / TRAINED_WEIGHTS_NAME
+        return replace(motion, mouth_model=str(trained)) if motion.mouth_model == "auto" and trained.is_file() else motion
 
     def _delivery(self, outputs: OutputSet, layout: LayoutConfig, inputs: "_Inputs") -> _Delivery:
         """A layout's canvas and its graphics (placed for that picture's size and the face's place on it). A bad

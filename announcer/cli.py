@@ -134,8 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     train = commands.add_parser("train-mouth", parents=[common], help="train the speech-to-mouth model")
-    train.add_argument("-o", "--output", type=Path, help="weights file (default: the package's announcer/data/mouth_net.safetensors)")
-    train.add_argument("--videos", type=Path, help="folder of talking videos (default: ../shared/media/videos)")
+    train.add_argument("-o", "--output", type=Path, help="weights file (default: the home's models/mouth_net.safetensors, "
+                       "which renders then use)")
+    train.add_argument("--videos", type=Path, required=True, help="folder of talking videos (.mp4) to learn from")
     train.add_argument("--steps", type=int, default=1500)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quick", action="store_true", help="a tiny run: few sentences, few steps (for tests)")
@@ -376,11 +377,12 @@ def _evaluate(args) -> int:
 
 def _train_mouth(args) -> int:
     from .api import Pipeline, resolve_device
-    from .motion.model import DEFAULT_WEIGHTS, MouthNetSettings
+    from .home import Home
+    from .motion.model import TRAINED_WEIGHTS_NAME, MouthNetSettings
     from .motion.train import VALIDATION_VIDEOS, synthetic_clips, train, video_clips
 
     settings = MouthNetSettings()
-    folder = args.videos or Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "videos"
+    folder = args.videos
     videos = sorted(folder.glob("*.mp4"))
     if not videos:
         raise InputError("no talking videos found", path=folder, fix="pass --videos DIR with .mp4 files")
@@ -392,7 +394,8 @@ def _train_mouth(args) -> int:
     training = synthetic_clips(settings, args.quick, seed=args.seed) + [clip for clip in real if clip.name not in VALIDATION_VIDEOS]
     steps = min(args.steps, 40) if args.quick else args.steps
     model, report = train(training, held_out, settings, steps, str(resolve_device(args.device)), args.seed)
-    output = args.output or DEFAULT_WEIGHTS
+    output = args.output or Home.resolve(args.home).models_dir / TRAINED_WEIGHTS_NAME
+    output.parent.mkdir(parents=True, exist_ok=True)
     model.save(output, {"validation_r": report.validation, "video_offsets": offsets, "steps": steps, "seed": args.seed,
                         "quick": args.quick, "held_out": list(VALIDATION_VIDEOS)})
     summary = {"weights": str(output), "loss_first": round(report.losses[0], 4), "loss_last": round(sum(report.losses[-20:]) / min(20, len(report.losses)), 4),

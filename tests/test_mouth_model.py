@@ -13,7 +13,7 @@ from announcer.script import parse_text
 from announcer.voice import synthesize
 from announcer.voice.types import Speech
 
-from .conftest import MEDIA
+from .conftest import MEDIA, MODELS
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +82,25 @@ def test_narration_uses_trained_weights_when_given(tmp_path, trained):
 def test_train_mouth_command_quick(tmp_path, home):
     from .test_render import run_cli
 
-    out = tmp_path / "quick.safetensors"
-    done = run_cli("train-mouth", "--quick", "--json", "-o", out, "--videos", MEDIA / "videos", cwd=tmp_path, home=home)
+    from announcer.assets import sha256_of
+    from announcer.motion.model import DEFAULT_WEIGHTS
+
+    packaged = sha256_of(DEFAULT_WEIGHTS)
+    own_home = tmp_path / "home"  # not the session's: renders there would take these weights
+    done = run_cli("train-mouth", "--quick", "--json", "--videos", MEDIA / "videos", cwd=tmp_path, home=own_home)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["loss_last"] < summary["loss_first"] and "talk_face5.mp4" in summary["validation_r"]
-    assert MouthNet.load(out).settings == MouthNetSettings()
+    out = own_home / "models" / "mouth_net.safetensors"
+    assert summary["weights"] == str(out) and MouthNet.load(out).settings == MouthNetSettings()
+    assert sha256_of(DEFAULT_WEIGHTS) == packaged  # the installed package's weights were not overwritten
+    from announcer import Pipeline
+    from announcer.config import FaceConfig, RenderConfig
+
+    with Pipeline(RenderConfig(face=FaceConfig(models_dir=MODELS), home=own_home, progress=False, device="cpu")) as trained:
+        assert trained._motion_config().mouth_model == str(out)  # renders in that home take them
+    refused = run_cli("train-mouth", "--quick", cwd=tmp_path, home=own_home)
+    assert refused.returncode == 2 and "--videos" in refused.stderr
 
 
 @pytest.mark.slow

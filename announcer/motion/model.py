@@ -19,6 +19,8 @@ from .units import MAX_GAP
 EDGE_CONTEXT_STEPS = 30
 """Mirrored context at each edge of a recording (0.3 s: about the model's reach)."""
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "mouth_net.safetensors"
+TRAINED_WEIGHTS_NAME = "mouth_net.safetensors"
+"""What `announcer train-mouth` writes into the home's models folder; renders take it before DEFAULT_WEIGHTS."""
 
 
 @dataclass(frozen=True)
