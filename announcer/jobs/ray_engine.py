@@ -9,6 +9,7 @@ A Ray worker process keeps its Runtime between tasks, so models load once per pr
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 from dataclasses import asdict, replace
@@ -74,7 +75,13 @@ class RayEngine:
 
 
 _RUNTIMES: dict[str, "Runtime"] = {}
-"""One Runtime per worker process and config: a worker renders many clips and loads each model once."""
+"""One Runtime per worker process and config: a worker renders many clips and loads each model once. Closed when
+the worker process ends (MediaPipe's graphs must be closed before the interpreter shuts down)."""
+
+
+def _close_runtimes() -> None:
+    while _RUNTIMES:
+        _RUNTIMES.popitem()[1].close()
 
 
 def _pipeline(config: RenderConfig) -> "Pipeline":
@@ -83,6 +90,8 @@ def _pipeline(config: RenderConfig) -> "Pipeline":
 
     key = json.dumps(asdict(config), default=str, sort_keys=True)
     if key not in _RUNTIMES:
+        if not _RUNTIMES:
+            atexit.register(_close_runtimes)
         _RUNTIMES[key] = Runtime(config)
     return Pipeline(runtime=_RUNTIMES[key])
 
