@@ -43,7 +43,6 @@ from .compose.programme import Programme
 from .compose.soundtrack import PROGRAMME_RATE, Soundtrack, fitted
 from .config import (
     ASPECTS,
-    LOUDNESS_PRESETS,
     GraphicsConfig,
     LayoutConfig,
     MotionConfig,
@@ -745,11 +744,8 @@ def _with_front_matter(voice: VoiceConfig, options: dict) -> VoiceConfig:
         voice = replace(voice, engine=engine, voice=name)
     if "speed" in options:
         voice = replace(voice, speed=float(options["speed"]))
-    loudness = options.get("loudness")
-    if isinstance(loudness, str) and loudness in LOUDNESS_PRESETS:
-        voice = voice.with_loudness_preset(loudness)
-    elif loudness is not None:
-        voice = replace(voice, loudness_lufs=float(loudness))
+    if options.get("loudness") is not None:
+        voice = voice.with_loudness(options["loudness"])
     return voice
 
 

@@ -301,7 +301,7 @@ def _aspect_list(text: str) -> list[str]:
 def _voice_overrides(args) -> dict:
     """VoiceConfig fields the user set with flags: they win over the script's front matter."""
     from .api import parse_voice
-    from .config import LOUDNESS_PRESETS
+    from .config import LOUDNESS_PRESETS, VoiceConfig
 
     overrides: dict = {}
     if args.voice:
@@ -312,14 +312,11 @@ def _voice_overrides(args) -> dict:
         overrides["language"] = checked_language(args.language, "--language")
     if args.speed is not None:
         overrides["speed"] = args.speed
-    if args.loudness in LOUDNESS_PRESETS:
-        overrides["loudness_lufs"], overrides["true_peak_dbtp"] = LOUDNESS_PRESETS[args.loudness]
-    elif args.loudness:
-        try:
-            overrides["loudness_lufs"] = float(args.loudness)
-        except ValueError:
-            raise InputError(f"--loudness '{args.loudness}' is neither a number nor a preset",
-                             fix=f"use e.g. -16 or one of {', '.join(LOUDNESS_PRESETS)}") from None
+    if args.loudness:
+        loud = VoiceConfig().with_loudness(args.loudness, "--loudness")
+        overrides["loudness_lufs"] = loud.loudness_lufs
+        if args.loudness.strip() in LOUDNESS_PRESETS:
+            overrides["true_peak_dbtp"] = loud.true_peak_dbtp
     return overrides
 
 

@@ -53,6 +53,17 @@ class VoiceConfig:
     script or the recording does not follow it) or 'recognise' (the phones hama hears, for every language, English
     included, script or not)."""
 
+    def with_loudness(self, value: str | float, where: str = "loudness") -> "VoiceConfig":
+        """A preset's name (web, broadcast: the target and its true-peak ceiling) or a number in LUFS, as any source
+        writes it (a flag, front matter, a presenter, a spreadsheet's cell)."""
+        if isinstance(value, str) and value.strip() in LOUDNESS_PRESETS:
+            return self.with_loudness_preset(value.strip())
+        try:
+            return replace(self, loudness_lufs=float(value))
+        except (TypeError, ValueError):
+            raise InputError(f"{where} '{value}' is neither a number nor a preset",
+                             fix=f"use e.g. -16 or one of {', '.join(LOUDNESS_PRESETS)}") from None
+
     def with_loudness_preset(self, preset: str) -> "VoiceConfig":
         if preset not in LOUDNESS_PRESETS:
             raise InputError(f"unknown loudness preset '{preset}'",
