@@ -112,13 +112,18 @@ def test_batch_of_six_with_two_bad_inputs_delivers_four(tmp_path, home):
     assert missing.returncode == 2 and "no job 99999" in missing.stderr
 
 
+def _batch_command(tmp_path: Path, count: int) -> tuple[list[str], dict, Path, Path]:
+    """`announcer batch` of `count` scripts into tmp_path/out, its environment, its home and its output folder."""
+    home, out = tmp_path / "home", tmp_path / "out"
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
+    command = [sys.executable, "-m", "announcer", "batch", str(_scripts(tmp_path / "scripts", count)), "--avatar",
+               str(AVATAR), "--out", str(out), "--quiet"]
+    return command, env, home, out
+
+
 @pytest.mark.slow
 def test_kill_9_mid_batch_then_rerun_finishes_without_rerendering(tmp_path):
-    home = tmp_path / "home"
-    scripts = _scripts(tmp_path / "scripts", 5)
-    out = tmp_path / "out"
-    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
-    command = [sys.executable, "-m", "announcer", "batch", str(scripts), "--avatar", str(AVATAR), "--out", str(out), "--quiet"]
+    command, env, home, out = _batch_command(tmp_path, 5)
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and not (out / "clip1.json").exists():
@@ -450,13 +455,8 @@ def test_a_csv_batch_of_five_rows_delivers_five_clips_with_their_settings(tmp_pa
 
 @pytest.mark.slow
 def test_an_interrupted_batch_exits_130_and_counts_the_rest_as_not_rendered_yet(tmp_path):
-    home = tmp_path / "home"
-    scripts = _scripts(tmp_path / "scripts", 3)
-    out = tmp_path / "out"
-    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
-    process = subprocess.Popen([sys.executable, "-m", "announcer", "batch", str(scripts), "--avatar", str(AVATAR), "--out",
-                                str(out), "--quiet"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    command, env, home, out = _batch_command(tmp_path, 3)
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     store = None
     while time.time() < deadline and not (store and store.jobs(state="running")):
