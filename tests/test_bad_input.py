@@ -149,9 +149,11 @@ CASES = [
     script_case("title of 20,000 nested [", "nested.md", md("title: " + "[" * 20000), names="nested.md:2"),
     script_case("front matter language klingon", "klingon.md", md("language: klingon"), names="klingon.md:2"),
     option_case("language klingon", "--language", "klingon", names="--language: unknown language 'klingon'"),
-    avatar_case("avatar PNG claiming 32000x32000", "huge.png", _png_header(32000, 32000)),
-    avatar_case("avatar JPEG claiming 65000x65000", "huge.jpg", _jpeg_header(65000, 65000)),
-    Case("background PNG claiming 32000x32000", ("bg.md", "--avatar", str(PORTRAIT), "-o", OUT), "wall.png",
+    avatar_case("avatar PNG claiming 32000x32000", "huge.png", _png_header(32000, 32000), names="huge.png: the avatar "
+                "photo is 32000x32000 pixels"),
+    avatar_case("avatar JPEG claiming 65000x65000", "huge.jpg", _jpeg_header(65000, 65000), names="65000x65000 pixels"),
+    Case("background PNG claiming 32000x32000", ("bg.md", "--avatar", str(PORTRAIT), "-o", OUT),
+         "the background image is 32000x32000 pixels",
          (("bg.md", md("layout: 16:9\nbackground: wall.png")), ("wall.png", _png_header(32000, 32000)))),
     Case("logo PNG claiming 32000x32000", ("hello.txt", "--avatar", str(PORTRAIT), "--template", "t.yaml", "-o", OUT),
          "logo.png", (("hello.txt", HELLO.encode()), ("t.yaml", b"graphics:\n  logo: logo.png\n"),
@@ -694,3 +696,20 @@ def test_a_full_home_disk_is_named_and_the_cache_that_did_not_fit_is_not_fatal(s
     assert code == 2 and len(lines) == 1 and str(small_disk / "home") in lines[0], lines
     assert "not enough disk space" in lines[0]
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_photo_claiming_a_billion_pixels_is_refused_before_any_memory_is_taken(tmp_path):
+    """Decoding a 3 MB PNG whose header says 32000x32000 had taken the worker to 6.6-7.3 GB before 'no human face';
+    here 2 GB of data would stop it."""
+    (tmp_path / "hello.txt").write_text(HELLO)
+    (tmp_path / "huge.png").write_bytes(_png_header(32000, 32000))
+    limit = 2 * 1024 ** 3
+    env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-m", "announcer", "render", "--quiet", "hello.txt", "--avatar", "huge.png"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "announcer: error: huge.png: the avatar photo is 32000x32000 pixels, more than the 100 megapixels announcer "
+        "decodes (scale it down; 8K, 7680x4320, is plenty)"]
