@@ -721,25 +721,22 @@ def _list_supertonic(args, release, models_dir: Path) -> None:
 
 def _voices_say(args) -> int:
     """One line through the whole voice stage (loudness included), written as 16-bit WAV."""
-    import soundfile
-
     from .api import parse_voice
     from .config import VoiceConfig
     from .home import Home
-    from .script import parse_text
-    from .voice import load_engine, synthesize
+    from .scratch import scratch_file
+    from .voice import load_engine, spoken_wav
 
     engine, voice = parse_voice(args.voice)
     config = VoiceConfig(engine=engine, voice=voice, language=args.language or _catalogued_language(engine, voice),
                          speed=args.speed, device=args.device if args.device != "auto" else "cpu")
-    speech = synthesize(parse_text(args.text, config.language), config,
-                        load_engine(config, models_dir=Home.resolve(args.home).models_dir))
+    wav = spoken_wav(args.text, config, load_engine(config, models_dir=Home.resolve(args.home).models_dir))
     output = args.output.with_suffix(".wav") if args.output.suffix.lower() != ".wav" else args.output
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    soundfile.write(partial, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
+    partial = scratch_file(output.parent, f".{output.stem}", ".part.wav")
+    partial.write_bytes(wav)
     partial.replace(output)
-    log.info("%s said it in %.1fs of speech", speech.voice, len(speech.audio) / speech.sample_rate)
+    log.info("%s said it in %.1f kB of 16-bit WAV", voice or engine, len(wav) / 1000)
     if not args.quiet and not args.json:
         print(output)
     return 0

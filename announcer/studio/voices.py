@@ -11,7 +11,6 @@ The child keeps at most PREVIEW_ENGINES engines, so previews in ever new languag
 from __future__ import annotations
 
 import functools
-import io
 import multiprocessing
 import threading
 from collections import OrderedDict
@@ -100,12 +99,10 @@ def _speak_in_child(text: str, voice: str, language: str | None, models_dir: str
     """The preview as WAV bytes, or ("input" | "failed", one line): an exception would not travel well."""
     from pathlib import Path
 
-    import soundfile
-
     from ..api import parse_voice
     from ..config import VoiceConfig
     from ..script import parse_text
-    from ..voice import load_engine, synthesize
+    from ..voice import load_engine, spoken_wav
 
     try:
         engine_name, name = parse_voice(voice)
@@ -117,14 +114,11 @@ def _speak_in_child(text: str, voice: str, language: str | None, models_dir: str
                 _ENGINES.popitem(last=False)
             _ENGINES[key] = load_engine(config, models_dir=Path(models_dir))
         _ENGINES.move_to_end(key)
-        speech = synthesize(script, config, _ENGINES[key])
+        return spoken_wav(text, config, _ENGINES[key])
     except InputError as error:
         return "input", error.one_line()
     except Exception as error:  # an engine's own failure: the studio answers 503, never 500
         return "failed", f"the voice could not speak the preview ({type(error).__name__}: {str(error)[:200]})"
-    buffer = io.BytesIO()
-    soundfile.write(buffer, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
-    return buffer.getvalue()
 
 
 __all__ = ["PREVIEW_ENGINES", "VoicePreviews", "checked_voice", "offered_voices"]

@@ -83,6 +83,21 @@ _ENGINE_BUILDERS = {"piper": _piper, "supertonic": _supertonic, "espeak": _espea
 """Each of config.VOICE_ENGINES, by name (tests/test_voice.py checks that the two agree)."""
 
 
+def spoken_wav(text: str, config: VoiceConfig, engine: VoiceEngine) -> bytes:
+    """One line through the whole voice stage (normalised, loudness included) as 16-bit WAV: what `announcer voices
+    say` writes and the studio's preview plays."""
+    import io
+
+    import soundfile
+
+    from ..script import parse_text
+
+    speech = synthesize(parse_text(text, config.language), config, engine)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, speech.audio, speech.sample_rate, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
+
+
 def voice_file_identity(config: VoiceConfig) -> list | None:
     """What a voice given as a file or folder holds: the sha256 of a file (and of the config beside it, as a Piper
     voice's .onnx.json), or each file's name, size and change time in a folder (a Coqui checkpoint: too large to
