@@ -413,15 +413,15 @@ def test_a_job_asking_for_several_layouts_delivers_and_lists_each_layouts_clip(p
     script = write_script(tmp_path, "news.md", "---\nlayouts: [16:9, 1:1]\n---\nGood evening.\n")
     job = Job(batch="b", output=str(tmp_path / "out" / "news.mp4"), script=str(script), avatar=str(AVATAR))
     outcome = render_job(pipeline, job)
-    assert "error" not in outcome, outcome
-    assert outcome["outputs"]["video"].endswith("news.16x9.mp4") and outcome["outputs"]["video 1x1"].endswith("news.1x1.mp4")
-    for path in outcome["outputs"].values():
+    assert not outcome.failed, outcome
+    assert outcome.outputs["video"].endswith("news.16x9.mp4") and outcome.outputs["video 1x1"].endswith("news.1x1.mp4")
+    for path in outcome.outputs.values():
         assert Path(path).is_file()
-    square = json.loads(Path(outcome["outputs"]["manifest 1x1"]).read_text())
+    square = json.loads(Path(outcome.outputs["manifest 1x1"]).read_text())
     assert (square["video"]["width"], square["video"]["height"]) == (1080, 1080)
     bad = write_script(tmp_path, "bad.md", "---\nlayouts: 16:9, 3:2\n---\nGood evening.\n")
     refused = render_job(pipeline, Job(batch="b", output=str(tmp_path / "out" / "bad.mp4"), script=str(bad), avatar=str(AVATAR)))
-    assert "bad.md:2: front matter layouts: unknown layout '3:2'" in refused["error"] and not refused["transient"]
+    assert "bad.md:2: front matter layouts: unknown layout '3:2'" in refused.error and not refused.transient
 
 
 @pytest.mark.slow

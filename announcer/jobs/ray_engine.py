@@ -22,6 +22,7 @@ from .store import Job
 if TYPE_CHECKING:
     from ..api import Pipeline
     from ..runtime import Runtime
+    from .runner import JobOutcome
 
 log = logging.getLogger(__name__)
 GPU_SHARE_PER_CLIP = 0.5
@@ -96,27 +97,26 @@ def _pipeline(config: RenderConfig) -> "Pipeline":
     return Pipeline(runtime=_RUNTIMES[key])
 
 
-def _prepare_stages(config: RenderConfig, job: Job) -> dict:
+def _prepare_stages(config: RenderConfig, job: Job) -> "JobOutcome":
     """CPU task: the stages before generation, cached on shared storage. Failures travel as data."""
-    from .runner import PREPARE_AVATAR, failure, job_request
+    from .runner import PREPARE_AVATAR, JobOutcome, failure, job_request
 
     if job.options.get("kind") == PREPARE_AVATAR:
-        return {"stage_seconds": {}}  # training runs whole on the GPU task
+        return JobOutcome()  # training runs whole on the GPU task
     try:
-        return {"stage_seconds": _pipeline(config).prepare(job_request(job))}
+        return JobOutcome(stage_seconds=_pipeline(config).prepare(job_request(job)))
     except Exception as error:
         return failure(error)
 
 
-def _render_clip(config: RenderConfig, job: Job, prepared: dict) -> dict:
+def _render_clip(config: RenderConfig, job: Job, prepared: "JobOutcome") -> "JobOutcome":
     """GPU task: generation, cleanup and encoding (earlier stages come from the cache)."""
     from .runner import render_job
 
-    if "error" in prepared:
+    if prepared.failed:
         return prepared
     outcome = render_job(_pipeline(config), job)
-    if "stage_seconds" in outcome:
-        outcome["stage_seconds"] = {**{f"cpu_task_{k}": v for k, v in prepared["stage_seconds"].items()}, **outcome["stage_seconds"]}
+    outcome.stage_seconds = {**{f"cpu_task_{k}": v for k, v in prepared.stage_seconds.items()}, **outcome.stage_seconds}
     return outcome
 
 

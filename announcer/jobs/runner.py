@@ -40,6 +40,26 @@ class WorkSummary:
     interrupted: bool = False
 
 
+@dataclass
+class JobOutcome:
+    """What became of one attempt at a job: its files, or why it failed and whether another try may help."""
+    outputs: dict[str, str] | None = None
+    """Each delivered file by its role (video, manifest, thumbnail, srt, vtt; per layout where there are several)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    """One line: why the attempt failed (None when it delivered)."""
+    transient: bool = False
+    """Another try may pass (a tool's failure, I/O, memory, a lost worker); bad input and bugs are final."""
+    detail: str | None = None
+    """A bug's traceback, kept with the job."""
+    recovered: bool = False
+    """The clip was already delivered by an attempt that died before recording it: recorded now, not rendered."""
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
 def job_request(job: Job):
     from ..api import RenderRequest
 
@@ -53,21 +73,21 @@ PREPARE_AVATAR = "prepare-avatar"
 """A job kind besides rendering: train a presenter's own generator from a video (options: video, name, quick)."""
 
 
-def render_job(pipeline, job: Job, on_stage=None) -> dict:
+def render_job(pipeline, job: Job, on_stage=None) -> JobOutcome:
     """Render one job; failures come back as data (one-line reason, and whether trying again may help)."""
     if job.options.get("kind") == PREPARE_AVATAR:
         return prepare_job(pipeline, job)
     delivered = delivered_before(job)
     if delivered is not None:  # a worker died between delivering this clip and recording it: record, never render again
         log.info("job %s: its clip was delivered by an earlier attempt that stopped before recording it", job.id)
-        return {"outputs": _outputs_entry(*delivered), "stage_seconds": {}, "recovered": True}
+        return JobOutcome(outputs=_outputs_entry(*delivered), recovered=True)
     try:
         result = pipeline.render(job_request(job), on_stage=on_stage)
     except Exception as error:  # a crash in one clip fails that job, never the batch
         log.debug("job %s failed", job.id, exc_info=True)
         return failure(_at_its_source(error, job))
-    return {"outputs": _outputs_entry(result.outputs, result.other_layouts),
-            "stage_seconds": {k: round(v, 3) for k, v in result.timings.items()}}
+    return JobOutcome(outputs=_outputs_entry(result.outputs, result.other_layouts),
+                      stage_seconds={k: round(v, 3) for k, v in result.timings.items()})
 
 
 def _outputs_entry(first, others) -> dict:
@@ -123,7 +143,7 @@ def _manifest_of(outputs, key: str) -> dict | None:
     return manifest if all(path.is_file() for path in outputs.all()) else None
 
 
-def prepare_job(pipeline, job: Job) -> dict:
+def prepare_job(pipeline, job: Job) -> JobOutcome:
     """`announcer avatar prepare` as a job: the bundle's record is its output."""
     from ..avatar import PrepareConfig, evaluate_bundle, prepare_avatar
 
@@ -137,20 +157,20 @@ def prepare_job(pipeline, job: Job) -> dict:
     except Exception as error:
         log.debug("job %s failed", job.id, exc_info=True)
         return failure(error)
-    return {"outputs": {"bundle": str(bundle.meta_path)}, "stage_seconds": {"prepare": round(time.perf_counter() - started, 3)}}
+    return JobOutcome(outputs={"bundle": str(bundle.meta_path)},
+                      stage_seconds={"prepare": round(time.perf_counter() - started, 3)})
 
 
-def failure(error: Exception) -> dict:
+def failure(error: Exception) -> JobOutcome:
     """An exception as a job outcome. Bad input is final; a tool's failure, I/O, memory and a lost Ray worker may
     pass on another try; anything else is a bug, final at once, with its traceback kept for whoever fixes it."""
     from ..errors import AnnouncerError, InputError
 
     if isinstance(error, AnnouncerError):
-        return {"error": error.one_line(), "transient": not isinstance(error, (InputError, Cancelled))}
-    outcome = {"error": f"{type(error).__name__}: {error}", "transient": _may_pass_on_retry(error)}
-    if not outcome["transient"]:
-        outcome["detail"] = "".join(traceback.format_exception(error))[-20_000:]
-    return outcome
+        return JobOutcome(error=error.one_line(), transient=not isinstance(error, (InputError, Cancelled)))
+    if _may_pass_on_retry(error):
+        return JobOutcome(error=f"{type(error).__name__}: {error}", transient=True)
+    return JobOutcome(error=f"{type(error).__name__}: {error}", detail="".join(traceback.format_exception(error))[-20_000:])
 
 
 def _may_pass_on_retry(error: BaseException) -> bool:
@@ -249,17 +269,17 @@ def _record(store: JobStore, job: Job, future: Future, owner: str, config: Runne
         outcome = future.result()
     except Exception as error:  # the engine itself failed (a Ray worker died)
         outcome = failure(error)
-    if "error" not in outcome:
-        if store.finish(job.id, owner, outcome["outputs"], outcome["stage_seconds"], outcome.get("recovered", False)):
+    if not outcome.failed:
+        if store.finish(job.id, owner, outcome.outputs, outcome.stage_seconds, outcome.recovered):
             summary.done.append(job.id)
-            log.info("job %s: done, %s", job.id, next(iter(outcome["outputs"].values()), ""))
+            log.info("job %s: done, %s", job.id, next(iter(outcome.outputs.values()), ""))
         return
-    state = store.fail(job.id, owner, outcome["error"], outcome["transient"], config.backoff_seconds, outcome.get("detail"))
+    state = store.fail(job.id, owner, outcome.error, outcome.transient, config.backoff_seconds, outcome.detail)
     if state == "lost":  # cancelled while it ran, or its lease ran out and another worker has it
-        log.info("job %s: no longer this worker's (%s)", job.id, outcome["error"])
+        log.info("job %s: no longer this worker's (%s)", job.id, outcome.error)
         return
     (summary.retried if state == "queued" else summary.failed).append(job.id)
-    log.warning("job %s: %s%s", job.id, outcome["error"], " (will retry)" if state == "queued" else "")
+    log.warning("job %s: %s%s", job.id, outcome.error, " (will retry)" if state == "queued" else "")
 
 
-__all__ = ["work", "LocalEngine", "RunnerConfig", "WorkSummary", "render_job"]
+__all__ = ["JobOutcome", "work", "LocalEngine", "RunnerConfig", "WorkSummary", "render_job"]
