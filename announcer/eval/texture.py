@@ -4,7 +4,9 @@ A stretch of HELD_OUT_SHARE of the video, the one where the mouth opens most, is
 stretch of silence would show no interior at all). Each held-out frame is rendered from its own
 real landmarks (its mouth first closed, then opened by the renderer to the real shape), with
 mouth interiors taken only from frames at least GUARD_FRAMES away from the stretch, so the pixels inside the lips can be compared
-with the real ones. The painted interior is scored the same way, as the comparison.
+with the real ones. The painted interior is scored on the same frames, as the comparison, but not as strictly:
+its palette is sampled from the whole video's widest mouth, which lies inside the held-out stretch on 4 of the 8
+shared videos, so its scores may have seen the answer.
 """
 from __future__ import annotations
 

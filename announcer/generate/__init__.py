@@ -1,9 +1,10 @@
 """Stage 5, face generation: move the avatar's mouth, jaw and eyelids to each frame's target landmarks.
 
 The warp renderer bends the avatar's own pixels with a thin-plate spline (torch, batched, on the
-configured device), paints a mouth interior where the lips part, and pastes the region back with
-a feathered edge. Colours match by construction: every pixel comes from the avatar, and the
-interior's palette is sampled from its lips, skin and teeth.
+configured device), fills the parted lips with the presenter's own mouth interior (their teeth and cavity
+from the footage, or teeth rendered in their colours when a photo's mouth is shut; `mouth_interior`
+'painted' keeps the old flat cavity for comparison), and pastes the region back with a feathered edge.
+Colours match by construction: every pixel comes from the avatar.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class WarpRenderer:
-    """Landmark-driven generation by warping. Stateless between clips; holds only its device."""
+    """Landmark-driven generation by warping. It keeps two caches between clips, both keyed by the avatar: the
+    frames whose mouths it has closed (ClosedMouths, bounded in bytes) and each avatar's bank of mouth interiors."""
 
     name = "warp"
 
