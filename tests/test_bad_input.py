@@ -685,6 +685,7 @@ def test_a_disk_that_fills_while_writing_is_bad_input_naming_it(small_disk):
     assert full.value.path == small_disk
 
 
+@pytest.mark.slow
 def test_a_full_home_disk_is_named_and_the_cache_that_did_not_fit_is_not_fatal(small_disk, tmp_path, monkeypatch,
                                                                                   capsys):
     monkeypatch.setenv("ANNOUNCER_HOME", str(small_disk / "home"))

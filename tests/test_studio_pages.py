@@ -68,6 +68,7 @@ def test_a_spreadsheet_uploaded_on_the_page_queues_a_clip_per_row(studio):
     assert len(studio.store.jobs()) == 2
 
 
+@pytest.mark.slow
 def test_the_voice_preview_speaks_the_line(studio):
     browser, csrf = signed_in(studio, "editor")
     answer = browser.post("/voices/preview", data={"csrf": csrf, "text": "Good evening.", "voice": "piper"})

@@ -66,6 +66,7 @@ def test_espeak_refuses_a_voice_it_does_not_list_instead_of_crashing():
     assert len(EspeakEngine("en-us+f3").speak("Hello there.").audio) > 8000
 
 
+@pytest.mark.slow
 def test_the_preview_speaks_in_a_child_whose_crash_never_takes_the_server(studio):
     assert _preview(studio, voice="espeak").status_code == 200
     previews = studio.app.state.voice_previews
@@ -300,6 +301,7 @@ def test_a_webhook_into_the_studios_own_network_is_refused_unless_allowed(studio
     assert allowed.client("admin").post("/api/v1/webhooks", json={"url": "http://127.0.0.1:8080/hook"}).status_code == 201
 
 
+@pytest.mark.slow
 def test_one_slow_webhook_receiver_does_not_hold_the_others(studio):
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -364,6 +366,7 @@ def test_a_user_name_that_looks_like_another_is_refused(studio, name, existing):
     assert all(user["name"] != name for user in studio.client("admin").get("/api/v1/users").json())
 
 
+@pytest.mark.slow
 def test_a_preview_that_fails_in_its_engine_answers_503_and_the_server_goes_on(studio):
     from announcer.studio import voices
 
@@ -374,6 +377,7 @@ def test_a_preview_that_fails_in_its_engine_answers_503_and_the_server_goes_on(s
     assert _preview(studio, voice="espeak").status_code == 200
 
 
+@pytest.mark.slow
 def test_serving_beyond_loopback_is_warned_about_even_when_quiet(tmp_path):
     import socket
     import subprocess
