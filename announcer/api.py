@@ -38,7 +38,7 @@ from .compose import (
     overlays,
     presenter_height,
 )
-from .compose.cutout import Matte, Segmenter
+from .compose.cutout import Matte
 from .compose.programme import Programme
 from .compose.soundtrack import PROGRAMME_RATE, Soundtrack, fitted
 from .config import (
@@ -207,11 +207,6 @@ class Pipeline:
     @property
     def face_stage(self) -> FaceStage:
         return self.runtime.face_stage
-
-    @property
-    def segmenter(self) -> Segmenter:
-        """The selfie segmenter (cut-outs), loaded on first use."""
-        return self.runtime.model(("segmenter",), lambda: Segmenter(self.registry.resolve("selfie_segmenter")[0]))
 
     def face_track(self, avatar: Avatar) -> FaceTrack:
         return self.runtime.face_track(avatar)
@@ -555,7 +550,7 @@ class Pipeline:
     def _write_presenter(self, inputs: "_Inputs", plan, deliveries: list[_Delivery], encoders: list[VideoEncoder],
                          keep: list[int], kept: dict[int, np.ndarray], bar) -> None:
         thumbnail_index = int(plan.n_frames * self.config.encode.thumbnail_at)
-        matte = Matte(self.segmenter) if any(d.canvas is not None and d.canvas.cutout for d in deliveries) else None
+        matte = Matte(self.runtime.segmenter) if any(d.canvas is not None and d.canvas.cutout for d in deliveries) else None
         done = 0
         for batch in inputs.renderer.renderer(inputs.avatar, inputs.track, plan):
             kept.update({k: batch[k - done].copy() for k in keep if done <= k < done + len(batch)})

@@ -100,6 +100,13 @@ class Runtime:
         return self.model(("face",), lambda: FaceStage(self.config.face, self.registry, str(self.device),
                                                        progress=self.config.progress))
 
+    @property
+    def segmenter(self):
+        """MediaPipe's selfie segmenter, for cut-out layouts."""
+        from .compose.cutout import Segmenter
+
+        return self.model(("segmenter",), lambda: Segmenter(self.registry.resolve("selfie_segmenter")[0]))
+
     def voice_engine(self, voice: VoiceConfig):
         from .voice import load_engine, voice_file_identity
 
