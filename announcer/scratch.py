@@ -49,7 +49,7 @@ def is_stale(path: Path, now: float | None = None) -> bool:
         return False
     pid, host = int(match.group(1)), match.group(2)
     if host == HOST:
-        return not _alive(pid)
+        return not process_alive(pid)
     try:
         age = (now or time.time()) - path.stat().st_mtime
     except OSError:
@@ -76,7 +76,8 @@ def sweep(folder: Path, pattern: str = ".*") -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (one we may not signal counts as alive)."""
     if pid == os.getpid():
         return True
     try:
