@@ -714,8 +714,7 @@ def _output_sets(first: OutputSet, aspects: list[str | None]) -> list[OutputSet]
     """`first` (OUT.mp4) for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... for several."""
     if len(aspects) < 2:
         return [first]
-    return [OutputSet.for_path(first.video.with_name(f"{first.video.stem}.{aspect.replace(':', 'x')}.mp4"))
-            for aspect in aspects]
+    return [OutputSet.for_path(OutputSet.layout_video(first.video, aspect)) for aspect in aspects]
 
 
 def _write_companions(delivery: _Delivery, captions: list[TimedUnit], closeups: bytes | None) -> None:

@@ -73,6 +73,11 @@ class OutputSet:
         return OutputSet(path).checked()
 
     @staticmethod
+    def layout_video(video: Path, aspect: str) -> Path:
+        """Where one of several layouts of the clip `video` goes: OUT.mp4 -> OUT.16x9.mp4, OUT.9x16.mp4 ..."""
+        return video.with_name(f"{video.stem}.{aspect.replace(':', 'x')}.mp4")
+
+    @staticmethod
     def inside(folder: Path, name: str) -> "OutputSet":
         """An output named by a script (front matter `output:`), kept inside `folder`."""
         folder = folder.resolve()

@@ -119,7 +119,7 @@ def delivered_before(job: Job):
     from ..deliver import OutputSet
 
     video = Path(job.output)
-    candidates = [video, *(video.with_name(f"{video.stem}.{aspect.replace(':', 'x')}.mp4") for aspect in ASPECTS)]
+    candidates = [video, *(OutputSet.layout_video(video, aspect) for aspect in ASPECTS)]
     for candidate in candidates:
         manifest = _manifest_of(OutputSet(candidate), job.key)
         if manifest is None:
