@@ -12,6 +12,7 @@ never served and never fatal.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -96,7 +97,7 @@ def _read_checked(arrays_path: Path, meta_path: Path, key: str) -> tuple[dict[st
     data = arrays_path.read_bytes()
     if hashlib.sha256(data).hexdigest() != record.get("arrays_sha256"):
         raise DamagedArtifact("its arrays do not match their recorded sha256")
-    with np.load(arrays_path, allow_pickle=False) as stored:
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:  # the bytes just checked, not a second read
         arrays = {name: stored[name] for name in stored.files}
     if not isinstance(record.get("meta"), dict):
         raise DamagedArtifact("its record holds no metadata")
