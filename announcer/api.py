@@ -228,8 +228,7 @@ class Pipeline:
         inputs = self._inputs(request, timings)
         output_sets = _output_sets(first, [layout.aspect for layout in inputs.layouts])
         refuse_overwriting_inputs(output_sets, _input_files(request, inputs))
-        for outputs in output_sets:
-            StagedOutputs.remove_leftovers(outputs)
+        StagedOutputs.remove_leftovers(first)  # every layout's files are in the first one's folder
         avatar, track, speech = inputs.avatar, inputs.track, inputs.speech
         with _timed(timings, "motion"):
             plan = plan_motion(speech, self._motion_config(), len(avatar.frames), avatar.fps, self.runtime.mouth_model)
