@@ -176,7 +176,7 @@ def failure(error: Exception) -> JobOutcome:
 def _may_pass_on_retry(error: BaseException) -> bool:
     """I/O (a disk, the network, a file another process holds), memory, an interrupted call, or Ray losing a worker
     or an object; a Ray task's own exception is judged by what it wraps."""
-    if isinstance(error, (OSError, MemoryError, InterruptedError)):
+    if isinstance(error, (OSError, MemoryError)):  # OSError includes InterruptedError, ConnectionError, TimeoutError
         return True
     if type(error).__module__.split(".")[0] == "ray":
         cause = getattr(error, "cause", None)
