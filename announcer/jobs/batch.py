@@ -87,7 +87,7 @@ def _output(script: Path, out_dir: Path) -> OutputSet:
     """The front matter's `output:` when a Markdown script has one (kept inside the batch folder), else the script's
     name. A broken script still gets its job (its render reports why it is broken); a bad `output:` is refused now,
     at its line, since the batch cannot say where that clip would go."""
-    from .table import table_row_of
+    from .table import at_its_row
 
     name, line = _front_matter_output(script)
     if name is None:
@@ -95,9 +95,7 @@ def _output(script: Path, out_dir: Path) -> OutputSet:
     try:
         return OutputSet.inside(out_dir, name if name.endswith(("/", "\\")) else _with_mp4(Path(name).name))
     except InputError as error:
-        row = table_row_of(script)
-        raise InputError(f"output: {error.what}", path=row[0] if row else script, line=row[1] if row else line,
-                         fix=error.fix) from None
+        raise at_its_row(InputError(f"output: {error.what}", path=script, line=line, fix=error.fix), script) from None
 
 
 def _front_matter_output(script: Path) -> tuple[str | None, int | None]:

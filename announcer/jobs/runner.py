@@ -102,13 +102,11 @@ def _outputs_entry(first, others) -> dict:
 def _at_its_source(error: Exception, job: Job) -> Exception:
     """An error in a script made from a spreadsheet's row names that row of the spreadsheet, not the made script."""
     from ..errors import AnnouncerError
-    from .table import table_row_of
+    from .table import at_its_row
 
     if not isinstance(error, AnnouncerError) or error.path is None or job.script is None:
         return error
-    if error.path.resolve() != Path(job.script).resolve() or (row := table_row_of(Path(job.script))) is None:
-        return error
-    return type(error)(error.what, path=row[0], line=row[1], fix=error.fix)
+    return at_its_row(error, Path(job.script)) if error.path.resolve() == Path(job.script).resolve() else error
 
 
 def delivered_before(job: Job):

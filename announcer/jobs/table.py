@@ -122,10 +122,17 @@ def table_row_of(script: Path) -> tuple[Path, int] | None:
     return (Path(match.group(1)), int(match.group(2))) if match else None
 
 
+def at_its_row(error, script: Path):
+    """`error` (an AnnouncerError about `script`) pointed at the spreadsheet row `script` was made from; `error`
+    itself for any other script."""
+    row = table_row_of(script)
+    return type(error)(error.what, path=row[0], line=row[1], fix=error.fix) if row else error
+
+
 def script_source(script: Path) -> str:
     """How to name a script to its user: `bulletin.csv line 3` for a spreadsheet's row, else its path."""
     row = table_row_of(script)
     return f"{row[0]} line {row[1]}" if row else str(script)
 
 
-__all__ = ["scripts_from_table", "table_row_of", "script_source"]
+__all__ = ["at_its_row", "scripts_from_table", "table_row_of", "script_source"]
