@@ -115,10 +115,14 @@ def table_row_of(script: Path) -> tuple[Path, int] | None:
     """(spreadsheet, line) a script made from a spreadsheet row came from; None for any other script."""
     try:
         with open(script, encoding="utf-8") as handle:
-            head = handle.read(4096)
+            return row_in(handle.read(4096))
     except (OSError, UnicodeDecodeError):
         return None
-    match = _SOURCE.search(head.split("\n---", 1)[0]) if head.startswith("---\n") else None
+
+
+def row_in(text: str) -> tuple[Path, int] | None:
+    """(spreadsheet, line) from the comment a row's script carries in its front matter; None without one."""
+    match = _SOURCE.search(text.split("\n---", 1)[0]) if text.startswith("---\n") else None
     return (Path(match.group(1)), int(match.group(2))) if match else None
 
 
@@ -135,4 +139,4 @@ def script_source(script: Path) -> str:
     return f"{row[0]} line {row[1]}" if row else str(script)
 
 
-__all__ = ["at_its_row", "scripts_from_table", "table_row_of", "script_source"]
+__all__ = ["at_its_row", "row_in", "scripts_from_table", "table_row_of", "script_source"]

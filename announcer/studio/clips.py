@@ -21,7 +21,7 @@ from ..languages import checked_language
 from ..plain_yaml import load_plain_yaml
 from ..home import Home
 from ..jobs.store import Job, JobSpec
-from ..jobs.table import scripts_from_table
+from ..jobs.table import row_in, scripts_from_table
 from ..script import read_script
 from .store import StudioStore
 from .uploads import store_bytes
@@ -35,8 +35,6 @@ FILE_KEYS = ("background", "intro", "outro", "music", "output")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME}
 SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
-ROW_LINE = re.compile(r"^# from .*, line (\d+)$", re.MULTILINE)
-"""The comment jobs.table writes into each row's script."""
 FILE_URL = "/api/v1/clips/{job_id}/files/{name}"
 """Where the API serves a clip's file (studio.api)."""
 MAX_COMMENT = 4000
@@ -96,7 +94,7 @@ class ClipDesk:
                 scripts = [path.read_text(encoding="utf-8") for path in scripts_from_table(table, Path(folder) / "rows")]
             except InputError as error:
                 raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None
-        rows = [(int(ROW_LINE.search(script).group(1)), script) for script in scripts]
+        rows = [(row_in(script)[1], script) for script in scripts]
         for line, script in rows:
             front = load_plain_yaml(script.split("---\n", 2)[1]) or {}
             checked_options(front, label, {key: line for key in front})
