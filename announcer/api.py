@@ -651,12 +651,8 @@ PROGRAMME_FILES = ("intro", "outro", "music")
 def _at_setting(error: InputError, inputs: _Inputs, layout: LayoutConfig) -> InputError:
     """`error` (about a file a setting names, or a font missing a presenter's letters) at the setting's own source."""
     script, template, presenter = inputs.script, inputs.template, inputs.presenter
-    base = script.path.parent if script else None
-    named = {"background": background_file(layout.background, base), "logo": graphics_file(inputs.graphics.logo, base),
-             "font": graphics_file(inputs.graphics.font, None),
-             **{key: getattr(inputs.programme, key) for key in PROGRAMME_FILES}}
-    key = next((key for key, path in named.items() if path is not None and error.path is not None
-                and Path(path).resolve() == error.path.resolve()), None)
+    key = next((key for key, path in _setting_files(inputs, layout).items() if path is not None and error.path is not None
+                and path.resolve() == error.path.resolve()), None)
     what = f"{error.what} ({error.path.name})" if error.path is not None else error.what
     if key and script is not None and key in script.options:
         return InputError(f"front matter {key}: {what}", path=script.path, line=script.option_lines.get(key), fix=error.fix)
@@ -676,15 +672,22 @@ def _requested_files(request: RenderRequest) -> dict[str, Path | None]:
     return {role: Path(path) if path is not None else None for role, path in files.items()}
 
 
+def _setting_files(inputs: _Inputs, layout: LayoutConfig) -> dict[str, Path | None]:
+    """The files the clip's settings name, by setting: a layout's background, the logo, font, intro, outro and music."""
+    base = inputs.script.path.parent if inputs.script else None
+    files = {"background": background_file(layout.background, base), "logo": graphics_file(inputs.graphics.logo, base),
+             "font": graphics_file(inputs.graphics.font, None), **{key: getattr(inputs.programme, key) for key in PROGRAMME_FILES}}
+    return {key: Path(path) if path is not None else None for key, path in files.items()}
+
+
 def _input_files(request: RenderRequest, inputs: _Inputs) -> dict[str, Path | None]:
     """Every file a clip is made from, by the role it plays (for the check that none is overwritten)."""
-    base = inputs.script.path.parent if inputs.script else None
     files = {"script": request.script, "narration": request.audio, "avatar": inputs.avatar.source,
              "presenter file": inputs.presenter.path if inputs.presenter else None,
-             "template file": inputs.template.path if inputs.template else None,
-             "logo": graphics_file(inputs.graphics.logo, base), "font": graphics_file(inputs.graphics.font, None)}
-    files.update({key: getattr(inputs.programme, key) for key in PROGRAMME_FILES})
-    files.update({f"background ({layout.aspect})": background_file(layout.background, base) for layout in inputs.layouts})
+             "template file": inputs.template.path if inputs.template else None}
+    for layout in inputs.layouts:
+        files.update({f"background ({layout.aspect})" if key == "background" else key: path
+                      for key, path in _setting_files(inputs, layout).items()})
     return {role: Path(path) if path is not None else None for role, path in files.items()}
 
 
