@@ -66,7 +66,7 @@ def load_avatar(path: Path, wanted_height: int | None, max_height: int, max_seco
 def _load_photo(path: Path, wanted_height: int | None, max_height: int) -> Avatar:
     # IMREAD_COLOR applies EXIF orientation and turns grayscale, CMYK and 16-bit images into 8-bit BGR.
     data = np.fromfile(path, dtype=np.uint8)
-    refuse_huge_image(data.tobytes(), "the avatar photo", path)
+    refuse_huge_image(path, "the avatar photo")
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if len(data) else None
     if image is None:
         raise InputError("cannot read the image: it is corrupt or not an image", path=path,
