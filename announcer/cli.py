@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .config import ASPECTS, POSITIONS, ROLES, VOICE_ENGINES, aspects_named
+from .config import ASPECTS, ROLES, VOICE_ENGINES, aspects_named
 from .errors import AnnouncerError, InputError
 from .jobs import ENGINES
 from .jobs.store import STATES
@@ -84,34 +84,10 @@ def _parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", parents=[common], help="render one clip")
     render.add_argument("script", nargs="?", type=Path, help=".txt, .md (with front matter) or .srt")
-    render.add_argument("--avatar", help="presenter photo or video (or set avatar: in front matter)")
-    render.add_argument("--presenter", help="a presenter's name (presenters/NAME.yaml: avatar, voice, language, name, "
-                                            "title) or its .yaml file (or set presenter: in front matter)")
     render.add_argument("--audio", type=Path, help="recorded narration instead of TTS")
-    render.add_argument("--voice", help="piper | espeak | coqui, optionally :VOICE (e.g. piper:en_US-lessac-low, "
-                                         "espeak:ko, piper:/v/x.onnx); `announcer voices` lists them")
-    render.add_argument("--language", help="en, ko, ... (default: front matter, else detected)")
-    render.add_argument("--speed", type=float, help="speaking rate, 1.0 normal")
-    render.add_argument("--loudness", help="target LUFS (e.g. -16) or a preset: web, broadcast")
+    _add_setting_flags(render)
     render.add_argument("--fps", type=int, help="frames per second (default 25)")
     render.add_argument("--height", type=int, help="output height in pixels (default: the avatar's, at most 1080)")
-    render.add_argument("--layout", choices=tuple(ASPECTS),
-                        help="deliver a broadcast canvas, 1080 pixels on its shorter side (or set layout: in front matter)")
-    render.add_argument("--layouts", type=_aspect_list, metavar="16:9,9:16",
-                        help="several layouts from one render, each to its own OUT.16x9.mp4, OUT.9x16.mp4 ...")
-    render.add_argument("--background", help="behind the presenter on the canvas: a colour (#rrggbb) or an image")
-    render.add_argument("--position", choices=POSITIONS, help="where the presenter stands on the canvas")
-    render.add_argument("--cutout", action="store_true", default=None,
-                        help="cut the presenter out of their frame onto the background (MediaPipe selfie segmenter) "
-                             "instead of showing their frame in a box (or set cutout: true in front matter)")
-    render.add_argument("--scale", type=float, help="the presenter's height as a share of the canvas's (default 0.9)")
-    render.add_argument("--burn-captions", action="store_true", help="draw the subtitles into the picture too")
-    render.add_argument("--template", help="a brand template's name (templates/NAME.yaml: layout, colours, fonts, logo, "
-                                           "captions) or its .yaml file (or set template: in front matter)")
-    render.add_argument("--intro", type=Path, help="a video played before the presenter (or set intro: in front matter)")
-    render.add_argument("--outro", type=Path, help="a video played after the presenter (or set outro: in front matter)")
-    render.add_argument("--music", type=Path, help="a music bed looped under the presenter, ducked while they speak "
-                                                   "(or set music: in front matter)")
     render.add_argument("--no-cache", action="store_true", help="recompute every stage")
     render.add_argument("--face", type=int, help="with several faces in the picture, the presenter's: 1 is the "
                                                  "leftmost (default: the largest)")
@@ -256,31 +232,39 @@ def _config(args):
                         progress=not (args.quiet or args.json))
 
 
+def _add_setting_flags(render: argparse.ArgumentParser) -> None:
+    """A flag for each of a clip's settings (announcer.settings), which wins over the script's front matter."""
+    from .settings import SETTINGS
+
+    types = {"number": float, "integer": int, "file": Path, "aspects": _aspect_list}
+    for key, setting in SETTINGS.items():
+        if key == "output":
+            continue  # -o
+        where = f" (or set {key}: in front matter)"
+        if setting.kind == "switch":
+            render.add_argument(setting.flag, dest=key, action="store_true", default=None, help=setting.help + where)
+        else:
+            render.add_argument(setting.flag, dest=key, type=types.get(setting.kind), choices=setting.choices or None,
+                                metavar="16:9,9:16" if setting.kind == "aspects" else None, help=setting.help + where)
+
+
 def _render(args) -> int:
     from .api import Pipeline, RenderRequest
+    from .settings import SETTINGS
 
     config = _config(args)
-    overrides = _voice_overrides(args)
-    motion = replace(config.motion, fps=args.fps) if args.fps is not None else config.motion
-    encode = replace(config.encode, height=args.height) if args.height is not None else config.encode
-    face = replace(config.face, face_number=args.face)
-    graphics = replace(config.graphics, burn_captions=True) if args.burn_captions else config.graphics
-    config = replace(config, motion=motion, encode=encode, face=face, graphics=graphics, use_cache=not args.no_cache,
-                     strict=args.strict)
+    config = replace(config, motion=replace(config.motion, fps=args.fps or config.motion.fps),
+                     encode=replace(config.encode, height=args.height), face=replace(config.face, face_number=args.face),
+                     use_cache=not args.no_cache, strict=args.strict)
     if args.script is None and args.audio is None:
         raise InputError("nothing to read", fix="give a SCRIPT, or --audio NARRATION.wav")
     output = args.output or _default_output(args.script, args.audio)
+    settings = {key: getattr(args, key) for key in SETTINGS if key not in ("output", "avatar")}
+    settings = {key: str(value) if isinstance(value, Path) else value for key, value in settings.items() if value is not None}
     started = time.perf_counter()
     with Pipeline(config) as pipeline:
-        layout = {name: value for name, value in (("aspect", args.layout), ("background", args.background),
-                                                  ("position", args.position), ("scale", args.scale),
-                                                  ("cutout", args.cutout)) if value is not None}
-        programme = {name: str(value) for name, value in (("intro", args.intro), ("outro", args.outro),
-                                                          ("music", args.music)) if value is not None}
         result = pipeline.render(RenderRequest(avatar=args.avatar, output=output, script=args.script, audio=args.audio,
-                                               voice_overrides=overrides, closeups=args.closeups, presenter=args.presenter,
-                                               layout_overrides=layout, template=args.template,
-                                               layouts=args.layouts or [], programme_overrides=programme))
+                                               settings=settings, closeups=args.closeups))
     delivered = result.all_outputs()
     log.info("wrote %s in %.1fs", ", ".join(str(o.video) for o in delivered), time.perf_counter() - started,
              extra={"outputs": [str(p) for o in delivered for p in [*o.all(), o.closeups] if p.is_file()]})
@@ -296,28 +280,6 @@ def _aspect_list(text: str) -> list[str]:
     if not aspects or unknown:
         raise argparse.ArgumentTypeError(f"unknown layout {', '.join(unknown) if unknown else repr(text)}: use {', '.join(ASPECTS)}")
     return aspects
-
-
-def _voice_overrides(args) -> dict:
-    """VoiceConfig fields the user set with flags: they win over the script's front matter."""
-    from .api import parse_voice
-    from .config import LOUDNESS_PRESETS, VoiceConfig
-
-    overrides: dict = {}
-    if args.voice:
-        overrides["engine"], overrides["voice"] = parse_voice(args.voice)
-    if args.language:
-        from .languages import checked_language
-
-        overrides["language"] = checked_language(args.language, "--language")
-    if args.speed is not None:
-        overrides["speed"] = args.speed
-    if args.loudness:
-        loud = VoiceConfig().with_loudness(args.loudness, "--loudness")
-        overrides["loudness_lufs"] = loud.loudness_lufs
-        if args.loudness.strip() in LOUDNESS_PRESETS:
-            overrides["true_peak_dbtp"] = loud.true_peak_dbtp
-    return overrides
 
 
 def _default_output(script: Path | None, audio: Path | None) -> Path:
@@ -721,7 +683,7 @@ def _list_supertonic(args, release, models_dir: Path) -> None:
 
 def _voices_say(args) -> int:
     """One line through the whole voice stage (loudness included), written as 16-bit WAV."""
-    from .api import parse_voice
+    from .settings import parse_voice
     from .config import VoiceConfig
     from .home import Home
     from .scratch import scratch_file

@@ -50,9 +50,10 @@ class Presenter:
         is_name = len(written.parts) == 1 and not written.suffix and not beside.exists()
         return written if is_name else beside
 
-    def voice_options(self) -> dict:
-        """The fields that set the voice, as front-matter options (so they are read the same way)."""
-        return {key: value for key in ("voice", "speed", "loudness") if (value := getattr(self, key)) is not None}
+    def settings(self) -> dict:
+        """The fields that are a clip's settings (announcer.settings), as written: read the same way as front matter."""
+        return {key: value for key in ("avatar", "voice", "language", "speed", "loudness")
+                if (value := getattr(self, key)) is not None}
 
     def manifest_entry(self) -> dict:
         return {"key": self.key, "file": str(self.path.resolve()), "name": self.name, "title": self.title}

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from announcer.config import FaceConfig, GenerateConfig
-from announcer.eval.closeups import Moment, closeup_sheet
+from announcer.deliver.closeups import Moment, closeup_sheet
 from announcer.face import FaceStage, load_avatar
 from announcer.generate import WarpRenderer
 from announcer.motion import MotionPlan

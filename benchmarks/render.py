@@ -107,8 +107,8 @@ def run_case(case: str, device: str, height: int, segmenter: Path | None = None)
             if case == "cutout-16:9" and segmenter:
                 pin_segmenter(pipeline, segmenter)
             result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script,
-                                                   audio=audio, presenter=str(presenter) if presenter else None,
-                                                   layouts=layouts))
+                                                   audio=audio, settings={"presenter": str(presenter) if presenter else None,
+                                                                                 "layouts": layouts}))
         total = time.perf_counter() - started
     figures = {"case": case, "device": device, "video_s": result.manifest["video"]["duration_s"],
                "size": f'{result.manifest["video"]["width"]}x{result.manifest["video"]["height"]}',

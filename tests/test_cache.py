@@ -13,6 +13,7 @@ import pytest
 
 import announcer.face
 from announcer.face import load_avatar
+from announcer.settings import resolve
 
 from .conftest import MEDIA
 
@@ -133,16 +134,16 @@ def test_a_voice_file_replaced_in_place_is_never_served_from_the_cache(config, t
     Path(f"{voice}.json").write_text(json.dumps(settings))
     (tmp_path / "news.txt").write_text("Good evening.\n")
     request = RenderRequest(avatar=MEDIA / "portraits" / "woman_smile.png", output=tmp_path / "out" / "news.mp4",
-                            script=tmp_path / "news.txt", voice_overrides={"engine": "piper", "voice": str(voice)})
+                            script=tmp_path / "news.txt", settings={"voice": f"piper:{voice}"})
     with Pipeline(replace(config, home=tmp_path / "home")) as pipeline:
         artifacts = lambda: sorted((pipeline.cache.root / "voice").glob("*.npz"))  # noqa: E731
         pipeline.prepare(request)
         first = artifacts()
         pipeline.prepare(request)
         assert artifacts() == first and len(first) == 1  # unchanged: served from the cache
-        engine = pipeline.runtime.voice_engine(pipeline._voice_config(None, request.voice_overrides))
+        engine = pipeline.runtime.voice_engine(resolve(request.sources(), pipeline.config, pipeline.home).voice)
         settings["inference"]["noise_scale"] = 0.1  # the same path, another voice
         Path(f"{voice}.json").write_text(json.dumps(settings))
         pipeline.prepare(request)
         assert len(artifacts()) == 2  # made again, under a new key
-        assert pipeline.runtime.voice_engine(pipeline._voice_config(None, request.voice_overrides)) is not engine
+        assert pipeline.runtime.voice_engine(resolve(request.sources(), pipeline.config, pipeline.home).voice) is not engine

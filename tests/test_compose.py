@@ -73,7 +73,7 @@ def test_a_clip_renders_in_each_layout_with_the_presenter_in_the_box(aspect, pip
     # An unquoted 9:16 in YAML is the number 556 (base 60): it must still read as the layout.
     script = write_script(tmp_path, "news.md", f"---\nlayout: {aspect}\nbackground: '#204060'\n---\nGood evening.\n")
     result = pipeline.render(RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
-                                           layout_overrides={"short_side": 360, "position": "right", "scale": 0.7}))
+                                           settings={"short_side": 360, "position": "right", "scale": 0.7}))
     video = next(s for s in probe(result.outputs.video)["streams"] if s["codec_type"] == "video")
     width, height = canvas_size(LayoutConfig(aspect=aspect, short_side=360))
     assert (int(video["width"]), int(video["height"])) == (width, height)
@@ -120,7 +120,7 @@ def _render_with_presenter(pipeline, tmp_path, name, title, text, aspect, graphi
     write_script(tmp_path / "presenters", "host.yaml", f"name: {name}\ntitle: {title}\n")
     script = write_script(tmp_path, "news.md", f"---\npresenter: host\nlayout: '{aspect}'\n---\n{text}\n")
     request = RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
-                            layout_overrides={"short_side": 540})
+                            settings={"short_side": 540})
     if graphics is None:
         return pipeline.render(request)
     with Pipeline(replace(pipeline.config, graphics=graphics), runtime=None) as own:
@@ -194,7 +194,7 @@ def test_burned_captions_show_exactly_during_their_cues(pipeline, tmp_path):
     script = write_script(tmp_path, "news.md", "---\nlayout: '16:9'\nbackground: '#204060'\n---\n"
                                                "Good evening. [pause 1s] The council met today.\n")
     request = RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
-                            layout_overrides={"short_side": 360, "position": "right", "scale": 0.7})
+                            settings={"short_side": 360, "position": "right", "scale": 0.7})
     with Pipeline(replace(pipeline.config, graphics=GraphicsConfig(burn_captions=True))) as own:
         result = own.render(request)
     fps = result.manifest["video"]["fps"]

@@ -154,7 +154,7 @@ def test_german_narration_with_no_script_renders_with_phoneme_timings_and_lips_t
 
     caplog.set_level(logging.WARNING)
     result = pipeline.render(RenderRequest(avatar=MEDIA / "portraits" / "woman_white_top.png", output=tmp_path / "de.mp4",
-                                           audio=MULTILINGUAL / RECORDINGS["de"], voice_overrides={"language": "de"}))
+                                           audio=MULTILINGUAL / RECORDINGS["de"], settings={"language": "de"}))
     assert any("subtitles are empty" in r.getMessage() for r in caplog.records)
     assert result.outputs.video.stat().st_size > 0 and result.outputs.subtitles_srt.read_text() == ""
     manifest = json.loads(result.outputs.manifest.read_text())

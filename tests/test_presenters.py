@@ -22,8 +22,9 @@ def write(folder: Path, name: str, text: str) -> Path:
 def test_the_example_presenters_read_as_written():
     jiwoo = read_presenter(EXAMPLES / "presenters" / "jiwoo.yaml")
     assert (jiwoo.name, jiwoo.title, jiwoo.language, jiwoo.speed) == ("김지우", "아침 뉴스", "ko", 1.0)
-    assert jiwoo.voice_options() == {"speed": 1.0} and jiwoo.avatar_path() is None  # the voice: Supertonic, else espeak-ng
-    assert read_presenter(EXAMPLES / "presenters" / "jordan.yaml").voice_options() == {"voice": "piper", "loudness": "broadcast"}
+    assert jiwoo.settings() == {"language": "ko", "speed": 1.0} and jiwoo.avatar_path() is None  # the voice: Supertonic, else espeak-ng
+    assert read_presenter(EXAMPLES / "presenters" / "jordan.yaml").settings() == {"voice": "piper", "language": "en",
+                                                                           "loudness": "broadcast"}
 
 
 def test_a_presenter_is_found_in_the_first_folder_that_has_it(tmp_path):
@@ -46,7 +47,7 @@ def test_a_prepared_avatar_can_carry_its_own_presenter(tmp_path):
     write(avatars / "dana", "presenter.yaml", "name: Dana Cho\ntitle: Weather\nvoice: piper:en_US-lessac-low\n")
     dana = find_presenter("dana", [tmp_path / "presenters"], avatars)
     assert (dana.key, dana.name, dana.title) == ("dana", "Dana Cho", "Weather")
-    assert dana.avatar_path() == Path("dana") and dana.voice_options() == {"voice": "piper:en_US-lessac-low"}
+    assert dana.avatar_path() == Path("dana") and dana.settings() == {"avatar": "dana", "voice": "piper:en_US-lessac-low"}
     write(tmp_path / "presenters", "dana.yaml", "name: Dana (desk)\n")  # a presenters folder still comes first
     assert find_presenter("dana", [tmp_path / "presenters"], avatars).name == "Dana (desk)"
 
@@ -93,7 +94,7 @@ def test_the_command_lines_presenter_brings_its_avatar_and_the_script_still_wins
     write(tmp_path / "people", "anna.yaml", f"name: Anna Kim\navatar: {portrait}\nvoice: espeak\n")
     script = write_script(tmp_path, "news.md", "---\nvoice: piper\n---\nGood evening, this is the news.\n")
     result = pipeline.render(RenderRequest(avatar=None, output=tmp_path / "news.mp4", script=script,
-                                           presenter=str(tmp_path / "people" / "anna.yaml")))
+                                           settings={"presenter": str(tmp_path / "people" / "anna.yaml")}))
     manifest = result.manifest
     assert manifest["inputs"]["avatar"]["path"] == str(portrait.resolve())
     assert manifest["voice"]["engine"] == "piper"  # the script's own front matter wins over the presenter
@@ -113,4 +114,4 @@ def test_a_batch_queues_every_clip_with_the_presenter_it_was_given(tmp_path):
     queued = run_cli("batch", scripts, "--presenter", "jiwoo", "--out", tmp_path / "out", "--queue-only", cwd=tmp_path, home=home)
     assert queued.returncode == 0, queued.stderr
     requests = [job_request(job) for job in JobStore(home / "work" / "jobs.sqlite").jobs()]
-    assert [request.default_presenter for request in requests] == ["jiwoo", "jiwoo"]  # a default: front matter wins
+    assert [request.defaults.get("presenter") for request in requests] == ["jiwoo", "jiwoo"]  # a default: front matter wins

@@ -131,9 +131,8 @@ def test_a_missing_intro_fails_in_one_line_before_any_work_and_leaves_nothing(me
 def test_intro_presenter_and_outro_join_without_a_glitch_in_each_layout(pipeline, media, tmp_path):
     script = write_script(tmp_path, "news.md", "Good evening. Here is the news at nine.\n")
     result = pipeline.render(RenderRequest(script=script, avatar=PORTRAIT, output=tmp_path / "clip.mp4",
-                                           layouts=["16:9", "9:16"],
-                                           programme_overrides={"intro": str(media["intro"]), "outro": str(media["outro"]),
-                                                                "music": str(media["bed"])}))
+                                           settings={"layouts": ["16:9", "9:16"], "intro": str(media["intro"]),
+                                                     "outro": str(media["outro"]), "music": str(media["bed"])}))
     assert [o.video.name for o in result.all_outputs()] == ["clip.16x9.mp4", "clip.9x16.mp4"]
     assert not (tmp_path / "clip.mp4").exists()
     intro_frames, outro_frames = 30, 20  # 1.2 s and 0.8 s at 25 fps

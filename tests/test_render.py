@@ -184,10 +184,14 @@ def test_speech_made_on_one_device_is_reused_on_another(pipeline, tmp_path):
     def voice_artifacts():
         return set((pipeline.cache.root / "voice").glob("*.json"))
 
-    before = voice_artifacts()
-    for device in ("cpu", "cuda:1"):
-        pipeline.prepare(RenderRequest(avatar=avatar, output=tmp_path / "clip.mp4", script=script,
-                                       voice_overrides={"engine": "espeak", "device": device}))
+    before, own_device = voice_artifacts(), pipeline.device
+    try:
+        for device in ("cpu", "cuda:1"):  # the voice config carries the device its pipeline runs on
+            pipeline.device = device
+            pipeline.prepare(RenderRequest(avatar=avatar, output=tmp_path / "clip.mp4", script=script,
+                                           settings={"voice": "espeak"}))
+    finally:
+        pipeline.device = own_device
     assert len(voice_artifacts() - before) == 1
 
 

@@ -92,7 +92,6 @@ def test_language_is_detected_from_hangul():
 @pytest.mark.parametrize("name,content,line,fragment", [
     ("empty.txt", "   \n\n", None, "empty"),
     ("bad.md", "---\ntitle: [unclosed\n---\nHello.\n", 2, "not valid YAML"),
-    ("unknown.md", "---\ntitle: x\ncolour: red\n---\nHello.\n", 3, "unknown front matter key 'colour'"),
     ("open.md", "---\ntitle: x\nHello.\n", 1, "no closing"),
     ("marker.txt", "Hello.\n\nWorld [laugh] here.\n", 3, "unknown marker '[laugh]'"),
     ("timing.srt", "1\n00:00:01,000 --> 00:00:02,000\nfine\n\n2\nnot a time\ntext\n", 6, "SRT timing line"),

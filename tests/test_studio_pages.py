@@ -37,7 +37,10 @@ def test_a_clip_written_on_the_new_clip_page_is_queued_and_shown(studio):
                                               "layout": "16:9"}, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/jobs/1"
     job = studio.store.get(1)
-    assert job.state == "queued" and "presenter: anna" in open(job.script).read()
+    assert job.state == "queued" and open(job.script).read() == "Good evening."  # the script as written, never rewritten
+    from announcer.jobs.runner import job_request
+
+    assert job_request(job).settings == {"title": "Opening", "presenter": "anna", "layout": "16:9"}  # the form's settings
     jobs = browser.get("/jobs").text
     assert "Opening" in jobs and "queued" in jobs
     review = browser.get("/jobs/1").text

@@ -55,7 +55,7 @@ def test_a_script_renders_with_the_example_template(pipeline, tmp_path):
     script = write_script(tmp_path, "news.md", "---\ntemplate: evening-news\nposition: left\nheadline: City budget agreed\n"
                                                "---\nGood evening. The council agreed the budget.\n")
     result = pipeline.render(RenderRequest(avatar=MEDIA / "portraits" / "woman_smile.png", output=tmp_path / "n.mp4",
-                                           script=script, layout_overrides={"short_side": 360}))
+                                           script=script, settings={"short_side": 360}))
     manifest = result.manifest
     assert manifest["inputs"]["template"]["key"] == "evening-news"
     assert manifest["layout"]["aspect"] == "16:9" and manifest["layout"]["position"] == "left"  # front matter wins

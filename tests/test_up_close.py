@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from announcer.config import GenerateConfig
-from announcer.eval.closeups import closeup_sheet, pick_moments
+from announcer.deliver.closeups import closeup_sheet, pick_moments
 from announcer.eval.eyes import EyeMeter, fine_grain, grain
 from announcer.eval.texture import interior_flicker, mouth_scores, split_held_out
 from announcer.face import layout, load_avatar

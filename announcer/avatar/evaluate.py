@@ -18,7 +18,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from ..cleanup import corrupt
-from ..eval.metrics import psnr as _psnr
+from ..signals import psnr as _psnr
 from ..face import load_avatar
 from ..generate.neural import NeuralRenderer, mixed_precision
 from ..runtime import Runtime

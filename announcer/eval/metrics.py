@@ -5,7 +5,7 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from ..face import layout
-from ..signals import best_offset, lagged_pearson, pearson, runs  # noqa: F401 (the metrics' own vocabulary)
+from ..signals import best_offset, lagged_pearson, pearson, psnr, runs  # noqa: F401 (the metrics' own vocabulary)
 
 MIN_PAUSE_S = 0.2
 """Shorter silences do not count towards silence_close_ms."""
@@ -77,11 +77,6 @@ def errors_by_phone_class(generated: np.ndarray, real: np.ndarray, classes: list
                        "error": round(float((z_generated - z_real)[chosen].mean()), 3),
                        "abs_error": round(float(np.abs(z_generated - z_real)[chosen].mean()), 3)}
     return table
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:

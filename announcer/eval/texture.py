@@ -22,7 +22,7 @@ from ..generate import WarpRenderer
 from ..generate.mouth import polygon_mask
 from ..runtime import Runtime
 from . import metrics
-from .closeups import closeup_png, pick_moments
+from ..deliver.closeups import closeup_png, pick_moments
 from .eyes import EyeMeter, blink_depths
 
 HELD_OUT_SHARE = 0.15

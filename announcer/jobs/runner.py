@@ -61,11 +61,13 @@ class JobOutcome:
 
 
 def job_request(job: Job):
+    """The job's clip: its own settings (options `settings`: the studio's form), and a batch's avatar and presenter
+    as defaults, which a script's own front matter wins over."""
     from ..api import RenderRequest
 
-    # A batch's avatar and presenter are defaults: a script's own front matter wins over them.
-    return RenderRequest(avatar=None, default_avatar=job.avatar, output=job.output, script=job.script,
-                         voice_overrides=dict(job.options.get("voice", {})), default_presenter=job.options.get("presenter"),
+    defaults = {"avatar": job.avatar, "presenter": job.options.get("presenter")}
+    return RenderRequest(avatar=None, output=job.output, script=job.script, settings=dict(job.options.get("settings", {})),
+                         defaults={key: value for key, value in defaults.items() if value is not None},
                          closeups=bool(job.options.get("closeups")), job=job.key)
 
 

@@ -1,8 +1,8 @@
 """A batch from a spreadsheet: `announcer batch bulletin.csv`, one clip per row.
 
-The header names the columns: `text` (the script, required) and any front matter key (title, presenter, avatar,
-voice, language, speed, loudness, layout, layouts, background, position, cutout, template, intro, outro, music,
-output). Each row becomes a Markdown script with that front matter, kept in the home's work dir, so the batch runs,
+The header names the columns: `text` (the script, required) and any of a clip's settings (announcer.settings: title,
+presenter, avatar, voice, language, speed, loudness, layout, layouts, background, position, cutout, template, intro,
+outro, music, output ...). Each row becomes a Markdown script with that front matter, kept in the home's work dir, so the batch runs,
 queues and resumes exactly as a folder of scripts does; a bad row fails its own clip, never the others.
 
 Names that the scripts would look up beside themselves (a presenter, a template, an avatar, background, intro, outro
@@ -18,13 +18,13 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
-from ..script.parse import FRONT_MATTER_KEYS
+from ..settings import SETTINGS
 
 MAX_ROWS = 1000
 MAX_FIELD_BYTES = 2_000_000
 """A cell as long as the longest script (script.parse.MAX_SCRIPT_BYTES)."""
-FILE_COLUMNS = ("avatar", "background", "intro", "outro", "music")
-NAMED = {"presenter": "presenters", "template": "templates"}
+FILE_COLUMNS = tuple(key for key, setting in SETTINGS.items() if setting.kind in ("file", "avatar") or key == "background")
+NAMED = {key: f"{key}s" for key, setting in SETTINGS.items() if setting.kind == "name"}
 SWITCHES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 """A cell in a yes/no column (cutout) as a YAML switch, not the string 'yes'."""
 
@@ -55,10 +55,10 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
     if "text" not in header:
         raise InputError("spreadsheet has no 'text' column", path=table, line=1,
                          fix="name the columns in the first row: text, and any of title, presenter, layout, template")
-    unknown = [name for name in header if name != "text" and name not in FRONT_MATTER_KEYS]
+    unknown = [name for name in header if name != "text" and name not in SETTINGS]
     if unknown:
         raise InputError(f"unknown spreadsheet column '{unknown[0]}'", path=table, line=1,
-                         fix=f"use text and {', '.join(sorted(FRONT_MATTER_KEYS))}")
+                         fix=f"use text and {', '.join(sorted(SETTINGS))}")
     reader.fieldnames = header
     rows = [(line, row) for line, row in _read_rows(table, reader) if any(row.values())]  # blank lines are not clips
     if not rows:
@@ -96,7 +96,7 @@ def _script(table: Path, line: int, row: dict) -> str:
 
 def _resolved(table: Path, key: str, value: str) -> str | bool:
     """A file named relative to the spreadsheet, or a presenter or template kept beside it, as a path."""
-    if key == "cutout" and value.strip().lower() in SWITCHES:
+    if SETTINGS[key].kind == "switch" and value.strip().lower() in SWITCHES:
         return SWITCHES[value.strip().lower()]
     if key in FILE_COLUMNS and not value.startswith("#") and (table.parent / value).is_file():
         return str((table.parent / value).resolve())

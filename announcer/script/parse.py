@@ -15,8 +15,6 @@ from .normalize_en import normalize_english
 from .normalize_ko import normalize_korean
 from .sentences import split_sentences
 
-FRONT_MATTER_KEYS = {"title", "language", "voice", "avatar", "presenter", "speed", "loudness", "output", "layout",
-                     "background", "position", "template", "headline", "intro", "outro", "music", "cutout", "layouts"}
 MAX_SCRIPT_BYTES = 2_000_000
 MAX_PAUSE_S = 60.0
 MAX_SCRIPT_SECONDS = 3600.0
@@ -47,7 +45,7 @@ class Script:
     segments: tuple[Segment, ...]
     title: str = ""
     options: dict = field(default_factory=dict)
-    """Front matter: voice, avatar, speed, loudness, output (applied by the API)."""
+    """Front matter: the clip's settings (announcer.settings reads and checks them)."""
     option_lines: dict = field(default_factory=dict)
     """The line of each front matter key, for errors about its value."""
 
@@ -143,12 +141,6 @@ def _split_front_matter(path: Path, raw: str) -> tuple[dict, str, int]:
                          fix="write key: value pairs") from error
     if not isinstance(options, dict):
         raise InputError("front matter must be key: value pairs", path=path, line=2)
-    unknown = set(options) - FRONT_MATTER_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        line = next(i + 1 for i, text in enumerate(lines) if text.startswith(f"{key}:"))
-        raise InputError(f"unknown front matter key '{key}'", path=path, line=line,
-                         fix=f"use {', '.join(sorted(FRONT_MATTER_KEYS))}")
     return options, "".join(lines[closing + 1:]), closing + 2
 
 

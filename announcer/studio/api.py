@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from ..config import ASPECTS, ROLES
+from ..config import ROLES
 from ..errors import InputError
+from ..settings import SETTINGS, Setting
 from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
 from .auth import caller, require
 from .clips import MAX_COMMENT, ClipDesk, NotReviewable
@@ -26,16 +27,17 @@ router = APIRouter(prefix="/api/v1")
 Caller = Annotated[User, Depends(caller)]
 
 
-class ClipOptions(BaseModel):
-    """Front matter fields; a name where a presenter, template, voice or prepared avatar is chosen, never a path."""
-    title: str | None = None
-    presenter: str | None = None
-    voice: str | None = Field(None, examples=["piper:en_US-joe-medium", "supertonic:F2", "espeak:ko"])
-    language: str | None = None
-    layout: Literal[tuple(ASPECTS)] | None = None
-    template: str | None = None
-    headline: str | None = None
-    avatar: str | None = Field(None, description="a prepared avatar's name")
+def _option_type(setting: Setting):
+    """A setting's type in the API's schema (the settings' own reader checks the value)."""
+    if setting.kind == "choice":
+        return Literal[setting.choices]
+    return {"number": float, "integer": int, "switch": bool, "aspects": str | list[str]}.get(setting.kind, str)
+
+
+ClipOptions = create_model("ClipOptions", __doc__="A clip's settings (announcer.settings); a name where a presenter, "
+                           "template, voice or prepared avatar is chosen, never a path.",
+                           **{key: (_option_type(setting) | None, Field(None, description=setting.help))
+                              for key, setting in SETTINGS.items() if setting.studio})
 
 
 class ClipRequest(ClipOptions):

@@ -14,8 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
 from ..languages import checked_language
 from ..plain_yaml import load_plain_yaml
@@ -23,17 +21,17 @@ from ..home import Home
 from ..jobs.store import Job, JobSpec
 from ..jobs.table import row_in, scripts_from_table
 from ..script import read_script
+from ..settings import SETTINGS, Source, checked_value
 from .store import StudioStore
 from .uploads import store_bytes
 from .voices import checked_voice
 
-OPTION_KEYS = ("title", "presenter", "voice", "language", "layout", "layouts", "template", "headline", "speed",
-               "loudness", "position", "cutout", "avatar")
+OPTION_KEYS = tuple(key for key, setting in SETTINGS.items() if setting.studio)
 """What a studio client may set, in the form or in the script's front matter."""
-FILE_KEYS = ("background", "intro", "outro", "music", "output")
-"""Front matter keys that name files: refused in the studio."""
+FILE_KEYS = tuple(key for key, setting in SETTINGS.items() if not setting.studio)
+"""Settings that name files: refused in the studio."""
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-NAMED_OPTIONS = {"presenter": NAME, "template": NAME, "avatar": NAME}
+NAMED_OPTIONS = {key: NAME for key, setting in SETTINGS.items() if setting.kind in ("name", "avatar")}
 SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
 FILE_URL = "/api/v1/clips/{job_id}/files/{name}"
 """Where the API serves a clip's file (studio.api)."""
@@ -55,8 +53,8 @@ class ClipDesk:
         return self.home.work_dir / "studio" / "scripts"
 
     def submit(self, user: str, text: str, options: dict, label: str = "script") -> Job:
-        """Queue a clip for `text` (Markdown with optional front matter, or SRT) with `options` over its front matter.
-        InputError (with the line) for a script that would not render."""
+        """Queue a clip for `text` (Markdown with optional front matter, or SRT) with `options` (settings by key) over
+        its front matter. InputError (with the line) for a script that would not render."""
         options = checked_options(options, label)
         suffix = ".srt" if SRT_START.match(text) else ".md"
         if suffix == ".srt" and options:
@@ -64,24 +62,21 @@ class ClipDesk:
         stored = store_bytes(self.scripts_dir, text.encode("utf-8"), suffix, label)
         try:
             script = read_script(stored.path)
+            Source.front_matter(script).unknown_keys()
             checked_options(script.options, label, script.option_lines)
-            merged = {**script.options, **options}
-            avatar = merged.pop("avatar", None)  # a prepared avatar's name goes with the job, not beside the script
+            avatar = options.pop("avatar", script.options.get("avatar"))  # a prepared avatar's name goes with the job
             if avatar and not _prepared(self.home.avatars_dir, str(avatar)):
                 raise InputError(f"no prepared avatar '{avatar}'", line=script.option_lines.get("avatar"),
                                  fix="choose a presenter, or a prepared avatar from the Presenters page")
-            if merged != script.options:
-                front = "---\n" + yaml.safe_dump(merged, allow_unicode=True, sort_keys=False) + "---\n" if merged else ""
-                stored.path.write_text(front + _body(text), encoding="utf-8")
-                script = read_script(stored.path)
         except InputError as error:
             stored.path.unlink(missing_ok=True)
             raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None  # not the generated name
         key = f"studio-{secrets.token_hex(8)}"
         job = self.store.enqueue(JobSpec(batch=str(self.clips_dir), output=str(self.clips_dir / key / "clip.mp4"),
                                          script=str(stored.path), avatar=str(avatar) if avatar else None,
-                                         options={"closeups": True}, key=key))
-        self.store.record_clip(job.id, user, script.title if "title" in script.options else None)
+                                         options={"closeups": True, "settings": options}, key=key))
+        title = options.get("title", script.options.get("title"))
+        self.store.record_clip(job.id, user, str(title) if title is not None else None)
         return job
 
     def submit_table(self, user: str, text: str, label: str = "table.csv") -> list[Job]:
@@ -165,16 +160,9 @@ def checked_options(options: dict, label: str, lines: dict | None = None) -> dic
                 checked_language(value)
             except InputError as error:
                 raise InputError(error.what, path=label, line=line, fix=error.fix) from None
+        if value not in (None, ""):
+            checked_value(key, value, Source("{key}", path=label, lines={key: line} if line else {}))
     return {key: value for key, value in options.items() if value not in (None, "")}
-
-
-def _body(text: str) -> str:
-    """The script without its front matter (read_script has already checked that the block closes)."""
-    if not text.startswith("---"):
-        return text
-    lines = text.splitlines(keepends=True)
-    closing = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    return "".join(lines[closing + 1:])
 
 
 __all__ = ["ClipDesk", "FILE_URL", "NotReviewable", "OPTION_KEYS", "OUTPUT_NAMES", "checked_options", "review_state"]

@@ -22,7 +22,8 @@ from .limits import client_of
 from ..jobs.runner import PREPARE_AVATAR
 from ..languages import checked_language
 from ..media.images import refuse_huge_image
-from .clips import NAME, NotReviewable, review_state
+from ..settings import SETTINGS
+from .clips import NAME, OPTION_KEYS, NotReviewable, review_state
 from .store import SESSION_SECONDS, Session
 from .uploads import UploadRefused, media_kind, store_bytes, text_upload
 from .voices import checked_voice, offered_voices
@@ -104,8 +105,7 @@ async def new_clip(request: Request):
     form = await request.form()
     check_csrf(request, session, str(form.get("csrf", "")))
     require(session.user, "editor")
-    options = {key: str(form[key]) for key in ("title", "presenter", "voice", "language", "layout", "template", "headline")
-               if form.get(key)}
+    options = {key: str(form[key]) for key in FORM_SETTINGS if form.get(key)}
     try:
         ids = _submit_form(request, session, form, options)
     except (InputError, UploadRefused) as error:
@@ -396,7 +396,15 @@ def _choices(request: Request) -> dict:
     presenters = sorted(p.stem for p in home.presenters_dir.glob("*.yaml"))
     templates = sorted(p.stem for p in (home.root / "templates").glob("*.yaml"))
     voices = list(offered_voices())
-    return {"presenters": presenters, "templates": templates, "voices": voices, "layouts": LAYOUTS}
+    more = [SETTINGS[key] for key in FORM_SETTINGS if key not in LAID_OUT]
+    return {"presenters": presenters, "templates": templates, "voices": voices, "layouts": LAYOUTS, "settings": more}
+
+
+LAID_OUT = ("title", "presenter", "voice", "language", "layout", "template", "headline")
+"""The settings the new-clip form lays out itself, with choices from the home; the rest of FORM_SETTINGS are listed
+under More settings, each as its kind asks."""
+FORM_SETTINGS = tuple(key for key in OPTION_KEYS if key != "avatar")
+"""What the form sets: every setting a studio client may (a prepared avatar is chosen on the Presenters page)."""
 
 
 def install(app) -> None:

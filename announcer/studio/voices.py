@@ -99,7 +99,7 @@ def _speak_in_child(text: str, voice: str, language: str | None, models_dir: str
     """The preview as WAV bytes, or ("input" | "failed", one line): an exception would not travel well."""
     from pathlib import Path
 
-    from ..api import parse_voice
+    from ..settings import parse_voice
     from ..config import VoiceConfig
     from ..script import parse_text
     from ..voice import load_engine, spoken_wav

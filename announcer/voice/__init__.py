@@ -268,5 +268,5 @@ def available_voices() -> dict[str, list[str]]:
     return {"piper": piper, "coqui": coqui, "espeak": espeak_voices()}
 
 
-__all__ = ["Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration", "load_engine", "choose_engine",
-           "available_voices"]
+__all__ = ["ARTIFACT_VERSION", "MIN_SHARE_HEARD", "Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration",
+           "load_engine", "choose_engine", "available_voices", "script_share_heard", "voice_file_identity"]

@@ -37,6 +37,24 @@ class Speech:
     def duration(self) -> float:
         return len(self.audio) / self.sample_rate
 
+    def to_artifact(self) -> tuple[dict, dict]:
+        """(arrays, record) for the stage cache."""
+        arrays = {"audio": self.audio,
+                  "phoneme_times": np.array([[p.start, p.end] for p in self.phonemes], np.float64).reshape(-1, 2)}
+        record = {"sample_rate": self.sample_rate, "phonemes": [p.label for p in self.phonemes],
+                  "captions": [[c.label, c.start, c.end] for c in self.captions], "engine": self.engine,
+                  "voice": self.voice, "loudness_lufs": self.loudness_lufs, "true_peak_dbtp": self.true_peak_dbtp,
+                  "model_files": self.model_files}
+        return arrays, record
+
+    @staticmethod
+    def from_artifact(arrays: dict, record: dict) -> "Speech":
+        phonemes = [TimedUnit(label, float(start), float(end))
+                    for label, (start, end) in zip(record["phonemes"], arrays["phoneme_times"], strict=True)]
+        captions = [TimedUnit(label, start, end) for label, start, end in record["captions"]]
+        return Speech(arrays["audio"], record["sample_rate"], phonemes, captions, record["engine"], record["voice"],
+                      record["loudness_lufs"], record["true_peak_dbtp"], record["model_files"])
+
 
 class VoiceEngine:
     """One TTS backend. Load weights in the constructor; `speak` one sentence at a time."""

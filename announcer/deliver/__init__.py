@@ -8,9 +8,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assets import sha256_of
-from .errors import InputError
-from .scratch import scratch_file, sweep
+import cv2
+import numpy as np
+
+from ..assets import sha256_of
+from ..errors import InputError
+from ..media.subtitles import to_srt, to_vtt
+from ..scratch import scratch_file, sweep
+from ..timeline import TimedUnit
 
 
 def manifest_file(path) -> dict | None:
@@ -268,3 +273,21 @@ def _create_beside(final: Path, kind: str) -> Path:
     except OSError as error:
         raise InputError(f"cannot write in the output folder ({error.strerror})", path=final.parent,
                          fix="make the folder writable, or choose another -o") from error
+
+
+def write_companions(staged: StagedOutputs, captions: list[TimedUnit], thumbnail: np.ndarray,
+                     closeups: bytes | None) -> None:
+    """A clip's subtitles, thumbnail and (when asked for) close-up sheet, staged beside its video."""
+    outputs = staged.outputs
+    staged.write_text(outputs.subtitles_srt, to_srt(captions))
+    staged.write_text(outputs.subtitles_vtt, to_vtt(captions))
+    staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
+    if closeups is not None:
+        staged.write_bytes(outputs.closeups, closeups)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RuntimeError("could not encode the thumbnail")
+    return data.tobytes()

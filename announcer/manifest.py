@@ -1,0 +1,105 @@
+"""A delivered clip's manifest (OUT.json): what it was made from, with which models and settings, and what came out."""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .compose import graphics_entries
+from .compose.produce import Delivery
+from .compose.programme import Programme
+from .compose.soundtrack import Soundtrack
+from .config import RenderConfig
+from .deliver import manifest_file, manifest_number
+from .face import Avatar, FaceTrack
+from .media.ffmpeg import ffmpeg_binary
+from .settings import ClipSettings
+from .timeline import TimedUnit
+from .version import __version__
+from .voice import Speech
+
+
+@dataclass(frozen=True)
+class MadeClip:
+    """Everything a clip was made from and of, for its manifest; one per render, shared by its layouts."""
+    script: Path | None
+    audio: Path | None
+    job: str | None
+    settings: ClipSettings
+    avatar: Avatar
+    prepared_avatar: str | None
+    renderer: str
+    track: FaceTrack
+    speech: Speech
+    motion_driver: str
+    fps: int
+    n_frames: int
+    programme: Programme
+    soundtrack: Soundtrack | None
+    captions: list[TimedUnit]
+    models: dict[str, str]
+    """Every model file used, by path: its sha256."""
+    device: str
+    config: RenderConfig
+    segmenter_model: tuple[Path, str] | None = None
+    """The selfie segmenter's file and sha256, listed for the layouts that cut the presenter out."""
+
+
+def clip_manifest(clip: MadeClip, delivery: Delivery, timings: dict[str, float], other_layouts: list[str]) -> dict:
+    canvas, outputs = delivery.canvas, delivery.outputs
+    width, height = delivery.size(clip.avatar.size)
+    n_frames = clip.n_frames + clip.programme.frames_around()
+    models = dict(clip.models)
+    if canvas is not None and canvas.cutout and clip.segmenter_model is not None:
+        models[str(clip.segmenter_model[0])] = clip.segmenter_model[1]
+    return {
+        "announcer": __version__,
+        "job": clip.job,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "inputs": _inputs(clip),
+        "voice": {"engine": clip.speech.engine, "voice": clip.speech.voice,
+                  "loudness_lufs": manifest_number(clip.speech.loudness_lufs),
+                  "true_peak_dbtp": manifest_number(clip.speech.true_peak_dbtp), "sample_rate": clip.speech.sample_rate},
+        "programme": clip.programme.manifest_entry(clip.soundtrack),
+        "models": [{"path": path, "sha256": digest} for path, digest in sorted(models.items())],
+        "layout": {**asdict(delivery.layout), "presenter_box": list(canvas.box)} if canvas is not None else None,
+        "other_layouts": other_layouts,
+        "graphics": graphics_entries(delivery.graphics, clip.programme.intro_seconds),
+        "video": {"width": width, "height": height, "fps": clip.fps, "frames": n_frames,
+                  "duration_s": round(n_frames / clip.fps, 3), "presenter_from_s": round(clip.programme.intro_seconds, 3),
+                  "motion_driver": clip.motion_driver, "renderer": clip.renderer},
+        "audio_duration_s": round(clip.speech.duration, 3),
+        "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in clip.captions],
+        "outputs": {"video": outputs.video.name, "srt": outputs.subtitles_srt.name, "vtt": outputs.subtitles_vtt.name,
+                    "thumbnail": outputs.thumbnail.name},
+        "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
+        "environment": {"device": clip.device, "torch": torch.__version__, "python": platform.python_version(),
+                        "ffmpeg": ffmpeg_binary()},
+        "config": asdict(clip.config),
+    }
+
+
+def _inputs(clip: MadeClip) -> dict:
+    avatar, settings = clip.avatar, clip.settings
+    return {
+        "script": manifest_file(clip.script),
+        "avatar": {"path": str(avatar.source.resolve()), "sha256": avatar.sha256, "kind": "video" if avatar.is_video else "photo",
+                   "frames": int(len(avatar.frames)), "prepared": clip.prepared_avatar,
+                   "frames_used": list(avatar.used_frames) if avatar.used_frames else "all"},
+        "audio": manifest_file(clip.audio),
+        "language": settings.voice.language if settings.script is None else settings.script.language,
+        "title": settings.title if settings.script else None,
+        "presenter": settings.presenter.manifest_entry() if settings.presenter else None,
+        "template": settings.template.manifest_entry() if settings.template else None,
+    }
+
+
+def as_json(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"  # Paths as strings
+
+
+__all__ = ["MadeClip", "as_json", "clip_manifest"]
