@@ -15,24 +15,25 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .assets import sha256_of
+from .avatar import RendererChoice, renderer_for
 from .cache import cache_key
-from .compose import OnScreenText, presenter_height
+from .compose import OnScreenText, height_for_layouts
 from .compose.produce import Delivery, Narration, PresenterFrames, Production, delivery_for, produce
 from .compose.programme import Programme
-from .config import LayoutConfig, MotionConfig, RenderConfig, VoiceConfig, aspects_named
+from .config import LayoutConfig, RenderConfig, VoiceConfig, aspects_named
 from .deliver import (OutputSet, StagedOutputs, bytes_needed, missing_folders, refuse_overwriting_inputs,
                       refuse_too_little_space, remove_empty, write_companions)
 from .deliver.closeups import closeup_png, pick_moments
 from .errors import InputError
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
-from .manifest import MadeClip, as_json, clip_manifest
+from .manifest import MadeClip, write_manifest
 from .motion import plan_motion
-from .motion.model import TRAINED_WEIGHTS_NAME
+from .motion.model import with_trained_mouth
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script
 from .settings import ClipSettings, ClipSources, Source, resolve
-from .voice import ARTIFACT_VERSION, MIN_SHARE_HEARD, Speech, choose_engine, load_narration, script_share_heard, \
-    synthesize, voice_file_identity
+from .voice import ARTIFACT_VERSION, Speech, check_narration_holds, choose_engine, load_narration, synthesize, \
+    voice_file_identity
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class RenderRequest:
 
     def sources(self) -> ClipSources:
         overrides = Source.flags({**self.settings, "avatar": self.avatar})
-        return ClipSources(Path(self.script) if self.script is not None else None, overrides, Source("{key}", self.defaults))
+        return ClipSources(_path(self.script), overrides, Source("{key}", self.defaults), _path(self.audio))
 
 
 @dataclass
@@ -77,18 +78,10 @@ class RenderResult:
 
 class _Inputs(NamedTuple):
     settings: ClipSettings
-    renderer: "_RendererChoice"
+    renderer: RendererChoice
     avatar: Avatar
     track: FaceTrack
     speech: Speech
-
-
-@dataclass(frozen=True)
-class _RendererChoice:
-    renderer: object
-    avatar_video: Path | None
-    """A prepared avatar's own video (None: the avatar path itself)."""
-    bundle_name: str | None
 
 
 class Pipeline:
@@ -142,15 +135,15 @@ class Pipeline:
 
     def _render(self, request: RenderRequest, timings: "_StageTimes") -> RenderResult:
         first = OutputSet.for_path(request.output)  # an output that cannot be written fails now, before any work
-        asked_layouts = aspects_named(request.settings.get("layouts") or [])
-        refuse_overwriting_inputs(_output_sets(first, asked_layouts), _requested_files(request))
+        sources = request.sources()
+        refuse_overwriting_inputs(first.for_layouts(aspects_named(request.settings.get("layouts") or [])), sources.files())
         inputs = self._inputs(request, timings)
-        output_sets = _output_sets(first, [layout.aspect for layout in inputs.settings.layouts])
-        refuse_overwriting_inputs(output_sets, _input_files(request, inputs))
+        output_sets = first.for_layouts([layout.aspect for layout in inputs.settings.layouts])
+        refuse_overwriting_inputs(output_sets, inputs.settings.input_files(sources, inputs.avatar.source))
         StagedOutputs.remove_leftovers(first)  # every layout's files are in the first one's folder
         with _timed(timings, "motion"):
-            plan = plan_motion(inputs.speech, self._motion_config(inputs.settings.motion), len(inputs.avatar.frames),
-                               inputs.avatar.fps, self.runtime.mouth_model)
+            motion = with_trained_mouth(inputs.settings.motion, self.home.models_dir)
+            plan = plan_motion(inputs.speech, motion, len(inputs.avatar.frames), inputs.avatar.fps, self.runtime.mouth_model)
             programme = _programme(inputs.settings, plan.fps)
         manifests = self._deliver(request, inputs, plan, programme, output_sets, timings)
         log.debug("delivered %s (%.1fs of video in %.1fs)", output_sets[0].video, plan.n_frames / plan.fps,
@@ -183,7 +176,7 @@ class Pipeline:
                 for delivery in deliveries:
                     write_companions(delivery.staged, captions, delivery.thumbnail, closeups)
             made = self._made(request, inputs, plan, programme, soundtrack, captions)
-            manifests = [self._write_manifest(made, delivery, deliveries, timings) for delivery in deliveries]
+            manifests = [write_manifest(made, delivery, deliveries, dict(timings)) for delivery in deliveries]
             for delivery in deliveries:
                 delivery.staged.commit()
         except BaseException:
@@ -194,11 +187,6 @@ class Pipeline:
             for delivery in deliveries:
                 delivery.close()
         return manifests
-
-    def _motion_config(self, motion: MotionConfig) -> MotionConfig:
-        """'auto' speech-to-mouth weights: those `announcer train-mouth` wrote into the home, else the packaged ones."""
-        trained = self.home.models_dir / TRAINED_WEIGHTS_NAME
-        return replace(motion, mouth_model=str(trained)) if motion.mouth_model == "auto" and trained.is_file() else motion
 
     def _delivery(self, outputs: OutputSet, layout: LayoutConfig, inputs: _Inputs, fps: int) -> Delivery:
         """A layout's canvas and graphics. A bad background, logo or font is reported where it was set."""
@@ -212,34 +200,25 @@ class Pipeline:
 
     def _production(self, inputs: _Inputs, plan, programme: Programme) -> Production:
         speech, voice = inputs.speech, inputs.settings.voice
-        cutout = any(layout.aspect and layout.cutout for layout in inputs.settings.layouts)
         return Production(PresenterFrames(inputs.avatar.size, inputs.track.landmarks, plan.fps, plan.n_frames), programme,
                           Narration(speech.audio, speech.sample_rate, voice.loudness_lufs, voice.true_peak_dbtp),
                           self.config.encode, self.home.work_dir / "tmp", self.config.progress,
-                          self.runtime.segmenter if cutout else None)
+                          self.runtime.segmenter if inputs.settings.cuts_out else None)
 
     def _made(self, request: RenderRequest, inputs: _Inputs, plan, programme: Programme, soundtrack, captions) -> MadeClip:
         renderer = inputs.renderer
-        cutout = any(layout.aspect and layout.cutout for layout in inputs.settings.layouts)
         return MadeClip(_path(request.script), _path(request.audio), request.job, inputs.settings, inputs.avatar,
                         renderer.bundle_name, renderer.renderer.name, inputs.track, inputs.speech, plan.driver, plan.fps,
                         plan.n_frames, programme, soundtrack, captions,
                         {**inputs.track.model_files, **inputs.speech.model_files}, str(self.device), self.config,
-                        self.registry.resolve("selfie_segmenter") if cutout else None)
-
-    @staticmethod
-    def _write_manifest(made: MadeClip, delivery: Delivery, deliveries: list[Delivery], timings) -> dict:
-        siblings = [other.outputs.video.name for other in deliveries if other is not delivery]
-        manifest = clip_manifest(made, delivery, dict(timings), siblings)
-        delivery.staged.write_text(delivery.outputs.manifest, as_json(manifest))
-        return manifest
+                        self.registry.resolve("selfie_segmenter") if inputs.settings.cuts_out else None)
 
     def _inputs(self, request: RenderRequest, timings: "_StageTimes", load_renderer: bool = True) -> _Inputs:
         if request.script is None and request.audio is None:
             raise InputError("nothing to read", fix="give a script, or --audio with recorded narration")
         with _timed(timings, "script"):
             settings = resolve(request.sources(), self.config, self.home)
-        renderer = self._renderer_for(settings.avatar, load_renderer)
+        renderer = renderer_for(settings.avatar, self.runtime, load_renderer)
         with _timed(timings, "avatar"):
             avatar = self._load_avatar(renderer.avatar_video or settings.avatar, settings.layouts)
         with _timed(timings, "face"):
@@ -247,46 +226,15 @@ class Pipeline:
         with _timed(timings, "voice"):
             speech = self._speech(settings.script, request.audio, replace(settings.voice, device=str(self.device)))
             if request.audio is not None and settings.script is not None:
-                self._check_narration_holds(settings.script, speech, Path(request.audio))
+                check_narration_holds(settings.script, speech, Path(request.audio), self.config.strict)
         return _Inputs(settings, renderer, avatar, track, speech)
 
     def _load_avatar(self, path: Path, layouts: tuple[LayoutConfig, ...]) -> Avatar:
-        """At the height its tallest box on a canvas needs, when every clip has a layout (rendering more lines than
-        are shown costs time, and scaling each delivered frame down instead costs more)."""
+        """At the height its tallest box on a canvas needs, when every clip has a layout."""
         encode = self.config.encode
         avatar = load_avatar(path, encode.height, encode.max_height, self.config.face.max_avatar_seconds)
-        if any(layout.aspect is None for layout in layouts) or encode.height is not None:
-            return avatar
-        needed = max(presenter_height(layout, avatar.size) for layout in layouts)
-        return avatar if needed >= avatar.size[1] - 2 else avatar.scaled_down(needed)
-
-    def _check_narration_holds(self, script: Script, speech: Speech, audio: Path) -> None:
-        """Warn (fail with `strict`) when the recording is far too short for the script it comes with."""
-        words = script.word_count
-        share = script_share_heard(speech, words)
-        if share >= MIN_SHARE_HEARD:
-            return
-        problem = (f"narration of {speech.duration:.1f}s can hold at most {share:.0%} of the script's {words} words; "
-                   f"the subtitles will not match")
-        if self.config.strict:
-            raise InputError(problem, path=audio, fix="check that the recording and the script belong together")
-        log.warning("%s: %s", audio.name, problem)
-
-    def _renderer_for(self, avatar: Path, load: bool = True) -> _RendererChoice:
-        """A prepared avatar's name picks its neural renderer and its own video; anything else is a file for the warp renderer.
-
-        With `load` off (the stages before generation, a cluster's CPU task) a prepared avatar's models are not loaded."""
-        from .avatar import find_bundle, load_renderer
-
-        if avatar.exists() or len(avatar.parts) != 1:
-            return _RendererChoice(self.renderer, None, None)
-        bundle = find_bundle(self.home.avatars_dir, avatar.name)
-        if bundle is None:
-            return _RendererChoice(self.renderer, None, None)
-        if not load:
-            return _RendererChoice(None, bundle.video, avatar.name)
-        renderer = self.runtime.model(("avatar", avatar.name), lambda: load_renderer(bundle, self.config.generate, self.device))
-        return _RendererChoice(renderer, bundle.video, avatar.name)
+        needed = height_for_layouts(layouts, avatar.size) if encode.height is None else None
+        return avatar.scaled_down(needed) if needed is not None else avatar
 
     def _speech(self, script: Script | None, audio: str | Path | None, voice: VoiceConfig) -> Speech:
         """TTS, or the recorded narration (aligned to phonemes): from the work dir when made before."""
@@ -319,30 +267,6 @@ def _programme(settings: ClipSettings, fps: int) -> Programme:
 
 def _path(value: str | Path | None) -> Path | None:
     return Path(value) if value is not None else None
-
-
-def _requested_files(request: RenderRequest) -> dict[str, Path | None]:
-    """The files the request itself names (checked before any work; the front matter's are checked once read)."""
-    return {"script": _path(request.script), "narration": _path(request.audio), **request.sources().overrides.files()}
-
-
-def _input_files(request: RenderRequest, inputs: _Inputs) -> dict[str, Path | None]:
-    """Every file a clip is made from, by the role it plays (for the check that none is overwritten)."""
-    settings = inputs.settings
-    files = {"script": _path(request.script), "narration": _path(request.audio), "avatar": inputs.avatar.source,
-             "presenter file": settings.presenter.path if settings.presenter else None,
-             "template file": settings.template.path if settings.template else None}
-    for layout in settings.layouts:
-        files.update({f"background ({layout.aspect})" if key == "background" else key: path
-                      for key, path in settings.files(layout).items()})
-    return files
-
-
-def _output_sets(first: OutputSet, aspects: list[str | None]) -> list[OutputSet]:
-    """`first` (OUT.mp4) for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... for several."""
-    if len(aspects) < 2:
-        return [first]
-    return [OutputSet.for_path(OutputSet.layout_video(first.video, aspect)) for aspect in aspects]
 
 
 def render(script: str | Path | None = None, avatar: str | Path | None = None, output: str | Path = "clip.mp4",

@@ -253,7 +253,7 @@ def _render(args) -> int:
     from .settings import SETTINGS
 
     config = _config(args)
-    config = replace(config, motion=replace(config.motion, fps=args.fps or config.motion.fps),
+    config = replace(config, motion=replace(config.motion, fps=config.motion.fps if args.fps is None else args.fps),
                      encode=replace(config.encode, height=args.height), face=replace(config.face, face_number=args.face),
                      use_cache=not args.no_cache, strict=args.strict)
     if args.script is None and args.audio is None:

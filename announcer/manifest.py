@@ -98,8 +98,16 @@ def _inputs(clip: MadeClip) -> dict:
     }
 
 
+def write_manifest(clip: MadeClip, delivery: Delivery, deliveries: list[Delivery], timings: dict[str, float]) -> dict:
+    """The delivery's manifest, staged beside its video; it names the other layouts' clips."""
+    siblings = [other.outputs.video.name for other in deliveries if other is not delivery]
+    manifest = clip_manifest(clip, delivery, timings, siblings)
+    delivery.staged.write_text(delivery.outputs.manifest, as_json(manifest))
+    return manifest
+
+
 def as_json(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"  # Paths as strings
 
 
-__all__ = ["MadeClip", "as_json", "clip_manifest"]
+__all__ = ["MadeClip", "as_json", "clip_manifest", "write_manifest"]

@@ -149,6 +149,13 @@ class ClipSources:
     overrides: Source = field(default_factory=lambda: Source.flags({}))
     defaults: Source = field(default_factory=lambda: Source("{key}"))
     """A batch's: an avatar or presenter for the scripts that name none (their own front matter wins)."""
+    audio: Path | None = None
+    """Recorded narration, if any (a file, not a setting; listed among the files the clip is made from)."""
+
+    def files(self) -> dict[str, Path | None]:
+        """The files named before any is read (checked before any work that no output overwrites one; the front
+        matter's are checked once it is read)."""
+        return {"script": self.script, "narration": self.audio, **self.overrides.files()}
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,11 @@ class ClipSettings:
     """The source that set each key last: a problem found later (a file that will not decode) is reported there."""
 
     @property
+    def cuts_out(self) -> bool:
+        """Whether a layout cuts the presenter out of their frame (MediaPipe's selfie segmenter does)."""
+        return any(layout.aspect is not None and layout.cutout for layout in self.layouts)
+
+    @property
     def base(self) -> Path | None:
         """Where the script's relative file names start."""
         return self.script.path.parent if self.script else None
@@ -179,6 +191,16 @@ class ClipSettings:
                  "font": graphics_file(self.graphics.font, None),
                  **{key: getattr(self.programme, key) for key in ("intro", "outro", "music")}}
         return {key: Path(path) if path is not None else None for key, path in files.items()}
+
+    def input_files(self, sources: ClipSources, avatar: Path) -> dict[str, Path | None]:
+        """Every file the clip is made from, by the role it plays (for the check that none is overwritten)."""
+        files = {"script": sources.script, "narration": sources.audio, "avatar": avatar,
+                 "presenter file": self.presenter.path if self.presenter else None,
+                 "template file": self.template.path if self.template else None}
+        for layout in self.layouts:
+            files.update({f"background ({layout.aspect})" if key == "background" else key: path
+                          for key, path in self.files(layout).items()})
+        return files
 
     def at_source(self, error: InputError, layout: LayoutConfig) -> InputError:
         """`error` (about a file a setting names, or a font missing a presenter's letters) at the setting's source."""

@@ -13,7 +13,7 @@ from announcer.script import parse_text
 from announcer.voice import synthesize
 from announcer.voice.types import Speech
 
-from .conftest import MEDIA, MODELS
+from .conftest import MEDIA
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +94,12 @@ def test_train_mouth_command_quick(tmp_path, home):
     out = own_home / "models" / "mouth_net.safetensors"
     assert summary["weights"] == str(out) and MouthNet.load(out).settings == MouthNetSettings()
     assert sha256_of(DEFAULT_WEIGHTS) == packaged  # the installed package's weights were not overwritten
-    from announcer import Pipeline
-    from announcer.config import FaceConfig, RenderConfig
+    from announcer.config import MotionConfig
+    from announcer.home import Home
+    from announcer.motion.model import with_trained_mouth
 
-    with Pipeline(RenderConfig(face=FaceConfig(models_dir=MODELS), home=own_home, progress=False, device="cpu")) as trained:
-        assert trained._motion_config().mouth_model == str(out)  # renders in that home take them
+    assert with_trained_mouth(MotionConfig(), Home.resolve(own_home).models_dir).mouth_model == str(out)  # renders there take them
+    assert with_trained_mouth(MotionConfig(), tmp_path / "elsewhere").mouth_model == "auto"  # elsewhere: the packaged ones
     refused = run_cli("train-mouth", "--quick", cwd=tmp_path, home=own_home)
     assert refused.returncode == 2 and "--videos" in refused.stderr
 

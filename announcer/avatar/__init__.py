@@ -9,7 +9,7 @@ from __future__ import annotations
 from .bundle import AvatarBundle, bundle_for, find_bundle, list_bundles
 from .evaluate import evaluate_bundle
 from .prepare import PrepareConfig, prepare_avatar
-from .renderer import load_renderer
+from .renderer import RendererChoice, load_renderer, renderer_for
 
-__all__ = ["AvatarBundle", "PrepareConfig", "prepare_avatar", "evaluate_bundle", "load_renderer", "find_bundle",
+__all__ = ["AvatarBundle", "RendererChoice", "renderer_for", "PrepareConfig", "prepare_avatar", "evaluate_bundle", "load_renderer", "find_bundle",
            "bundle_for", "list_bundles"]

@@ -167,6 +167,15 @@ def presenter_height(layout: LayoutConfig, presenter: tuple[int, int]) -> int:
     return presenter_box(layout, canvas_size(layout), presenter)[3]
 
 
+def height_for_layouts(layouts, presenter: tuple[int, int]) -> int | None:
+    """The presenter's height the tallest box of `layouts` shows (rendering more lines than are shown costs time, and
+    scaling each delivered frame down instead costs more); None when one delivers the presenter's own frame."""
+    if any(layout.aspect is None for layout in layouts):
+        return None
+    needed = max(presenter_height(layout, presenter) for layout in layouts)
+    return needed if needed < presenter[1] - 2 else None
+
+
 def background_file(spec: str, base: Path | None) -> Path | None:
     """The background's image or video file (relative paths start at `base`); None for a colour."""
     if spec.startswith("#"):

@@ -77,6 +77,12 @@ class OutputSet:
                              fix="choose a folder you can write to") from None
         return OutputSet(path).checked()
 
+    def for_layouts(self, aspects: list[str | None]) -> list["OutputSet"]:
+        """This set (OUT.mp4) for one layout; OUT.16x9.mp4, OUT.9x16.mp4 ... beside it for several."""
+        if len(aspects) < 2:
+            return [self]
+        return [OutputSet.for_path(OutputSet.layout_video(self.video, aspect)) for aspect in aspects]
+
     @staticmethod
     def layout_video(video: Path, aspect: str) -> Path:
         """Where one of several layouts of the clip `video` goes: OUT.mp4 -> OUT.16x9.mp4, OUT.9x16.mp4 ..."""

@@ -6,13 +6,14 @@ with travel in the file's metadata.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..config import MotionConfig
 from ..weights import load_weights, save_weights
 from .units import MAX_GAP
 
@@ -21,6 +22,12 @@ EDGE_CONTEXT_STEPS = 30
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "mouth_net.safetensors"
 TRAINED_WEIGHTS_NAME = "mouth_net.safetensors"
 """What `announcer train-mouth` writes into the home's models folder; renders take it before DEFAULT_WEIGHTS."""
+
+
+def with_trained_mouth(motion: MotionConfig, models_dir: Path) -> MotionConfig:
+    """'auto' speech-to-mouth weights: those `announcer train-mouth` wrote into the home, else the packaged ones."""
+    trained = models_dir / TRAINED_WEIGHTS_NAME
+    return replace(motion, mouth_model=str(trained)) if motion.mouth_model == "auto" and trained.is_file() else motion
 
 
 @dataclass(frozen=True)

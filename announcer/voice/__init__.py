@@ -268,5 +268,18 @@ def available_voices() -> dict[str, list[str]]:
     return {"piper": piper, "coqui": coqui, "espeak": espeak_voices()}
 
 
-__all__ = ["ARTIFACT_VERSION", "MIN_SHARE_HEARD", "Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration",
+def check_narration_holds(script: Script, speech: Speech, audio: Path, strict: bool) -> None:
+    """Warn (fail when `strict`) when the recording is far too short for the script it comes with."""
+    words = script.word_count
+    share = script_share_heard(speech, words)
+    if share >= MIN_SHARE_HEARD:
+        return
+    problem = (f"narration of {speech.duration:.1f}s can hold at most {share:.0%} of the script's {words} words; "
+               f"the subtitles will not match")
+    if strict:
+        raise InputError(problem, path=audio, fix="check that the recording and the script belong together")
+    log.warning("%s: %s", audio.name, problem)
+
+
+__all__ = ["ARTIFACT_VERSION", "check_narration_holds", "MIN_SHARE_HEARD", "Speech", "TimedUnit", "VoiceConfig", "synthesize", "load_narration",
            "load_engine", "choose_engine", "available_voices", "script_share_heard", "voice_file_identity"]
