@@ -70,7 +70,7 @@ SETTINGS: dict[str, Setting] = {setting.key: setting for setting in (
                          "file", "name"),
     Setting("template", "a brand template's name (templates/NAME.yaml: layout, colours, fonts, logo, captions) or its "
                         ".yaml file", "name"),
-    Setting("avatar", "presenter photo or video, or a prepared avatar's name (the studio takes only a name)", "avatar"),
+    Setting("avatar", "presenter photo or video, or a prepared avatar's name", "avatar"),
     Setting("voice", "piper | supertonic | espeak | coqui, optionally :VOICE (e.g. piper:en_US-lessac-low, espeak:ko, "
                      "piper:/v/x.onnx); `announcer voices` lists them", "voice"),
     Setting("language", "en, ko, ... (default: detected from the text)", "language", "voice.language"),
