@@ -87,6 +87,12 @@ def create_app(config: StudioConfig) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.mount("/api/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
 
+    _install_hardening(app)
+    _install_docs(app)
+    return app
+
+
+def _install_hardening(app: FastAPI) -> None:
     @app.middleware("http")
     async def hardened(request: Request, call_next):
         """No sniffing a subtitle file into a script, no framing the review page into another site, no script but
@@ -102,6 +108,9 @@ def create_app(config: StudioConfig) -> FastAPI:
             answer.headers["Cache-Control"] = "no-store"
         return answer
 
+
+def _install_docs(app: FastAPI) -> None:
+    """/health for anyone; the API's description and Swagger UI for those signed in."""
     @app.get("/health", include_in_schema=False)
     def health() -> dict:
         return {"ok": True}
@@ -122,8 +131,6 @@ def create_app(config: StudioConfig) -> FastAPI:
                                    swagger_favicon_url="/static/favicon.svg")
         html = page.body.decode().replace("<script>", f'<script nonce="{request.state.csp_nonce}">')
         return HTMLResponse(html)
-
-    return app
 
 
 def webhook_payload(desk: ClipDesk, job_id: int, event: str) -> dict:
