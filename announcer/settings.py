@@ -55,6 +55,8 @@ class Setting:
     target: str | None = None
     """The config field it sets, 'group.field'; None for the clip's own fields (ClipSettings)."""
     choices: tuple[str, ...] = ()
+    limits: tuple[float, float] | None = None
+    """The range a number must lie in (where its stage's config does not check one itself)."""
     studio: bool = True
     """Whether a studio client may set it: never one that names a file (those come from presenters and templates)."""
 
@@ -324,7 +326,7 @@ def _read(setting: Setting, value, source: Source) -> dict[str, object]:
         preset = isinstance(value, str) and value.strip() in LOUDNESS_PRESETS
         return {"voice.loudness_lufs": loud.loudness_lufs, **({"voice.true_peak_dbtp": loud.true_peak_dbtp} if preset else {})}
     if kind in ("number", "integer"):
-        return {target: _number(value, int if kind == "integer" else float)}
+        return {target: _within(setting, _number(value, int if kind == "integer" else float))}
     if kind == "switch":
         return {target: _switch(setting.key, value)}
     if kind == "choice":
@@ -364,6 +366,13 @@ def _number(value, kind: type):
         return kind(value)
     except (TypeError, ValueError):
         raise InputError(f"'{value}' is not a number", fix="write a number") from None
+
+
+def _within(setting: Setting, number: float) -> float:
+    if setting.limits is not None and not setting.limits[0] <= number <= setting.limits[1]:
+        low, high = setting.limits
+        raise InputError(f"{setting.key} {number:g} is out of range", fix=f"use {low:g} to {high:g}")
+    return number
 
 
 SWITCHES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
