@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -79,8 +79,14 @@ def clip_manifest(clip: MadeClip, delivery: Delivery, timings: dict[str, float],
         "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
         "environment": {"device": clip.device, "torch": torch.__version__, "python": platform.python_version(),
                         "ffmpeg": ffmpeg_binary()},
-        "config": asdict(clip.config),
+        "config": asdict(_as_rendered(clip.config, clip.settings)),
     }
+
+
+def _as_rendered(run: RenderConfig, settings: ClipSettings) -> RenderConfig:
+    """The run's config with the clip's own settings in it: what this clip was rendered with."""
+    return replace(run, voice=replace(settings.voice, device=run.voice.device), layout=settings.layouts[0],
+                   graphics=settings.graphics, programme=settings.programme, motion=settings.motion)
 
 
 def _inputs(clip: MadeClip) -> dict:

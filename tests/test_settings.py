@@ -135,3 +135,17 @@ def test_a_job_carries_its_settings_to_the_render(tmp_path):
     request = job_request(job)
     assert request.settings == {"speed": 1.2, "layout": "9:16"}
     assert request.defaults == {"avatar": "anna", "presenter": "ben"}
+
+
+@pytest.mark.slow
+def test_the_manifest_records_the_settings_the_clip_was_rendered_with(pipeline, tmp_path):
+    import json
+
+    from announcer import RenderRequest
+
+    script = write_script(tmp_path, "news.md", "---\nspeed: 1.2\nposition: left\n---\nGood evening.\n")
+    result = pipeline.render(RenderRequest(avatar=PORTRAIT, output=tmp_path / "news.mp4", script=script,
+                                           settings={"voice": "espeak", "layout": "1:1", "short_side": 360}))
+    config = json.loads(result.outputs.manifest.read_text())["config"]
+    assert config["voice"]["speed"] == 1.2 and config["voice"]["engine"] == "espeak"  # not the run's 1.0 and piper
+    assert (config["layout"]["aspect"], config["layout"]["position"], config["layout"]["short_side"]) == ("1:1", "left", 360)
