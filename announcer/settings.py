@@ -93,6 +93,8 @@ SETTINGS: dict[str, Setting] = {setting.key: setting for setting in (
     Setting("outro", "a video played after the presenter", "file", "programme.outro", studio=False),
     Setting("music", "a music bed looped under the presenter, ducked while they speak", "file", "programme.music",
             studio=False),
+    Setting("head_motion", "how far a photo presenter's head sways as they read: 0 keeps it still, 1 is the usual",
+            "number", "motion.head_motion", limits=(0.0, 2.0)),
     Setting("output", "the clip's file name", studio=False),
 )}
 FILE_KINDS = ("file", "avatar")

@@ -149,3 +149,31 @@ def test_the_manifest_records_the_settings_the_clip_was_rendered_with(pipeline, 
     config = json.loads(result.outputs.manifest.read_text())["config"]
     assert config["voice"]["speed"] == 1.2 and config["voice"]["engine"] == "espeak"  # not the run's 1.0 and piper
     assert (config["layout"]["aspect"], config["layout"]["position"], config["layout"]["short_side"]) == ("1:1", "left", 360)
+
+
+@pytest.mark.slow
+def test_head_motion_set_in_front_matter_stills_or_moves_the_rendered_head(pipeline, face_stage, tmp_path):
+    """Re-detected on the rendered frames: `head_motion: 0` keeps the upper face where it is (only the mouth and the
+    lids move); the usual sway moves it."""
+    import json
+
+    import numpy as np
+
+    from announcer import RenderRequest
+    from announcer.face import layout
+
+    from .conftest import decode_frames
+
+    spread = {}
+    for amount in (0, 1):
+        script = write_script(tmp_path, f"news{amount}.md", f"---\nhead_motion: {amount}\n---\n"
+                              "Good evening. The head moves as she reads the news tonight.\n")
+        result = pipeline.render(RenderRequest(avatar=PORTRAIT, output=tmp_path / f"news{amount}.mp4", script=script,
+                                               settings={"voice": "espeak"}))
+        assert json.loads(result.outputs.manifest.read_text())["config"]["motion"]["head_motion"] == amount
+        landmarks = face_stage.landmarker.landmarks(decode_frames(result.outputs.video), 25)
+        centre = np.nanmean(landmarks[:, layout.UPPER_FACE], axis=1)
+        spread[amount] = float(np.linalg.norm(np.nanstd(centre, axis=0)))
+    assert spread[0] < 0.45 and spread[1] > 2 * spread[0], spread
+    with pytest.raises(InputError, match="front matter head_motion: head_motion 5 is out of range"):
+        clip(tmp_path, "head_motion: 5\n")
