@@ -120,3 +120,29 @@ def test_no_captions_make_empty_subtitle_files_not_an_error():
     assert readable_cues([]) == [] and to_srt([]) == "" and to_vtt([]).strip() == "WEBVTT"
     one = [TimedUnit("Good evening.", 0.5, 1.5)]
     assert readable_cues(one) == one
+
+
+def test_frames_are_read_from_ffmpeg_a_batch_at_a_time_exactly_as_decoded_whole(tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    from announcer.errors import ToolError
+    from announcer.media.ffmpeg import ffmpeg_binary
+    from announcer.media.frames import FrameReader, read_all
+
+    command = [ffmpeg_binary(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=1.2", "-f", "rawvideo",
+               "-pix_fmt", "rgb24", "pipe:1"]
+    whole = np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, np.uint8).reshape(-1, 64, 96, 3)
+    with FrameReader(command, (96, 64)) as reader:
+        batches = list(reader.batches(7))
+    assert [len(b) for b in batches] == [7, 7, 7, 7, 2] and np.array_equal(np.concatenate(batches), whole)
+    with FrameReader(command, (96, 64)) as reader:
+        assert np.array_equal(read_all(reader, 100), whole) and len(list(reader.batches(4))) == 0
+    with FrameReader(command, (96, 64)) as reader:
+        assert len(list(reader.batches(8, limit=10))) == 2  # 8 then 2
+    broken = [ffmpeg_binary(), "-v", "error", "-i", str(tmp_path / "missing.mp4"), "-f", "rawvideo", "pipe:1"]
+    with FrameReader(broken, (96, 64)) as reader, pytest.raises(ToolError) as failed:
+        assert len(reader.read(4)) == 0
+        reader.finish("decode the missing video")
+    assert "missing.mp4" in failed.value.detail

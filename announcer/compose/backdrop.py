@@ -2,13 +2,13 @@
 and frame rate, read frame by frame as the clip is composed, looped for as long as the clip runs."""
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ToolError
+from ..errors import InputError
 from ..media.ffmpeg import ffmpeg_binary, probe
+from ..media.frames import FrameReader
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv"}
 
@@ -22,38 +22,22 @@ class BackgroundVideo:
         if not any(s.get("codec_type") == "video" for s in probe(path).get("streams", [])):
             raise InputError("background has no pictures", path=path, fix="give a video (MP4, MOV, WebM) or an image")
         self.path, self.size, self.fps = path, size, fps
-        self._process: subprocess.Popen | None = None
+        self._reader = FrameReader(background_decode_command(path, size, fps), size)
 
     def read(self, n: int) -> np.ndarray:
-        width, height = self.size
-        if self._process is None:
-            self._process = subprocess.Popen(background_decode_command(self.path, self.size, self.fps),
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        data = self._process.stdout.read(width * height * 3 * n)
-        if len(data) < width * height * 3 * n:
-            detail = self._stop()
-            raise ToolError("ffmpeg stopped decoding the background video", detail=detail)
-        return np.frombuffer(data, np.uint8).reshape(n, height, width, 3).copy()
+        frames = self._reader.read(n)
+        if len(frames) < n:
+            raise self._reader.failed("go on decoding the background video")
+        return frames
 
     def close(self) -> None:
-        self._stop()
+        self._reader.close()
 
     def __enter__(self) -> "BackgroundVideo":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def _stop(self) -> str:
-        if self._process is None:
-            return ""
-        process, self._process = self._process, None
-        process.kill()
-        process.stdout.close()
-        stderr = process.stderr.read().decode("utf-8", "replace")[-2000:]
-        process.stderr.close()
-        process.wait()
-        return stderr
 
 
 def background_decode_command(path: Path, size: tuple[int, int], fps: int) -> list[str]:

@@ -6,15 +6,15 @@ doubled frame and no audio gap at the joins (concatenating separately encoded fi
 """
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ToolError
+from ..errors import InputError
 from ..media.ffmpeg import decode_audio, ffmpeg_binary, probe
+from ..media.frames import FrameReader
 from .soundtrack import PROGRAMME_RATE
 
 MAX_BOOKEND_S = 60.0
@@ -38,30 +38,13 @@ class Bookend:
     def frames(self, size: tuple[int, int]) -> Iterator[np.ndarray]:
         """Batches of (n, height, width, 3) RGB frames at `size`, the picture fitted inside it (bars where the shapes
         differ, never cropped: a sting's logo must not lose its edges); exactly `n_frames` in all."""
-        width, height = size
-        command = bookend_decode_command(self.path, size, self.fps)
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        frame_bytes = width * height * 3
         sent, last = 0, None
-        try:
-            while sent < self.n_frames:
-                wanted = min(FRAMES_PER_READ, self.n_frames - sent)
-                data = process.stdout.read(frame_bytes * wanted)
-                got = len(data) // frame_bytes
-                if got == 0:
-                    break
-                batch = np.frombuffer(data[:got * frame_bytes], np.uint8).reshape(got, height, width, 3)
-                last = batch[-1]
-                sent += got
+        with FrameReader(bookend_decode_command(self.path, size, self.fps), size) as reader:
+            for batch in reader.batches(FRAMES_PER_READ, self.n_frames):
+                sent, last = sent + len(batch), batch[-1]
                 yield batch
-        finally:
-            process.stdout.close()
-            process.kill()
-            stderr = process.stderr.read().decode("utf-8", "replace")
-            process.stderr.close()
-            process.wait()
-        if last is None:
-            raise ToolError(f"ffmpeg could not decode the {self.role}", detail=stderr[-2000:])
+            if last is None:
+                raise reader.failed(f"decode the {self.role}")
         if sent < self.n_frames:  # a stream a frame or two shorter than its container says: hold its last picture
             yield np.repeat(last[None], self.n_frames - sent, axis=0)
 

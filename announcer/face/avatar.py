@@ -10,7 +10,8 @@ import numpy as np
 
 from ..assets import sha256_of
 from ..errors import InputError
-from ..media.ffmpeg import probe, run_ffmpeg
+from ..media.ffmpeg import ffmpeg_binary, probe
+from ..media.frames import FrameReader, read_all
 from ..media.images import refuse_huge_image
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,14 @@ def _load_video(path: Path, wanted_height: int | None, max_height: int, max_seco
     if not 5 <= fps <= 120:
         rate, fps = "25/1", 25.0
     size = output_size(width, height, wanted_height, max_height)
-    raw = run_ffmpeg(["-i", str(path), "-t", f"{max_seconds:.3f}", "-an", "-vf", f"fps={rate},scale={size[0]}:{size[1]}:flags=area",
-                      "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"], f"decode the avatar video {path}")
-    frame_bytes = size[0] * size[1] * 3
-    count = len(raw) // frame_bytes
-    if count == 0:
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
+               "-t", f"{max_seconds:.3f}", "-an", "-vf", f"fps={rate},scale={size[0]}:{size[1]}:flags=area",
+               "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
+    with FrameReader(command, size) as reader:
+        frames = read_all(reader, int(max_seconds * fps) + 2)
+        reader.finish(f"decode the avatar video {path}")
+    if len(frames) == 0:
         raise InputError("the avatar video has no decodable frames", path=path, fix="re-encode it (e.g. H.264 MP4)")
-    frames = np.frombuffer(raw[:count * frame_bytes], np.uint8).reshape(count, size[1], size[0], 3)
     return Avatar(path, frames, fps, True, sha256_of(path))
 
 
