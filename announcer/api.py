@@ -253,7 +253,7 @@ class Pipeline:
         if audio is not None:
             speech = load_narration(Path(audio), voice, script, self.runtime.aligner, self.runtime.phone_recogniser)
         else:
-            speech = synthesize(script, voice, self.runtime.voice_engine(voice), self.registry, progress=self.config.progress)
+            speech = synthesize(script, voice, self.runtime.voice_engine(voice), progress=self.config.progress)
         self.cache.save("voice", key, *speech.to_artifact())
         return speech
 

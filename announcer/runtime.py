@@ -112,7 +112,8 @@ class Runtime:
 
         key = ("voice", voice.engine, voice.voice, voice.language, voice.speed, voice.device,
                json.dumps(voice_file_identity(voice)))
-        return self.model(key, lambda: load_engine(voice, self.registry, self.home.models_dir, self.phone_recogniser))
+        return self.model(key, lambda: load_engine(voice, self.registry, models_dir=self.home.models_dir,
+                                                             phone_recogniser=self.phone_recogniser))
 
     def mouth_model(self, weights: Path):
         """The speech-to-mouth model in `weights` (motion reads recorded speech with it)."""

@@ -99,3 +99,10 @@ def run_cli(*args, cwd, home, timeout=300):
     env = {**os.environ, "ANNOUNCER_MODELS": str(MODELS), "ANNOUNCER_HOME": str(home)}
     return subprocess.run([sys.executable, "-m", "announcer", *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env=env, timeout=timeout)
+
+
+def synthesized(script, config):
+    """`script` synthesised with an engine loaded for `config` (voices fetched by name would go to the shared models)."""
+    from announcer.voice import load_engine, synthesize
+
+    return synthesize(script, config, load_engine(config, models_dir=MODELS))

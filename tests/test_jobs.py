@@ -218,7 +218,7 @@ def test_cancelling_a_running_job_stops_it_at_the_next_stage_and_delivers_nothin
 
     home, out = tmp_path / "home", tmp_path / "out"
     store = JobStore(home / "work" / "jobs.sqlite")
-    (spec,) = batch_jobs(find_scripts(_scripts(tmp_path / "inbox", 1)), str(AVATAR), out)
+    (spec,) = batch_jobs(find_scripts(_scripts(tmp_path / "inbox", 1), tmp_path / "tables"), str(AVATAR), out)
     job = store.enqueue(spec)
     summaries = []
     with Pipeline(RenderConfig(home=home, face=FaceConfig(models_dir=MODELS), progress=False)) as pipeline:
@@ -333,7 +333,7 @@ def test_cancelling_a_running_job_on_the_ray_engine_interrupts_its_task(tmp_path
     inbox.mkdir()
     write_script(inbox, "long.txt", " ".join(LINES * 8))  # about a minute of speech: far longer than the wait below
     store = JobStore(home / "work" / "jobs.sqlite")
-    (spec,) = batch_jobs(find_scripts(inbox), str(AVATAR), out)
+    (spec,) = batch_jobs(find_scripts(inbox, tmp_path / "tables"), str(AVATAR), out)
     job = store.enqueue(spec)
     engine = RayEngine(RenderConfig(home=home, face=FaceConfig(models_dir=MODELS), progress=False))
     summaries = []

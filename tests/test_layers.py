@@ -123,3 +123,16 @@ def test_no_module_imports_itself_round_a_circle():
                     seen.add(following)
                     frontier.append((following, [*route, following]))
     assert circles == [], f"import circles: {sorted({' -> '.join(sorted(c)) for c in circles})[:5]}"
+
+
+def test_no_stage_finds_the_home_for_itself():
+    """The home is resolved once, from --home or ANNOUNCER_HOME, by whoever starts the run (the CLI, a Runtime, the
+    studio) and handed down: a stage that called `Home.resolve()` itself would write into another home than the
+    run's when the two differ (issue 25)."""
+    unaided = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "resolve" \
+                    and getattr(node.func.value, "id", None) == "Home" and not node.args and not node.keywords:
+                unaided.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert unaided == []

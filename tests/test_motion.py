@@ -7,7 +7,7 @@ from announcer.motion import plan_motion
 from announcer.motion.idle import blinks, ping_pong
 from announcer.motion.visemes import blend, expand
 from announcer.script import parse_text
-from announcer.voice import synthesize
+from .conftest import synthesized
 from announcer.voice.types import Speech, TimedUnit
 
 
@@ -52,7 +52,7 @@ def test_stress_marks_give_their_time_to_the_next_phoneme():
 
 
 def test_mouth_is_closed_and_still_in_silence_and_pauses():
-    speech = synthesize(parse_text("Hello there. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
+    speech = synthesized(parse_text("Hello there. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
     plan = plan_motion(speech, MotionConfig(fps=25), 1, 0)
     first, second = speech.captions
     frame_times = (np.arange(plan.n_frames) + 0.5) / 25
@@ -66,7 +66,7 @@ def test_mouth_is_closed_and_still_in_silence_and_pauses():
 
 @pytest.mark.slow
 def test_recorded_speech_drives_the_mouth_from_audio():
-    speech = synthesize(parse_text("One, two, three. [pause 1s] Four."), VoiceConfig(engine="espeak"))
+    speech = synthesized(parse_text("One, two, three. [pause 1s] Four."), VoiceConfig(engine="espeak"))
     narration = Speech(speech.audio, speech.sample_rate, [], speech.captions, "narration", "x")
     from_audio = plan_motion(narration, MotionConfig(mouth_model="heuristic"), 1, 0)
     from_phonemes = plan_motion(speech, MotionConfig(), 1, 0)

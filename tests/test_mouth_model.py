@@ -10,10 +10,9 @@ from announcer.motion import plan_motion
 from announcer.motion.model import MouthNet, MouthNetSettings, log_mel, predict_mouth
 from announcer.motion.train import synthetic_clips, train
 from announcer.script import parse_text
-from announcer.voice import synthesize
 from announcer.voice.types import Speech
 
-from .conftest import MEDIA
+from .conftest import MEDIA, MODELS, synthesized
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def tiny_settings():
 @pytest.fixture(scope="module")
 def trained(tiny_settings):
     torch.manual_seed(0)
-    clips = synthetic_clips(tiny_settings, quick=True)
+    clips = synthetic_clips(tiny_settings, quick=True, models_dir=MODELS)
     return train(clips[2:], clips[:2], tiny_settings, steps=60, batch_size=8, crop_steps=150)
 
 
@@ -50,7 +49,7 @@ def test_training_makes_the_loss_fall(trained):
 @pytest.mark.slow
 def test_model_output_is_per_frame_and_opens_with_the_words(trained):
     model, _ = trained
-    speech = synthesize(parse_text("Good evening. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
+    speech = synthesized(parse_text("Good evening. [pause 1s] Good night."), VoiceConfig(engine="espeak"))
     shapes = predict_mouth(model, speech.audio, speech.sample_rate, 25, 90)
     assert shapes.shape == (90, 3)
     times = (np.arange(90) + 0.5) / 25
@@ -72,7 +71,7 @@ def test_narration_uses_trained_weights_when_given(tmp_path, trained):
     model, _ = trained
     path = tmp_path / "mouth.safetensors"
     model.save(path)
-    speech = synthesize(parse_text("Hello there."), VoiceConfig(engine="espeak"))
+    speech = synthesized(parse_text("Hello there."), VoiceConfig(engine="espeak"))
     narration = Speech(speech.audio, speech.sample_rate, [], speech.captions, "narration", "x")
     assert plan_motion(narration, MotionConfig(mouth_model=str(path)), 1, 0).driver == "audio-model"
     assert plan_motion(narration, MotionConfig(mouth_model="heuristic"), 1, 0).driver == "audio"

@@ -14,7 +14,7 @@ from announcer.script import parse_text
 from announcer.voice import load_engine, load_narration, synthesize
 from announcer.voice.loudness import voiced_span
 
-from .conftest import MEDIA
+from .conftest import MEDIA, MODELS
 
 MULTILINGUAL = MEDIA / "audio" / "multilingual"
 RECORDINGS = {"de": "de_speech.wav", "fr": "fr_speech.wav", "ja": "ja_speech.wav", "zh": "zh_news.wav"}
@@ -25,7 +25,7 @@ KOREAN = "안녕하세요. 오늘 서울에서 열두 개 도시의 시장들이
 def korean_recording(tmp_path_factory):
     """espeak-ng's Korean saved as a recording: a narration the tests can make themselves."""
     config = VoiceConfig(engine="espeak", language="ko")
-    spoken = synthesize(parse_text(KOREAN), config, load_engine(config))
+    spoken = synthesize(parse_text(KOREAN), config, load_engine(config, models_dir=MODELS))
     path = tmp_path_factory.mktemp("korean") / "ko.wav"
     soundfile.write(path, spoken.audio, spoken.sample_rate)
     return path
@@ -75,7 +75,7 @@ def test_narration_with_its_script_is_timed_by_the_scripts_own_phones(language, 
     says, within 60 ms of when the voice made it, and for none it does not say."""
     caplog.set_level(logging.WARNING)
     config = VoiceConfig(engine="espeak", language=language)
-    engine = load_engine(config)
+    engine = load_engine(config, models_dir=MODELS)
     spoken = synthesize(parse_text(text, language), config, engine)
     path = tmp_path / "narration.wav"
     soundfile.write(path, spoken.audio, spoken.sample_rate)

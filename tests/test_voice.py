@@ -12,7 +12,7 @@ from announcer.voice import align, load_engine, load_narration, synthesize
 from announcer.motion.visemes import VISEMES
 from announcer.voice.loudness import integrated_loudness, normalize_loudness, true_peak_dbtp
 
-from .conftest import MEDIA, TALKING_VIDEOS, write_script
+from .conftest import MEDIA, MODELS, TALKING_VIDEOS, synthesized, write_script
 
 
 def assert_timings_cover_speech(speech):
@@ -28,7 +28,7 @@ def assert_timings_cover_speech(speech):
 
 @pytest.fixture(scope="module")
 def piper_engine():
-    return load_engine(VoiceConfig(engine="piper"))
+    return load_engine(VoiceConfig(engine="piper"), models_dir=MODELS)
 
 
 def test_piper_speaks_with_phoneme_alignments(piper_engine):
@@ -57,7 +57,7 @@ def test_piper_speed_changes_duration(piper_engine):
 
 @pytest.mark.parametrize("language,text,expected", [("en", "Good morning, everyone.", "ɡ"), ("ko", "안녕하세요. 뉴스입니다.", "n")])
 def test_espeak_speaks_english_and_korean(language, text, expected):
-    speech = synthesize(parse_text(text, language), VoiceConfig(engine="espeak", language=language))
+    speech = synthesized(parse_text(text, language), VoiceConfig(engine="espeak", language=language))
     assert speech.engine == "espeak" and speech.duration > 1.0
     assert_timings_cover_speech(speech)
     assert expected in {p.label.strip("ˈˌː") for p in speech.phonemes}
@@ -65,17 +65,17 @@ def test_espeak_speaks_english_and_korean(language, text, expected):
 
 def test_unknown_espeak_voice_is_bad_input():
     with pytest.raises(InputError, match="no voice 'klingon-xx'"):
-        load_engine(VoiceConfig(engine="espeak", voice="klingon-xx"))
+        load_engine(VoiceConfig(engine="espeak", voice="klingon-xx"), models_dir=MODELS)
 
 
 def test_piper_voice_path_must_exist(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        load_engine(VoiceConfig(engine="piper", voice=str(tmp_path / "missing.onnx")))
+        load_engine(VoiceConfig(engine="piper", voice=str(tmp_path / "missing.onnx")), models_dir=MODELS)
 
 
 def test_default_piper_voice_refuses_korean():
     with pytest.raises(InputError, match="speaks English"):
-        load_engine(VoiceConfig(engine="piper", language="ko"))
+        load_engine(VoiceConfig(engine="piper", language="ko"), models_dir=MODELS)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def tiny_glow_tts_checkpoint(tmp_path_factory):
 
 
 def test_coqui_loads_a_local_checkpoint_and_times_its_tokens(tiny_glow_tts_checkpoint):
-    speech = synthesize(parse_text("Hello world. Good night."), VoiceConfig(engine="coqui", voice=str(tiny_glow_tts_checkpoint)))
+    speech = synthesized(parse_text("Hello world. Good night."), VoiceConfig(engine="coqui", voice=str(tiny_glow_tts_checkpoint)))
     assert speech.engine == "coqui" and speech.sample_rate == 22050
     assert speech.duration > 0.5 and np.isfinite(speech.audio).all()
     labels = [p.label for p in speech.phonemes]
@@ -110,7 +110,7 @@ def test_coqui_loads_a_local_checkpoint_and_times_its_tokens(tiny_glow_tts_check
 
 def test_coqui_folder_without_checkpoint_is_bad_input(tmp_path):
     with pytest.raises(InputError, match="config.json and a .pth"):
-        load_engine(VoiceConfig(engine="coqui", voice=str(tmp_path)))
+        load_engine(VoiceConfig(engine="coqui", voice=str(tmp_path)), models_dir=MODELS)
 
 
 @pytest.mark.parametrize("target,ceiling", [(-16.0, -1.0), (-23.0, -1.0)])
@@ -302,4 +302,4 @@ def test_every_voice_engine_named_in_the_config_can_be_built_and_no_other():
 
     assert set(voice._ENGINE_BUILDERS) == set(VOICE_ENGINES)
     with pytest.raises(InputError, match="unknown voice engine 'nosuch'"):
-        load_engine(VoiceConfig(engine="nosuch"))
+        load_engine(VoiceConfig(engine="nosuch"), models_dir=MODELS)

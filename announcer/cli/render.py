@@ -168,7 +168,7 @@ def _train_mouth(args) -> int:
     with Pipeline(config_from(args)) as pipeline:
         real, offsets = video_clips(videos, pipeline.face_stage, settings)
     held_out = [clip for clip in real if clip.name in VALIDATION_VIDEOS]
-    training = synthetic_clips(settings, args.quick, seed=args.seed) + [clip for clip in real if clip.name not in VALIDATION_VIDEOS]
+    training = synthetic_clips(settings, args.quick, Home.resolve(args.home).models_dir, seed=args.seed) + [clip for clip in real if clip.name not in VALIDATION_VIDEOS]
     steps = min(args.steps, 40) if args.quick else args.steps
     model, report = train(training, held_out, settings, steps, str(resolve_device(args.device)), args.seed)
     output = args.output or Home.resolve(args.home).models_dir / TRAINED_WEIGHTS_NAME

@@ -13,15 +13,14 @@ from .store import JobSpec
 SCRIPT_SUFFIXES = (".txt", ".md", ".srt")
 
 
-def find_scripts(source: str | Path, tables_dir: Path | None = None) -> list[Path]:
+def find_scripts(source: str | Path, tables_dir: Path) -> list[Path]:
     """A folder's scripts (not recursive), or the files a glob matches; sorted, so job order is stable. A .csv
-    spreadsheet gives one script per row (jobs.table), written into `tables_dir` (the home's work dir by default)."""
+    spreadsheet gives one script per row (jobs.table), written into `tables_dir` (in the home's work dir)."""
     path = Path(source).expanduser()
     if path.suffix.lower() == ".csv" and path.is_file():
-        from ..home import Home
         from .table import scripts_from_table
 
-        return scripts_from_table(path.resolve(), tables_dir or Home.resolve().work_dir / "tables")
+        return scripts_from_table(path.resolve(), tables_dir)
     if path.is_dir():
         found = [p for p in path.iterdir() if p.suffix.lower() in SCRIPT_SUFFIXES and p.is_file()]
     elif path.is_file():

@@ -115,14 +115,17 @@ def load_schedules(folder: Path) -> list[Schedule]:
 
 def fire(schedule_path: str, home: str | None) -> int:
     """Queue the schedule's scripts that are new or changed; the number queued."""
-    return _queue(load_schedule(Path(schedule_path)), _job_store(home))
+    from ..home import Home
+
+    return _queue(load_schedule(Path(schedule_path)), _job_store(home), Home.resolve(home).work_dir / "tables")
 
 
-def _queue(schedule: Schedule, store) -> int:
+def _queue(schedule: Schedule, store, tables_dir: Path) -> int:
+    """`tables_dir`: where a spreadsheet's rows are written as scripts (the home's work dir)."""
     from . import batch_jobs, find_scripts
 
     try:
-        scripts = find_scripts(schedule.scripts)
+        scripts = find_scripts(schedule.scripts, tables_dir)
     except InputError:
         return 0  # an empty inbox is normal
     queued = 0
@@ -147,8 +150,11 @@ class ScheduleRunner:
     def __init__(self, schedules: list[Schedule], config: RenderConfig):
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        from ..home import Home
+
         self.schedules = schedules
         self.store = _job_store(config.home)
+        self.tables_dir = Home.resolve(config.home).work_dir / "tables"
         self.scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
 
     def start(self) -> None:
@@ -173,7 +179,7 @@ class ScheduleRunner:
 
     def _fire(self, schedule_path: str, trigger_id: str) -> None:
         self.store.record_fired(trigger_id, time.time())
-        _queue(load_schedule(Path(schedule_path)), self.store)  # the YAML is read again: edits apply at the next firing
+        _queue(load_schedule(Path(schedule_path)), self.store, self.tables_dir)  # the YAML is read again: edits apply at the next firing
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)

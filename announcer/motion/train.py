@@ -73,7 +73,7 @@ class TrainingReport:
     video_offsets: dict[str, int] = field(default_factory=dict)
 
 
-def synthetic_clips(settings: MouthNetSettings, quick: bool, seed: int = 0) -> list[Clip]:
+def synthetic_clips(settings: MouthNetSettings, quick: bool, models_dir: Path, seed: int = 0) -> list[Clip]:
     from ..config import VoiceConfig
     from ..script import parse_text
     from ..voice import load_engine, synthesize
@@ -87,7 +87,7 @@ def synthetic_clips(settings: MouthNetSettings, quick: bool, seed: int = 0) -> l
     rng = np.random.default_rng(seed)
     clips = []
     for voice, sentences in tqdm(jobs, desc="synthesise", unit="voice", disable=None):
-        engine = load_engine(voice)
+        engine = load_engine(voice, models_dir=models_dir)
         for sentence in sentences:
             speech = synthesize(parse_text(sentence, voice.language), voice, engine)
             name = f"{voice.engine}:{voice.voice or voice.language or ''}:{sentence[:20]}"

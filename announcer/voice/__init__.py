@@ -1,7 +1,8 @@
 """Stage 2, voice: a script in, narration audio with phoneme and caption timings out.
 
 >>> from announcer.script import parse_text
->>> speech = synthesize(parse_text("Good evening."), VoiceConfig(engine="espeak"))
+>>> config = VoiceConfig(engine="espeak")
+>>> speech = synthesize(parse_text("Good evening."), config, load_engine(config, models_dir=Path("models")))
 >>> speech.sample_rate, speech.phonemes[0].label  # doctest: +SKIP
 (22050, 'ɡ')
 """
@@ -18,7 +19,6 @@ from tqdm import tqdm
 from ..config import VOICE_ENGINES, VoiceConfig
 from ..assets import sha256_of
 from ..errors import InputError
-from ..home import Home
 from ..media.ffmpeg import decode_audio, probe
 from ..script import Script
 from . import align, phones
@@ -39,10 +39,10 @@ script's words does not hold them all."""
 MIN_SHARE_HEARD = 0.5
 
 
-def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = None,
-                phone_recogniser: Callable | None = None) -> VoiceEngine:
+def load_engine(config: VoiceConfig, registry=None, *, models_dir: Path, phone_recogniser: Callable | None = None) \
+        -> VoiceEngine:
     """Build the engine once; it is reused for every sentence (and every clip of a batch). Voices fetched by name
-    are kept under `models_dir` (the home's, by default). `phone_recogniser` loads the recogniser that times the
+    are kept under `models_dir` (the home's). `phone_recogniser` loads the recogniser that times the
     phones of engines without alignments of their own (Supertonic)."""
     build = _ENGINE_BUILDERS.get(config.engine)
     if build is None:
@@ -50,33 +50,33 @@ def load_engine(config: VoiceConfig, registry=None, models_dir: Path | None = No
     return build(config, registry, models_dir, phone_recogniser)
 
 
-def _piper(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+def _piper(config: VoiceConfig, registry, models_dir: Path, phone_recogniser) -> VoiceEngine:
     from .piper_engine import PiperEngine
 
     if not (config.language or "en").startswith("en") and config.voice is None:
         raise InputError(f"the default Piper voice speaks English, not '{config.language}'",
                          fix="use --voice supertonic or espeak for this language, or a Piper voice for it")
     return PiperEngine(config.voice, config.speed, use_cuda=config.device.startswith("cuda") and _onnx_has_cuda(),
-                       registry=registry, voices_dir=models_dir / "voices" if models_dir else None)
+                       registry=registry, voices_dir=models_dir / "voices")
 
 
-def _supertonic(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+def _supertonic(config: VoiceConfig, registry, models_dir: Path, phone_recogniser) -> VoiceEngine:
     from .supertonic_engine import SupertonicEngine
 
-    return SupertonicEngine(config.voice, config.language or "en", config.speed, models_dir or Home.resolve().models_dir,
+    return SupertonicEngine(config.voice, config.language or "en", config.speed, models_dir,
                             phone_recogniser)
 
 
-def _espeak(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+def _espeak(config: VoiceConfig, registry, models_dir: Path, phone_recogniser) -> VoiceEngine:
     from .espeak_engine import EspeakEngine
 
     return EspeakEngine(config.voice, config.language or "en", config.speed)
 
 
-def _coqui(config: VoiceConfig, registry, models_dir: Path | None, phone_recogniser) -> VoiceEngine:
+def _coqui(config: VoiceConfig, registry, models_dir: Path, phone_recogniser) -> VoiceEngine:
     from .coqui_engine import CoquiEngine
 
-    return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui" if models_dir else None)
+    return CoquiEngine(config.voice, config.language or "en", config.device, models_dir / "coqui")
 
 
 _ENGINE_BUILDERS = {"piper": _piper, "supertonic": _supertonic, "espeak": _espeak, "coqui": _coqui}
@@ -137,9 +137,8 @@ def _onnx_has_cuda() -> bool:
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
-def synthesize(script: Script, config: VoiceConfig, engine: VoiceEngine | None = None, registry=None,
-               progress: bool = False) -> Speech:
-    engine = engine or load_engine(config, registry)
+def synthesize(script: Script, config: VoiceConfig, engine: VoiceEngine, progress: bool = False) -> Speech:
+    """The script spoken by `engine` (loaded once by load_engine), laid out on the clip's timeline."""
     segments = tqdm(script.segments, desc="voice", unit="sentence", disable=None if progress else True, leave=False)
     sentences = [engine.speak(segment.spoken) for segment in segments]
     audio, phonemes, captions = _lay_out(script, sentences, config, engine.sample_rate)

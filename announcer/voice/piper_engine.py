@@ -8,7 +8,6 @@ import numpy as np
 
 from ..assets import sha256_of
 from ..errors import InputError
-from ..home import Home
 from .catalogue import DEFAULT_VOICE, VoiceCatalogue, default_voice_path, install_voice
 from .types import SentenceAudio, TimedUnit, VoiceEngine
 
@@ -43,7 +42,9 @@ def _voice_file(voice: str) -> Path:
 
 def _catalogued_voice(name: str, voices_dir: Path | None) -> tuple[Path, str]:
     voice = VoiceCatalogue.load().find(name)
-    return install_voice(voice, voices_dir or Home.resolve().models_dir / "voices")
+    if voices_dir is None:
+        raise ValueError(f"Piper voice {name} is fetched on first use: give the folder it is kept in (voices_dir)")
+    return install_voice(voice, voices_dir)
 
 
 class PiperEngine(VoiceEngine):
