@@ -10,13 +10,11 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .assets import sha256_of
 from .avatar import RendererChoice, renderer_for
-from .cache import cache_key
 from .compose import OnScreenText, height_for_layouts
 from .compose.produce import Delivery, Narration, PresenterFrames, Production, delivery_for, produce
 from .compose.programme import Programme
@@ -32,8 +30,8 @@ from .motion.model import with_trained_mouth
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script
 from .settings import ClipSettings, ClipSources, Source, resolve
-from .voice import ARTIFACT_VERSION, Speech, check_narration_holds, choose_engine, load_narration, synthesize, \
-    voice_file_identity
+from .voice import Speech, check_narration_holds
+from .voice.stage import VoiceRequest
 
 log = logging.getLogger(__name__)
 
@@ -238,24 +236,9 @@ class Pipeline:
 
     def _speech(self, script: Script | None, audio: str | Path | None, voice: VoiceConfig) -> Speech:
         """TTS, or the recorded narration (aligned to phonemes): from the work dir when made before."""
-        segments = [(s.spoken, s.display, s.pause_after_ms, s.start_s) for s in script.segments] if script else None
-        if audio is None:
-            voice = choose_engine(voice, self.home.models_dir)
-        if audio is not None and not Path(audio).is_file():
-            return load_narration(Path(audio), voice, script)  # says what is wrong with the path
-        source = sha256_of(Path(audio)) if audio is not None else None
-        # Not keyed by the device: speech made on a cluster's CPU task is what its GPU task then renders.
-        key = cache_key("voice", ARTIFACT_VERSION, segments, asdict(replace(voice, device="")), source,
-                        voice_file_identity(voice))
-        cached = self.cache.load("voice", key)
-        if cached is not None:
-            return Speech.from_artifact(*cached)
-        if audio is not None:
-            speech = load_narration(Path(audio), voice, script, self.runtime.aligner, self.runtime.phone_recogniser)
-        else:
-            speech = synthesize(script, voice, self.runtime.voice_engine(voice), progress=self.config.progress)
-        self.cache.save("voice", key, *speech.to_artifact())
-        return speech
+        stage = self.runtime.voice_stage
+        request = stage.settled(VoiceRequest(script, _path(audio), voice))
+        return self.cache.through("voice", stage.cache_key(request), lambda: stage(request), Speech)
 
 
 def _programme(settings: ClipSettings, fps: int) -> Programme:

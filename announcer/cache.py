@@ -18,7 +18,9 @@ import logging
 import os
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -36,6 +38,18 @@ def cache_key(stage: str, version: int, *parts) -> str:
         digest.update(b"\0")
         digest.update(json.dumps(part, sort_keys=True, default=str).encode() if not isinstance(part, bytes) else part)
     return digest.hexdigest()[:32]
+
+
+class Artifact(Protocol):
+    """A stage's output as the cache keeps it: arrays, and a JSON record of the rest."""
+
+    def to_artifact(self) -> tuple[dict[str, np.ndarray], dict]: ...
+
+    @classmethod
+    def from_artifact(cls, arrays: dict[str, np.ndarray], record: dict): ...
+
+
+Made = TypeVar("Made", bound=Artifact)
 
 
 class DamagedArtifact(Exception):
@@ -70,6 +84,16 @@ class ArtifactCache:
             for path in (arrays_path, meta_path):
                 _remove(path)
             return None
+
+    def through(self, stage: str, key: str, make: Callable[[], Made], kind: type[Made]) -> Made:
+        """The `stage`'s output under `key` (a hash of what it is made from): from the work dir when made before,
+        else made by `make()` and kept."""
+        cached = self.load(stage, key)
+        if cached is not None:
+            return kind.from_artifact(*cached)
+        made = make()
+        self.save(stage, key, *made.to_artifact())
+        return made
 
     def save(self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
         if not self.enabled:

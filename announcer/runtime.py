@@ -15,9 +15,8 @@ from typing import TypeVar
 
 import torch
 
-from . import face as face_package
 from .assets import ModelRegistry
-from .cache import ArtifactCache, cache_key
+from .cache import ArtifactCache
 from .config import RenderConfig, VoiceConfig
 from .errors import InputError
 from .face import Avatar, FaceStage, FaceTrack
@@ -133,16 +132,15 @@ class Runtime:
 
         return self.model(("phones",), load_phone_recogniser)
 
+    @property
+    def voice_stage(self):
+        """The voice stage, speaking with this Runtime's engines and timing recordings with its recognisers."""
+        from .voice.stage import VoiceStage
+
+        return self.model(("voice stage",), lambda: VoiceStage(self.voice_engine, self.home.models_dir, self.aligner,
+                                                               self.phone_recogniser, self.config.progress))
+
     def face_track(self, avatar: Avatar) -> FaceTrack:
         """The avatar's landmark track, from the work dir when this avatar was tracked before."""
-        face = self.config.face
-        key = cache_key("face", face_package.ARTIFACT_VERSION, avatar.sha256, avatar.frames.shape, face.backend,
-                        face.smoothing_cutoff_hz, face.max_avatar_seconds, face.face_number)
-        cached = self.cache.load("face", key)
-        if cached is not None:
-            arrays, meta = cached
-            return FaceTrack(arrays["landmarks"], arrays["detected"], meta["backend"], meta["model_files"])
-        track = self.face_stage(avatar)
-        self.cache.save("face", key, {"landmarks": track.landmarks, "detected": track.detected},
-                        {"backend": track.backend, "model_files": track.model_files})
-        return track
+        stage = self.face_stage
+        return self.cache.through("face", stage.cache_key(avatar), lambda: stage(avatar), FaceTrack)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..assets import ModelRegistry
+from ..cache import cache_key
 from ..config import FaceConfig
 from ..errors import InputError
 from . import layout
@@ -39,6 +40,14 @@ class FaceTrack:
     @property
     def inter_ocular(self) -> float:
         return float(np.median(layout.inter_ocular(self.landmarks)))
+
+    def to_artifact(self) -> tuple[dict, dict]:
+        return ({"landmarks": self.landmarks, "detected": self.detected},
+                {"backend": self.backend, "model_files": self.model_files})
+
+    @classmethod
+    def from_artifact(cls, arrays: dict, record: dict) -> "FaceTrack":
+        return cls(arrays["landmarks"], arrays["detected"], record["backend"], record["model_files"])
 
 
 class FaceStage:
@@ -69,6 +78,12 @@ class FaceStage:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def cache_key(self, avatar: Avatar) -> str:
+        """What the track is made from: the avatar file's content and the frames taken from it, and the settings."""
+        face = self.config
+        return cache_key("face", ARTIFACT_VERSION, avatar.sha256, avatar.frames.shape, face.backend,
+                         face.smoothing_cutoff_hz, face.max_avatar_seconds, face.face_number)
 
     def __call__(self, avatar: Avatar) -> FaceTrack:
         self._require_a_human_face(avatar)

@@ -47,12 +47,12 @@ class Speech:
                   "model_files": self.model_files}
         return arrays, record
 
-    @staticmethod
-    def from_artifact(arrays: dict, record: dict) -> "Speech":
+    @classmethod
+    def from_artifact(cls, arrays: dict, record: dict) -> "Speech":
         phonemes = [TimedUnit(label, float(start), float(end))
                     for label, (start, end) in zip(record["phonemes"], arrays["phoneme_times"], strict=True)]
         captions = [TimedUnit(label, start, end) for label, start, end in record["captions"]]
-        return Speech(arrays["audio"], record["sample_rate"], phonemes, captions, record["engine"], record["voice"],
+        return cls(arrays["audio"], record["sample_rate"], phonemes, captions, record["engine"], record["voice"],
                       record["loudness_lufs"], record["true_peak_dbtp"], record["model_files"])
 
 
