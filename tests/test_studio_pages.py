@@ -165,3 +165,21 @@ def test_users_add_prints_a_token_once_that_signs_in(tmp_path):
     assert token not in (home / "work" / "jobs.sqlite").read_bytes().decode("latin-1")  # only its hash is kept
     again = run_cli("users", "add", "mina", "--role", "editor", "--home", home, cwd=tmp_path, home=home)
     assert again.returncode != 0 and "user 'mina' exists" in again.stderr
+
+
+def test_the_new_clip_page_offers_every_setting_and_checks_each_before_queueing(studio):
+    browser, csrf = signed_in(studio, "editor")
+    page = browser.get("/clips/new").text
+    for key in ("speed", "short_side", "cutout", "head_motion"):  # under More settings, made from announcer.settings
+        assert f'name="{key}"' in page
+    for key in ("intro", "music", "background", "output"):  # settings that name files are the admin's
+        assert f'name="{key}"' not in page
+    refused = browser.post("/clips/new", data={"csrf": csrf, "script": "Good evening.", "speed": "fast"})
+    assert refused.status_code == 422 and "the speed field: &#39;fast&#39; is not a number" in refused.text
+    assert studio.store.jobs() == []
+    answer = browser.post("/clips/new", data={"csrf": csrf, "script": "Good evening.", "head_motion": "0.5",
+                                              "cutout": "true"}, follow_redirects=False)
+    assert answer.status_code == 303
+    from announcer.jobs.runner import job_request
+
+    assert job_request(studio.store.jobs()[0]).settings == {"head_motion": "0.5", "cutout": "true"}

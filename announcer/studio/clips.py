@@ -161,7 +161,8 @@ def checked_options(options: dict, label: str, lines: dict | None = None) -> dic
             except InputError as error:
                 raise InputError(error.what, path=label, line=line, fix=error.fix) from None
         if value not in (None, ""):
-            checked_value(key, value, Source("{key}", path=label, lines={key: line} if line else {}))
+            where = Source("front matter {key}", path=label, lines={key: line}) if line else Source("the {key} field")
+            checked_value(key, value, where)
     return {key: value for key, value in options.items() if value not in (None, "")}
 
 
