@@ -136,3 +136,13 @@ def test_no_stage_finds_the_home_for_itself():
                     and getattr(node.func.value, "id", None) == "Home" and not node.args and not node.keywords:
                 unaided.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert unaided == []
+
+
+def test_the_orchestrator_and_the_command_stay_thin():
+    """Issue 25's measure: api.py under 300 lines, each of the CLI's modules under 500, and no function over 60."""
+    assert len((PACKAGE / "api.py").read_text(encoding="utf-8").splitlines()) < 300
+    assert all(len(path.read_text(encoding="utf-8").splitlines()) < 500 for path in (PACKAGE / "cli").glob("*.py"))
+    long = [f"{path.relative_to(PACKAGE.parent)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in sorted(PACKAGE.rglob("*.py")) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60]
+    assert long == []
