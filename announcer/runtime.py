@@ -100,6 +100,13 @@ class Runtime:
                                                        progress=self.config.progress))
 
     @property
+    def face_meter(self):
+        """MediaPipe's Face Landmarker with blendshapes and head pose, read frame by frame (face.meter)."""
+        from .face.meter import FaceMeter
+
+        return self.model(("face meter",), lambda: FaceMeter(self.registry.resolve("face_landmarker")[0]))
+
+    @property
     def segmenter(self):
         """MediaPipe's selfie segmenter, for cut-out layouts."""
         from .compose.cutout import Segmenter

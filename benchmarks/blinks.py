@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from announcer.config import FaceConfig, GenerateConfig
-from announcer.eval.eyes import EyeMeter, grain
+from announcer.eval.eyes import grain
+from announcer.face.meter import FaceMeter
 from announcer.face import FaceStage, load_avatar
 from announcer.generate import WarpRenderer
 from announcer.motion import MotionPlan
@@ -26,7 +27,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=720)
     args = parser.parse_args()
     stage = FaceStage(FaceConfig(models_dir=args.models_dir))
-    meter = EyeMeter(args.models_dir / "face_landmarker_v2_with_blendshapes.task")
+    meter = FaceMeter(args.models_dir / "face_landmarker_v2_with_blendshapes.task")
     renderer = WarpRenderer(GenerateConfig(), torch.device("cpu"))
     plan = MotionPlan(25, np.zeros((3, 3), np.float32), np.array([0, 0.6, 1.0], np.float32), np.zeros((3, 3), np.float32),
                       np.zeros(3, np.int64), "phonemes")

@@ -184,3 +184,24 @@ def test_with_two_faces_the_largest_is_the_presenter_unless_one_is_chosen(tmp_pa
     assert centres[None] > split and centres[2] > split  # the larger face, on the right
     assert centres[1] < split  # the first from the left, when asked for
     assert "2 faces in the picture; the presenter is the largest" in caplog.text and "--face N" in caplog.text
+
+
+def test_the_face_meter_reads_head_pose_smile_and_blinks_as_mediapipe_sees_them(pipeline):
+    """The yardstick for expression: a picture turned by 10 degrees reads a roll 10 degrees apart; a smiling photo
+    smiles more than a straight face; a real talking head moves its head and brows over a few seconds."""
+    meter = pipeline.runtime.face_meter
+    smile = np.asarray(Image.open(MEDIA / "portraits" / "woman_smile.png").convert("RGB"))
+    height, width = smile.shape[:2]
+    turned = cv2.warpAffine(smile, cv2.getRotationMatrix2D((width / 2, height / 2), 10, 1.0), (width, height))
+    readings = meter.read(np.stack([smile, turned]))
+    assert abs((readings.head[1, 2] - readings.head[0, 2]) - 10) < 1.5  # counter-clockwise in the picture
+    assert abs(readings.head[1, 0] - readings.head[0, 0]) < 2 and abs(readings.head[1, 1] - readings.head[0, 1]) < 2
+    straight = np.asarray(Image.open(MEDIA / "portraits" / "woman_brown_hair.jpg").convert("RGB"))
+    assert readings.smile[0] > meter.read(straight[None]).smile[0] + 0.1
+    talking = load_avatar(MEDIA / "videos" / "talk_face2.mp4", None, 480, 4)
+    real = meter.read(talking.frames[::2])
+    assert np.isfinite(real.head).all() and 0.2 < np.nanstd(real.head[:, 0]) < 10  # a real head moves, a little
+    brows = max(np.nanstd(real.score(name)) for name in ("browInnerUp", "browOuterUpLeft", "browDownLeft"))
+    assert brows > 0.03 and not np.isnan(real.blendshapes).any()
+    nothing = meter.read(np.zeros((1, 64, 64, 3), np.uint8))
+    assert np.isnan(nothing.head).all() and np.isnan(nothing.smile).all()

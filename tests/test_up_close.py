@@ -13,7 +13,8 @@ import torch
 
 from announcer.config import GenerateConfig
 from announcer.deliver.closeups import closeup_sheet, pick_moments
-from announcer.eval.eyes import EyeMeter, fine_grain, grain
+from announcer.eval.eyes import fine_grain, grain
+from announcer.face.meter import FaceMeter
 from announcer.eval.texture import interior_flicker, mouth_scores, split_held_out
 from announcer.face import layout, load_avatar
 from announcer.generate import WarpRenderer
@@ -65,7 +66,7 @@ def _region(shape, outline: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def eye_meter():
-    meter = EyeMeter(MODELS / "face_landmarker_v2_with_blendshapes.task")
+    meter = FaceMeter(MODELS / "face_landmarker_v2_with_blendshapes.task")
     yield meter
     meter.close()
 

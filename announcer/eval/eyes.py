@@ -1,59 +1,18 @@
-"""Blinks as MediaPipe sees them: how open each eye is re-detected, and the model's own eyeBlink scores."""
+"""Blinks as MediaPipe sees them (face.meter: how open each eye is re-detected, and the model's own eyeBlink scores),
+and the grain of the eyes and lids."""
 from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..face import layout
-from ..face.backends import native_logs_hidden
-from ..face.layout import MEDIAPIPE_TO_IBUG68
+from ..face.meter import FaceReadings
 from .metrics import runs
 
 CLOSING = 0.6
 """A real blink: the eye's opening falls below this share of its usual opening."""
 
 
-@dataclass
-class EyeReadings:
-    opening: np.ndarray
-    """(N,) eye opening (inter-ocular units) re-detected on each frame; NaN where no face was found."""
-    blink: np.ndarray
-    """(N,) mean of MediaPipe's eyeBlinkLeft and eyeBlinkRight blendshapes."""
-
-
-class EyeMeter:
-    """MediaPipe Face Landmarker with blendshapes, one frame at a time (no tracking between frames)."""
-
-    def __init__(self, model_path: Path):
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        with native_logs_hidden():
-            self._landmarker = vision.FaceLandmarker.create_from_options(vision.FaceLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(model_path)), output_face_blendshapes=True, num_faces=1))
-
-    def close(self) -> None:
-        self._landmarker.close()
-
-    def read(self, frames: np.ndarray) -> EyeReadings:
-        import mediapipe as mp
-
-        opening = np.full(len(frames), np.nan, np.float32)
-        blink = np.full(len(frames), np.nan, np.float32)
-        with native_logs_hidden():
-            for index, frame in enumerate(frames):
-                result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame)))
-                if not result.face_landmarks:
-                    continue
-                mesh = np.array([(p.x, p.y) for p in result.face_landmarks[0]], np.float32)
-                opening[index] = layout.eye_opening(mesh[MEDIAPIPE_TO_IBUG68] * (frame.shape[1], frame.shape[0]))
-                scores = {c.category_name: c.score for c in result.face_blendshapes[0]}
-                blink[index] = (scores["eyeBlinkLeft"] + scores["eyeBlinkRight"]) / 2
-        return EyeReadings(opening, blink)
-
-
-def blink_depths(readings: EyeReadings, usual_opening: float) -> list[dict]:
+def blink_depths(readings: FaceReadings, usual_opening: float) -> list[dict]:
     """Each blink's deepest frame: its opening as a share of `usual_opening`, and its eyeBlink score."""
     ratio = readings.opening / usual_opening
     blinks = []

@@ -23,7 +23,7 @@ from ..generate.mouth import polygon_mask
 from ..runtime import Runtime
 from . import metrics
 from ..deliver.closeups import closeup_png, pick_moments
-from .eyes import EyeMeter, blink_depths
+from .eyes import blink_depths
 
 HELD_OUT_SHARE = 0.15
 GUARD_FRAMES = 5
@@ -96,8 +96,7 @@ def interior_flicker(frames: np.ndarray, points: np.ndarray) -> float:
 
 def _real_blinks(frames: np.ndarray, runtime: Runtime) -> dict:
     """The video's own blinks as MediaPipe sees them, the yardstick for generated ones."""
-    meter = runtime.model(("eye meter",), lambda: EyeMeter(runtime.registry.resolve("face_landmarker")[0]))
-    readings = meter.read(frames)
+    readings = runtime.face_meter.read(frames)
     usual = float(np.nanmedian(readings.opening))
     return {"usual_opening": round(usual, 4), "blinks": blink_depths(readings, usual)}
 
