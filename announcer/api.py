@@ -56,9 +56,12 @@ class RenderRequest:
     job: str | None = None
     """The job's key, when a job store renders this clip: recorded in the manifest, so a worker that finds the clip
     delivered (its predecessor died before recording it) does not deliver it again."""
+    settings_source: Source | None = None
+    """Where `settings` were written, for errors (a spreadsheet's row); None: given as flags or through the API."""
 
     def sources(self) -> ClipSources:
-        overrides = Source.flags({**self.settings, "avatar": self.avatar})
+        given = {key: value for key, value in {**self.settings, "avatar": self.avatar}.items() if value is not None}
+        overrides = replace(self.settings_source, values=given) if self.settings_source else Source.flags(given)
         return ClipSources(_path(self.script), overrides, Source("{key}", self.defaults), _path(self.audio))
 
 

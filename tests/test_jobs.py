@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from announcer.config import RenderConfig
 from announcer.errors import InputError
 from announcer.eval.metrics import psnr
+from announcer.home import Home
 from announcer.jobs.store import JobSpec, JobStore
+from announcer.settings import resolve
 
 from .conftest import MEDIA, MODELS, decode_frames, probe, run_cli, write_script
 
@@ -383,22 +386,34 @@ def test_render_creates_a_missing_output_folder(tmp_path, pipeline):
 
 
 def test_a_spreadsheet_row_becomes_a_script_with_its_settings(tmp_path):
-    from announcer.jobs.table import scripts_from_table, table_row_of
+    from announcer.jobs.batch import batch_jobs
+    from announcer.jobs.runner import job_request
+    from announcer.jobs.store import JobStore
+    from announcer.jobs.table import row_settings, scripts_from_table, table_row_of
     from announcer.script import read_script
 
     (tmp_path / "presenters").mkdir()
     write_script(tmp_path / "presenters", "anna.yaml", "name: Anna Kim\n")
-    table = write_script(tmp_path, "bulletin.csv", 'text,title,presenter,layout,layouts,cutout\n'
-                                                   '"Good evening, all.",Opening,anna,9:16,,\n'
-                                                   '\n,,,,,\nSecond story.,Story two,,,"16:9, 9:16",yes\n')
+    table = write_script(tmp_path, "bulletin.csv", 'text,title,presenter,layout,layouts,cutout,speed\n'
+                                                   '"Good evening, all.",Opening,anna,9:16,,,\n'
+                                                   '\n,,,,,,\nSecond story.,Story two,,,"16:9, 9:16",yes,fast\n')
     scripts = scripts_from_table(table, tmp_path / "work")
     assert len(scripts) == 2  # blank rows are not clips
     first = read_script(scripts[0])
-    assert first.text == "Good evening, all." and first.options["title"] == "Opening"
-    assert first.options["presenter"] == str((tmp_path / "presenters" / "anna.yaml").resolve())  # found beside the sheet
-    assert str(first.options["layout"]) == "9:16" and table_row_of(scripts[0]) == (table.resolve(), 2)
-    second = read_script(scripts[1])
-    assert second.options["cutout"] is True and second.options["layouts"] == "16:9, 9:16"  # a switch, a list of layouts
+    assert first.text == "Good evening, all." and first.options == {}  # the row's text; its settings are not written in
+    settings = row_settings(scripts[0])
+    assert settings["title"] == "Opening" and str(settings["layout"]) == "9:16"
+    assert settings["presenter"] == str((tmp_path / "presenters" / "anna.yaml").resolve())  # found beside the sheet
+    assert table_row_of(scripts[0]) == (table.resolve(), 2)
+    second = row_settings(scripts[1])
+    assert second["cutout"] is True and second["layouts"] == "16:9, 9:16"  # a switch, a list of layouts
+    store = JobStore(tmp_path / "jobs.sqlite")
+    jobs = [store.enqueue(spec) for spec in batch_jobs(scripts, str(AVATAR), tmp_path / "out")]
+    request = job_request(jobs[1])
+    assert request.settings["layouts"] == "16:9, 9:16"  # travels with the job, typed
+    with pytest.raises(InputError) as bad_cell:  # a bad cell is reported at its row and column
+        resolve(request.sources(), RenderConfig(), Home.resolve(tmp_path / "home"))
+    assert bad_cell.value.one_line().startswith(f"{table.resolve()}:5: column speed: 'fast' is not a number")
     bad = write_script(tmp_path, "bad.csv", "text,colour\nHello.,red\n")
     with pytest.raises(InputError, match="unknown spreadsheet column 'colour'") as refused:
         scripts_from_table(bad, tmp_path / "work")

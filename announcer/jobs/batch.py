@@ -74,7 +74,12 @@ def refuse_clashing_outputs(specs: list[JobSpec], out_dir: Path) -> None:
 
 
 def _job_spec(script: Path, avatar: str | None, out_dir: Path, batch: str, options: dict) -> JobSpec:
-    output = _output(script, out_dir).video
+    """A script's job; a spreadsheet row's settings go with it (jobs.table), typed, as the job's own settings."""
+    from .table import row_settings
+
+    settings = row_settings(script)
+    options = {**options, "settings": settings} if settings else options
+    output = _output(script, out_dir, settings.get("output")).video
     avatar_id = _avatar_identity(avatar)
     content = script.read_bytes() if script.is_file() else b""
     key = hashlib.sha256(json.dumps([str(script), hashlib.sha256(content).hexdigest(), avatar_id, str(output), options],
@@ -82,13 +87,13 @@ def _job_spec(script: Path, avatar: str | None, out_dir: Path, batch: str, optio
     return JobSpec(batch=batch, output=str(output), script=str(script), avatar=avatar, options=options, key=key)
 
 
-def _output(script: Path, out_dir: Path) -> OutputSet:
-    """The front matter's `output:` when a Markdown script has one (kept inside the batch folder), else the script's
-    name. A broken script still gets its job (its render reports why it is broken); a bad `output:` is refused now,
-    at its line, since the batch cannot say where that clip would go."""
+def _output(script: Path, out_dir: Path, row_output: str | None = None) -> OutputSet:
+    """A spreadsheet row's `output` column, else the front matter's `output:` when a Markdown script has one (kept
+    inside the batch folder), else the script's name. A broken script still gets its job (its render reports why it
+    is broken); a bad `output:` is refused now, at its line, since the batch cannot say where that clip would go."""
     from .table import at_its_row
 
-    name, line = _front_matter_output(script)
+    name, line = (str(row_output), None) if row_output else _front_matter_output(script)
     if name is None:
         return OutputSet.inside(out_dir, _with_mp4(script.stem))
     try:

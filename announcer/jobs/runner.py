@@ -65,10 +65,16 @@ def job_request(job: Job):
     as defaults, which a script's own front matter wins over."""
     from ..api import RenderRequest
 
+    from ..settings import Source
+    from .table import table_row_of
+
     defaults = {"avatar": job.avatar, "presenter": job.options.get("presenter")}
+    row = table_row_of(Path(job.script)) if job.script else None
+    settings_source = Source("column {key}", path=row[0], lines={key: row[1] for key in job.options.get("settings", {})}) \
+        if row else None
     return RenderRequest(avatar=None, output=job.output, script=job.script, settings=dict(job.options.get("settings", {})),
                          defaults={key: value for key, value in defaults.items() if value is not None},
-                         closeups=bool(job.options.get("closeups")), job=job.key)
+                         closeups=bool(job.options.get("closeups")), job=job.key, settings_source=settings_source)
 
 
 PREPARE_AVATAR = "prepare-avatar"

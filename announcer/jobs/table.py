@@ -2,20 +2,21 @@
 
 The header names the columns: `text` (the script, required) and any of a clip's settings (announcer.settings: title,
 presenter, avatar, voice, language, speed, loudness, layout, layouts, background, position, cutout, template, intro,
-outro, music, output ...). Each row becomes a Markdown script with that front matter, kept in the home's work dir, so the batch runs,
-queues and resumes exactly as a folder of scripts does; a bad row fails its own clip, never the others.
+outro, music, output ...). Each row's text becomes a Markdown script, kept in the home's work dir, so the batch runs, queues and resumes exactly
+as a folder of scripts does; a bad row fails its own clip, never the others. The row's settings are not written into
+that script: they are kept beside it (NAME.settings.json) and travel with its job as typed settings, and an error in
+one names the spreadsheet's row and column.
 
-Names that the scripts would look up beside themselves (a presenter, a template, an avatar, background, intro, outro
-or music file) are looked up beside the spreadsheet instead, and written into the script as paths.
+Names that a script would look up beside itself (a presenter, a template, an avatar, background, intro, outro or
+music file) are looked up beside the spreadsheet instead, and kept as paths.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 from pathlib import Path
-
-import yaml
 
 from ..errors import InputError
 from ..settings import SETTINGS
@@ -39,9 +40,23 @@ def scripts_from_table(table: Path, folder: Path) -> list[Path]:
     scripts = []
     for line, row in rows:
         path = out / f"{table.stem}-{len(scripts) + 1:03d}.md"
-        path.write_text(_script(table, line, row), encoding="utf-8")
+        path.write_text(f"---\n# from {table.resolve()}, line {line}\n---\n{row.get('text', '')}\n", encoding="utf-8")
+        settings = {key: _resolved(table, key, value) for key, value in row.items() if key != "text" and value}
+        _settings_file(path).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
         scripts.append(path)
     return scripts
+
+
+def row_settings(script: Path) -> dict:
+    """The settings of the spreadsheet row `script` was made from, by key ({} for any other script)."""
+    kept = _settings_file(script)
+    if table_row_of(script) is None or not kept.is_file():
+        return {}
+    return json.loads(kept.read_text(encoding="utf-8"))
+
+
+def _settings_file(script: Path) -> Path:
+    return script.with_name(f"{script.stem}.settings.json")
 
 
 def _rows(table: Path) -> list[tuple[int, dict]]:
@@ -85,13 +100,6 @@ def _read_rows(table: Path, reader: csv.DictReader):
     finally:
         csv.field_size_limit(limit)
     return rows
-
-
-def _script(table: Path, line: int, row: dict) -> str:
-    options = {key: _resolved(table, key, value) for key, value in row.items() if key != "text" and value}
-    front = yaml.safe_dump(options, allow_unicode=True, sort_keys=False) if options else ""
-    source = f"# from {table.resolve()}, line {line}\n"
-    return f"---\n{source}{front}---\n{row.get('text', '')}\n"
 
 
 def _resolved(table: Path, key: str, value: str) -> str | bool:
@@ -139,4 +147,4 @@ def script_source(script: Path) -> str:
     return f"{row[0]} line {row[1]}" if row else str(script)
 
 
-__all__ = ["at_its_row", "row_in", "scripts_from_table", "table_row_of", "script_source"]
+__all__ = ["at_its_row", "row_in", "row_settings", "scripts_from_table", "table_row_of", "script_source"]

@@ -16,10 +16,9 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..languages import checked_language
-from ..plain_yaml import load_plain_yaml
 from ..home import Home
 from ..jobs.store import Job, JobSpec
-from ..jobs.table import row_in, scripts_from_table
+from ..jobs.table import row_settings, scripts_from_table, table_row_of
 from ..script import read_script
 from ..settings import SETTINGS, Source, checked_value
 from .store import StudioStore
@@ -86,14 +85,13 @@ class ClipDesk:
             table = Path(folder) / "table.csv"
             table.write_text(text, encoding="utf-8")
             try:
-                scripts = [path.read_text(encoding="utf-8") for path in scripts_from_table(table, Path(folder) / "rows")]
+                made = scripts_from_table(table, Path(folder) / "rows")
             except InputError as error:
                 raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None
-        rows = [(row_in(script)[1], script) for script in scripts]
-        for line, script in rows:
-            front = load_plain_yaml(script.split("---\n", 2)[1]) or {}
-            checked_options(front, label, {key: line for key in front})
-        return [self.submit(user, script, {}, f"{label} line {line}") for line, script in rows]
+            rows = [(table_row_of(path)[1], path.read_text(encoding="utf-8"), row_settings(path)) for path in made]
+        for line, _, settings in rows:
+            checked_options(settings, label, {key: line for key in settings})
+        return [self.submit(user, script, settings, f"{label} line {line}") for line, script, settings in rows]
 
     def file(self, job: Job, name: str) -> Path | None:
         """A finished clip's file by its name in OUTPUT_NAMES (the worker recorded the paths); None if there is none."""
