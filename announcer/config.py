@@ -20,6 +20,9 @@ STAGES = ("script", "avatar", "face", "voice", "motion", "generate+encode", "del
 """A render's stages in the order they run: what the job store records as each finishes and the studio's progress
 counts (tests/test_layers.py checks that api.py times exactly these, in this order)."""
 MOUTH_INTERIORS = ("real", "painted", "off")
+TONES = ("warm", "neutral", "grave", "urgent")
+"""The registers a newsroom reads in (script.tone): greetings and good news, the plain report, deaths and disasters,
+breaking news and warnings."""
 
 
 @dataclass

@@ -17,6 +17,7 @@ from .config import RenderConfig
 from .deliver import manifest_file, manifest_number
 from .face import Avatar, FaceTrack
 from .media.ffmpeg import ffmpeg_binary
+from .script.tone import script_tones
 from .settings import ClipSettings
 from .timeline import TimedUnit
 from .version import __version__
@@ -74,6 +75,7 @@ def clip_manifest(clip: MadeClip, delivery: Delivery, timings: dict[str, float],
                   "motion_driver": clip.motion_driver, "renderer": clip.renderer},
         "audio_duration_s": round(clip.speech.duration, 3),
         "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in clip.captions],
+        "tones": _tones(clip.settings),
         "outputs": {"video": outputs.video.name, "srt": outputs.subtitles_srt.name, "vtt": outputs.subtitles_vtt.name,
                     "thumbnail": outputs.thumbnail.name},
         "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
@@ -87,6 +89,15 @@ def _as_rendered(run: RenderConfig, settings: ClipSettings) -> RenderConfig:
     """The run's config with the clip's own settings in it: what this clip was rendered with."""
     return replace(run, voice=replace(settings.voice, device=run.voice.device), layout=settings.layouts[0],
                    graphics=settings.graphics, programme=settings.programme, motion=settings.motion)
+
+
+def _tones(settings: ClipSettings) -> list[dict]:
+    """Each sentence's tone and where it came from: a tag, the clip's setting, its own words, or its story's."""
+    script = settings.script
+    if script is None:
+        return []
+    return [{"text": segment.display, "tone": tone.tone, "source": tone.source, "cues": list(tone.cues)}
+            for segment, tone in zip(script.segments, script_tones(script, settings.expression.tone), strict=True)]
 
 
 def _inputs(clip: MadeClip) -> dict:

@@ -22,6 +22,7 @@ from .config import (
     ASPECTS,
     LOUDNESS_PRESETS,
     POSITIONS,
+    TONES,
     GraphicsConfig,
     LayoutConfig,
     MotionConfig,
@@ -35,6 +36,7 @@ from .errors import InputError
 from .face.presenter import CREDIT, default_presenter
 from .home import Home
 from .languages import checked_language
+from .motion.expression import ExpressionConfig
 from .presenters import Presenter, find_presenter
 from .script import Script, read_script
 from .templates import Template, find_template
@@ -93,6 +95,8 @@ SETTINGS: dict[str, Setting] = {setting.key: setting for setting in (
     Setting("outro", "a video played after the presenter", "file", "programme.outro", studio=False),
     Setting("music", "a music bed looped under the presenter, ducked while they speak", "file", "programme.music",
             studio=False),
+    Setting("tone", "the tone the whole clip is read in, where no [tone X] tag sets one (default: each sentence's "
+                    "own, from the text)", "choice", "expression.tone", TONES),
     Setting("head_motion", "how far a photo presenter's head sways as they read: 0 keeps it still, 1 is the usual",
             "number", "motion.head_motion", limits=(0.0, 2.0)),
     Setting("output", "the clip's file name", studio=False),
@@ -171,6 +175,7 @@ class ClipSettings:
     graphics: GraphicsConfig
     programme: ProgrammeConfig
     motion: MotionConfig
+    expression: ExpressionConfig
     avatar: Path
     presenter: Presenter | None
     template: Template | None
@@ -235,7 +240,7 @@ def resolve(sources: ClipSources, run: RenderConfig, home: Home) -> ClipSettings
         else (run.layout, run.graphics, run.programme)
     layers = [sources.defaults, *([Source.of_presenter(presenter)] if presenter else []), front_matter, sources.overrides]
     builder = _Builder(run, {"voice": run.voice, "layout": layout, "graphics": graphics, "programme": programme,
-                             "motion": run.motion})
+                             "motion": run.motion, "expression": ExpressionConfig()})
     for source in layers:
         for key, value in source.values.items():
             if key not in ("presenter", "template"):
@@ -313,7 +318,7 @@ class _Builder:
         layouts = _each_layout(groups["layout"], list(clip.get("layouts") or []))
         title = str(clip["title"]) if "title" in clip else (script.title if script else None)
         return ClipSettings(script, groups["voice"], tuple(layouts), groups["graphics"], programme, groups["motion"],
-                            avatar, presenter, template, title, clip.get("headline"), self.origins)
+                            groups["expression"], avatar, presenter, template, title, clip.get("headline"), self.origins)
 
 
 def _read(setting: Setting, value, source: Source) -> dict[str, object]:

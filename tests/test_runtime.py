@@ -13,9 +13,10 @@ from announcer.runtime import Runtime
 from .conftest import MODELS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "announcer"
-NOT_MODELS = {"ffmpeg_binary", "ffprobe_binary", "model_checksums", "frame_edge_fade", "_voice_names", "offered_voices"}
-"""Functions allowed a process-wide cache: they find tools, checksum files, make a small fixed array or list the
-voices installed with a package; no model."""
+NOT_MODELS = {"ffmpeg_binary", "ffprobe_binary", "model_checksums", "frame_edge_fade", "_voice_names", "offered_voices",
+              "_vader"}
+"""Functions allowed a process-wide cache: they find tools, checksum files, make a small fixed array, list the
+voices installed with a package or read a word list (VADER's lexicon); no model."""
 
 
 @pytest.mark.slow

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
+from ..config import TONES
 from ..errors import InputError
 from ..languages import checked_language
 from ..plain_yaml import load_plain_yaml
@@ -22,6 +23,7 @@ MAX_SCRIPT_SECONDS = 3600.0
 SLOW_WORDS_PER_SECOND = 2.0
 _PAUSE = re.compile(r"\[pause\s+(\d+(?:\.\d+)?)\s*(ms|s)\]", re.IGNORECASE)
 _ANY_MARKER = re.compile(r"\[[^\]]*\]")
+_TONE = re.compile(r"\[tone\s+(\w+)\s*\]", re.IGNORECASE)
 _SRT_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -36,6 +38,8 @@ class Segment:
     start_s: float | None = None
     """Only for .srt scripts: when this line must start."""
     end_s: float | None = None
+    tone: str | None = None
+    """The tone an inline [tone X] tag before it set (until the next tag); None: the clip's setting or analysis."""
 
 
 @dataclass(frozen=True)
@@ -176,30 +180,39 @@ def normalize(text: str, language: str) -> str:
 def _segments_from_body(path: Path | None, body: str, first_line: int, language: str) -> tuple[Segment, ...]:
     segments: list[Segment] = []
     body_lines = body.splitlines()
+    tone = None
     for paragraph, line in _paragraphs(body, first_line):
         _check_markers(path, paragraph, body_lines[line - first_line:], line)
-        parts = _PAUSE.split(paragraph)
-        # _PAUSE.split yields [text, amount, unit, text, amount, unit, ..., text]
-        for index in range(0, len(parts), 3):
-            pause_ms = 0
-            if index + 2 < len(parts):
-                amount, unit = float(parts[index + 1]), parts[index + 2].lower()
-                pause_ms = int(amount * (1000 if unit == "s" else 1))
-                if pause_ms > MAX_PAUSE_S * 1000:
-                    raise InputError(f"pause of {pause_ms / 1000:g}s is longer than {MAX_PAUSE_S:g}s", path=path,
-                                     line=_line_of(body_lines[line - first_line:], f"[pause {parts[index + 1]}", line),
-                                     fix=f"use pauses of at most {MAX_PAUSE_S:g}s")
-            sentences = split_sentences(parts[index], language)
-            for position, sentence in enumerate(sentences):
-                spoken = normalize(sentence, language)
-                is_last = position == len(sentences) - 1
-                segments.append(Segment(sentence, spoken, line, pause_ms if is_last else 0))
-            if not sentences and pause_ms and segments:
-                last = segments[-1]
-                segments[-1] = Segment(last.display, last.spoken, last.line, last.pause_after_ms + pause_ms)
+        pieces = _TONE.split(paragraph)  # [text, tone, text, tone, ..., text]
+        for index in range(0, len(pieces), 2):
+            if index:
+                tone = pieces[index - 1].lower()
+            _add_sentences(segments, path, pieces[index], line, body_lines[line - first_line:], language, tone)
     if not any(re.search(r"\w", s.spoken) for s in segments):
         raise InputError("script has no words to read", path=path, line=first_line, fix="write the text to be read")
     return tuple(segments)
+
+
+def _add_sentences(segments: list[Segment], path: Path | None, text: str, line: int, lines_from_here: list[str],
+                   language: str, tone: str | None) -> None:
+    """`text`'s sentences, each with the pause a [pause] marker after it asks for, and the tone a tag set."""
+    parts = _PAUSE.split(text)
+    # _PAUSE.split yields [text, amount, unit, text, amount, unit, ..., text]
+    for index in range(0, len(parts), 3):
+        pause_ms = 0
+        if index + 2 < len(parts):
+            amount, unit = float(parts[index + 1]), parts[index + 2].lower()
+            pause_ms = int(amount * (1000 if unit == "s" else 1))
+            if pause_ms > MAX_PAUSE_S * 1000:
+                raise InputError(f"pause of {pause_ms / 1000:g}s is longer than {MAX_PAUSE_S:g}s", path=path,
+                                 line=_line_of(lines_from_here, f"[pause {parts[index + 1]}", line),
+                                 fix=f"use pauses of at most {MAX_PAUSE_S:g}s")
+        sentences = split_sentences(parts[index], language)
+        for position, sentence in enumerate(sentences):
+            is_last = position == len(sentences) - 1
+            segments.append(Segment(sentence, normalize(sentence, language), line, pause_ms if is_last else 0, tone=tone))
+        if not sentences and pause_ms and segments:
+            segments[-1] = replace(segments[-1], pause_after_ms=segments[-1].pause_after_ms + pause_ms)
 
 
 def _paragraphs(body: str, first_line: int):
@@ -218,9 +231,13 @@ def _paragraphs(body: str, first_line: int):
 
 def _check_markers(path: Path | None, paragraph: str, lines_from_here: list[str], line: int) -> None:
     for marker in _ANY_MARKER.findall(paragraph):
-        if not _PAUSE.fullmatch(marker):
+        tone = _TONE.fullmatch(marker)
+        if tone and tone.group(1).lower() not in TONES:
+            raise InputError(f"unknown tone '{tone.group(1)}' in {marker}", path=path,
+                             line=_line_of(lines_from_here, marker, line), fix=f"use [tone {'], [tone '.join(TONES)}]")
+        if not (tone or _PAUSE.fullmatch(marker)):
             raise InputError(f"unknown marker '{marker}'", path=path, line=_line_of(lines_from_here, marker, line),
-                             fix="the only marker is [pause 800ms] or [pause 1.5s]")
+                             fix="use [pause 800ms], [pause 1.5s] or [tone grave]")
 
 
 def _line_of(lines_from_here: list[str], text: str, line: int) -> int:
