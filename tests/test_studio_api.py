@@ -280,3 +280,20 @@ def test_a_sign_in_posted_from_another_site_is_refused(studio):
     own = browser.post("/login", data={"token": studio.tokens["editor"]}, headers={"Origin": "http://testserver"},
                        follow_redirects=False)
     assert own.status_code == 303 and SESSION_COOKIE in browser.cookies
+
+
+def test_the_tone_of_each_sentence_is_shown_before_anything_renders(studio):
+    editor = studio.client("editor")
+    script = "Good evening.\n\nA man died in a crash on the ring road. Police are appealing for witnesses.\n\n" \
+             "[tone neutral] Now the weather.\n"
+    rows = editor.post("/api/v1/tones", json={"script": script}).json()
+    assert [(row["tone"], row["source"]) for row in rows] == [
+        ("warm", "analysis"), ("grave", "analysis"), ("grave", "story"), ("neutral", "tag")]
+    assert rows[1]["line"] == 3 and "died" in rows[1]["cues"]
+    chosen = editor.post("/api/v1/tones", json={"script": "---\ntone: grave\n---\nGood evening.\n"}).json()
+    assert [(row["tone"], row["source"]) for row in chosen] == [("grave", "setting")]  # the front matter's tone
+    assert editor.post("/api/v1/tones", json={"script": "Hello.", "tone": "cheerful"}).status_code == 422
+    bad = editor.post("/api/v1/tones", json={"script": "Hello.\n\n[tone happy] Hi.\n"})
+    assert bad.status_code == 422 and bad.json()["detail"]["line"] == 3 and "unknown tone 'happy'" in bad.json()["detail"]["error"]
+    assert studio.client().post("/api/v1/tones", json={"script": "Hello."}).status_code == 401
+    assert studio.store.jobs() == []  # nothing queued

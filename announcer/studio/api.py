@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, create_model
 
-from ..config import ROLES
+from ..config import ROLES, TONES
 from ..errors import InputError
 from ..settings import SETTINGS, Setting
 from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
@@ -42,6 +42,11 @@ ClipOptions = create_model("ClipOptions", __doc__="A clip's settings (announcer.
 
 class ClipRequest(ClipOptions):
     script: str = Field(..., description="Markdown (front matter allowed) or SRT")
+
+
+class ToneRequest(BaseModel):
+    script: str = Field(..., description="Markdown (front matter allowed) or SRT")
+    tone: Literal[tuple(TONES)] | None = Field(None, description="the clip's own tone, as the form would set it")
 
 
 class WebhookRequest(BaseModel):
@@ -75,6 +80,17 @@ async def submit_clip(request: Request, user: Caller) -> dict:
     except InputError as error:
         raise HTTPException(422, {"error": error.one_line(), "line": error.line, "fix": error.fix}) from None
     return _described(request, job.id, user)
+
+
+@router.post("/tones")
+def sentence_tones(body: ToneRequest, request: Request, user: Caller) -> list[dict]:
+    """Each sentence with the tone the presenter would read it in, and where it comes from (tag, setting, analysis,
+    story), before anything renders. 422 (with the line) for a script that would not read."""
+    require(user, "editor")
+    try:
+        return desk(request).tones(body.script, body.tone)
+    except InputError as error:
+        raise HTTPException(422, {"error": error.one_line(), "line": error.line, "fix": error.fix}) from None
 
 
 @router.get("/clips")

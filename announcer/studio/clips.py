@@ -20,6 +20,7 @@ from ..home import Home
 from ..jobs.store import Job, JobSpec
 from ..jobs.table import row_settings, scripts_from_table, table_row_of
 from ..script import read_script
+from ..script.tone import script_tones
 from ..settings import SETTINGS, Source, checked_value
 from .store import StudioStore
 from .uploads import store_bytes
@@ -92,6 +93,26 @@ class ClipDesk:
         for line, _, settings in rows:
             checked_options(settings, label, {key: line for key in settings})
         return [self.submit(user, script, settings, f"{label} line {line}") for line, script, settings in rows]
+
+    def tones(self, text: str, tone: str | None = None, label: str = "script") -> list[dict]:
+        """Each sentence of `text` (Markdown or SRT) with the tone it would be read in and where that comes from: its
+        [tone X] tag, the clip's tone (`tone`, else the front matter's), or the words; InputError for a script that
+        would not read."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / ("script.srt" if SRT_START.match(text) else "script.md")
+            path.write_text(text, encoding="utf-8")
+            try:
+                script = read_script(path)
+                front_matter = Source.front_matter(script)
+                front_matter.unknown_keys()
+                chosen = tone or script.options.get("tone")
+                if chosen:
+                    checked_value("tone", chosen, Source("the tone field") if tone else front_matter)
+            except InputError as error:
+                raise InputError(error.what, path=label, line=error.line, fix=error.fix) from None
+        return [{"text": segment.display, "line": segment.line, "tone": heard.tone, "source": heard.source,
+                 "cues": list(heard.cues)}
+                for segment, heard in zip(script.segments, script_tones(script, chosen), strict=True)]
 
     def file(self, job: Job, name: str) -> Path | None:
         """A finished clip's file by its name in OUTPUT_NAMES (the worker recorded the paths); None if there is none."""

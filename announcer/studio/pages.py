@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
@@ -146,6 +146,20 @@ async def voice_preview(request: Request):
     except RuntimeError as error:
         raise HTTPException(503, str(error)) from None
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/clips/tones")
+async def clip_tones(request: Request):
+    """The New clip form's tone check: each sentence with the tone it would be read in, before anything renders."""
+    session = signed_in(request)
+    form = await request.form()
+    check_csrf(request, session, str(form.get("csrf", "")))
+    require(session.user, "editor")
+    try:
+        rows = request.app.state.desk.tones(str(form.get("script", "")), str(form.get("tone", "")) or None)
+    except InputError as error:
+        raise HTTPException(422, error.one_line()) from None
+    return JSONResponse(rows, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/jobs", response_class=HTMLResponse)
