@@ -25,7 +25,7 @@ from .deliver.closeups import closeup_png, pick_moments
 from .errors import InputError
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
 from .manifest import MadeClip, write_manifest
-from .motion import plan_motion
+from .motion import ActingInput, plan_motion
 from .motion.model import with_trained_mouth
 from .runtime import Runtime, resolve_device  # noqa: F401 (resolve_device: part of the API)
 from .script import Script
@@ -144,7 +144,8 @@ class Pipeline:
         StagedOutputs.remove_leftovers(first)  # every layout's files are in the first one's folder
         with _timed(timings, "motion"):
             motion = with_trained_mouth(inputs.settings.motion, self.home.models_dir)
-            plan = plan_motion(inputs.speech, motion, len(inputs.avatar.frames), inputs.avatar.fps, self.runtime.mouth_model)
+            plan = plan_motion(inputs.speech, motion, len(inputs.avatar.frames), inputs.avatar.fps, self.runtime.mouth_model,
+                               ActingInput.of(inputs.settings.script, inputs.settings.expression))
             programme = _programme(inputs.settings, plan.fps)
         manifests = self._deliver(request, inputs, plan, programme, output_sets, timings)
         log.debug("delivered %s (%.1fs of video in %.1fs)", output_sets[0].video, plan.n_frames / plan.fps,
@@ -212,7 +213,7 @@ class Pipeline:
                         renderer.bundle_name, renderer.renderer.name, inputs.track, inputs.speech, plan.driver, plan.fps,
                         plan.n_frames, programme, soundtrack, captions,
                         {**inputs.track.model_files, **inputs.speech.model_files}, str(self.device), self.config,
-                        self.registry.resolve("selfie_segmenter") if inputs.settings.cuts_out else None)
+                        self.registry.resolve("selfie_segmenter") if inputs.settings.cuts_out else None, plan.acting)
 
     def _inputs(self, request: RenderRequest, timings: "_StageTimes", load_renderer: bool = True) -> _Inputs:
         if request.script is None and request.audio is None:

@@ -17,6 +17,7 @@ from .config import RenderConfig
 from .deliver import manifest_file, manifest_number
 from .face import Avatar, FaceTrack
 from .media.ffmpeg import ffmpeg_binary
+from .motion import Acting
 from .script.tone import script_tones
 from .settings import ClipSettings
 from .timeline import TimedUnit
@@ -48,6 +49,8 @@ class MadeClip:
     config: RenderConfig
     segmenter_model: tuple[Path, str] | None = None
     """The selfie segmenter's file and sha256, listed for the layouts that cut the presenter out."""
+    acting: Acting | None = None
+    """How the face acted the script (None: a still face)."""
 
 
 def clip_manifest(clip: MadeClip, delivery: Delivery, timings: dict[str, float], other_layouts: list[str]) -> dict:
@@ -76,6 +79,7 @@ def clip_manifest(clip: MadeClip, delivery: Delivery, timings: dict[str, float],
         "audio_duration_s": round(clip.speech.duration, 3),
         "captions": [{"text": c.label, "start": round(c.start, 3), "end": round(c.end, 3)} for c in clip.captions],
         "tones": _tones(clip.settings),
+        "acting": _acting(clip),
         "outputs": {"video": outputs.video.name, "srt": outputs.subtitles_srt.name, "vtt": outputs.subtitles_vtt.name,
                     "thumbnail": outputs.thumbnail.name},
         "stage_seconds": {name: round(value, 3) for name, value in timings.items()},
@@ -98,6 +102,16 @@ def _tones(settings: ClipSettings) -> list[dict]:
         return []
     return [{"text": segment.display, "tone": tone.tone, "source": tone.source, "cues": list(tone.cues)}
             for segment, tone in zip(script.segments, script_tones(script, settings.expression.tone), strict=True)]
+
+
+def _acting(clip: MadeClip) -> dict:
+    """The expressiveness, and when (on the clip's timeline) the head beat, the brows rose and emphasis fell."""
+    acting, shift = clip.acting, clip.programme.intro_seconds
+    if acting is None:
+        return {"expressiveness": 0.0, "head_beats_s": [], "brow_raises_s": [], "emphasised_s": []}
+    return {"expressiveness": acting.weight,
+            **{name: [round(float(t) + shift, 3) for t in times] for name, times in (
+                ("head_beats_s", acting.beats), ("brow_raises_s", acting.brow_raises), ("emphasised_s", acting.emphasised))}}
 
 
 def _inputs(clip: MadeClip) -> dict:

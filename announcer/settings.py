@@ -36,7 +36,7 @@ from .errors import InputError
 from .face.presenter import CREDIT, default_presenter
 from .home import Home
 from .languages import checked_language
-from .motion.expression import ExpressionConfig
+from .motion.expression import STYLES, ExpressionConfig
 from .presenters import Presenter, find_presenter
 from .script import Script, read_script
 from .templates import Template, find_template
@@ -97,6 +97,11 @@ SETTINGS: dict[str, Setting] = {setting.key: setting for setting in (
             studio=False),
     Setting("tone", "the tone the whole clip is read in, where no [tone X] tag sets one (default: each sentence's "
                     "own, from the text)", "choice", "expression.tone", TONES),
+    Setting("expressiveness", "how far the face acts the script: the smile follows the tone, the brows rise on "
+                              "emphasis, the head beats on stressed words (0 a still face, 1 a lively host; default: the "
+                              "style's)", "number", "expression.expressiveness", limits=(0.0, 1.0)),
+    Setting("style", f"the presenter's manner where no expressiveness is given: {', '.join(f'{name} ({level:g})' for name, level in STYLES.items())}",
+            "choice", "expression.style", tuple(STYLES)),
     Setting("head_motion", "how far a photo presenter's head sways as they read: 0 keeps it still, 1 is the usual",
             "number", "motion.head_motion", limits=(0.0, 2.0)),
     Setting("output", "the clip's file name", studio=False),

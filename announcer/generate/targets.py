@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..face import layout
-from ..motion import MAX_GAP
+from ..motion import MAX_GAP, Acting
+from .acted import act
 
 CLOSED_GAP = 0.008
 CORNERS = np.array([48, 54, 60, 64])
@@ -54,14 +55,15 @@ def plan_targets(landmarks: np.ndarray, plan) -> np.ndarray:
     """(T, 68, 2) pixel targets for a motion plan, on the avatar track `landmarks` (N, 68, 2).
 
     The neutral mouth is the avatar's most closed frame, shut completely; every mouth shape of the
-    plan is applied to it.
+    plan is applied to it, and the face acts on top (motion.acting).
     """
     reference = landmarks[int(np.argmin(layout.mouth_opening(landmarks)))]
     neutral = closed_mouth(layout.to_face_coords(reference[None], layout.face_frame(reference[None]))[0])
-    return target_landmarks(landmarks[plan.source_frame], neutral, plan.mouth, plan.head)
+    return target_landmarks(landmarks[plan.source_frame], neutral, plan.mouth, plan.head, plan.acting)
 
 
-def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray, head: np.ndarray) -> np.ndarray:
+def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray, head: np.ndarray,
+                     acting: Acting | None = None) -> np.ndarray:
     """(T, 68, 2) pixel targets. `source` is each output frame's avatar landmarks (T, 68, 2).
 
     The eyes stay open here: a blink is drawn over the warped frame by sliding the lids (generate.eyes)."""
@@ -70,6 +72,8 @@ def target_landmarks(source: np.ndarray, neutral: np.ndarray, mouth: np.ndarray,
     shaped = shaped_mouth(neutral, mouth)
     moved = layout.LIPS.tolist() + list(JAW_DROP)
     face_coords[:, moved] = shaped[:, moved]
+    if acting is not None:
+        face_coords = act(face_coords, neutral, acting)
     face_coords = _sway(face_coords, head)
     return layout.from_face_coords(face_coords, frame).astype(np.float32)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import MotionConfig
 from ..voice.types import Speech
+from .acting import Acting, ActingInput, plan_acting
 from .audio import mouth_from_audio
 from .idle import blinks, head_sway, ping_pong
 from .units import MAX_GAP
@@ -36,6 +37,8 @@ class MotionPlan:
     """(T,) which avatar frame each output frame is drawn from."""
     driver: str
     """'phonemes' (a TTS engine's timings, or aligned to recorded narration), 'audio' or 'audio-model' (read from the recording)."""
+    acting: Acting | None = None
+    """How the face acts the script: tone, beats, brows; None for a still face."""
 
     @property
     def n_frames(self) -> int:
@@ -47,9 +50,10 @@ def frame_count(duration_s: float, fps: int) -> int:
 
 
 def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar_fps: float,
-                mouth_model: Callable[[Path], object] | None = None) -> MotionPlan:
+                mouth_model: Callable[[Path], object] | None = None, acting: ActingInput | None = None) -> MotionPlan:
     """`mouth_model(weights)` gives the loaded speech-to-mouth model (a Runtime keeps it between clips); without it,
-    a recording read by the model loads it for this clip."""
+    a recording read by the model loads it for this clip. `acting`: the script and its tones to act (none: a still
+    face)."""
     n_frames = frame_count(speech.duration, config.fps)
     times = (np.arange(n_frames) + 0.5) / config.fps
     if speech.phonemes:
@@ -60,10 +64,14 @@ def plan_motion(speech: Speech, config: MotionConfig, avatar_frames: int, avatar
     mouth[mouth[:, 0] < CLOSED_BELOW] = 0
     rng = np.random.default_rng(config.seed)
     is_photo = avatar_frames <= 1
-    blink = blinks(n_frames, config.fps, rng) if (is_photo and config.blinks) else np.zeros(n_frames, np.float32)
+    acted = None if acting is None else plan_acting(
+        acting, speech.captions, speech.phonemes, n_frames, config.fps, np.random.default_rng([config.seed, 1]), is_photo,
+        config.head_motion)
+    blink = blinks(n_frames, config.fps, rng, acted.phrase_ends if acted else None) if (is_photo and config.blinks) \
+        else np.zeros(n_frames, np.float32)
     head = head_sway(n_frames, config.fps, rng, config.head_motion) if is_photo else np.zeros((n_frames, 3), np.float32)
     source = ping_pong(n_frames, config.fps, avatar_frames, avatar_fps)
-    return MotionPlan(config.fps, mouth.astype(np.float32), blink, head, source, driver)
+    return MotionPlan(config.fps, mouth.astype(np.float32), blink, head, source, driver, acted)
 
 
 def _mouth_from_recording(speech: Speech, config: MotionConfig, n_frames: int,
@@ -90,4 +98,4 @@ def _mouth_weights(choice: str) -> Path | None:
 
 
 
-__all__ = ["MAX_GAP", "MotionPlan", "plan_motion", "frame_count"]
+__all__ = ["MAX_GAP", "Acting", "ActingInput", "MotionPlan", "plan_motion", "frame_count"]

@@ -8,23 +8,34 @@ BLINK_CLOSE_S = 0.07
 BLINK_HOLD_S = 0.04
 """Lids stay shut this long, so every blink reaches full closure on at least one frame at 25 fps."""
 BLINK_OPEN_S = 0.11
+LEAN_S, LEAN_AFTER_S = 1.2, 0.08
+"""A blink due this long before a phrase end moves to just after it."""
 SWAY_DEGREES = 1.2
 SWAY_SHIFT = 0.025
 """Head translation amplitude, in inter-ocular distances."""
 
 
-def blinks(n_frames: int, fps: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_frames,) eyelid closure 0..1: quick close, slower open, every 2 to 6 seconds."""
+def blinks(n_frames: int, fps: int, rng: np.random.Generator, lean_to: np.ndarray | None = None) -> np.ndarray:
+    """(n_frames,) eyelid closure 0..1: quick close, slower open, every 2 to 6 seconds. A blink due within
+    LEAN_S before one of the times `lean_to` (phrase ends) waits for it, as readers blink at phrase boundaries."""
     closure = np.zeros(n_frames, np.float32)
     times = np.arange(n_frames) / fps
     moment = rng.uniform(0.8, 2.5)
     while moment < n_frames / fps:
+        moment = _leaning(moment, lean_to)
         rising = (times - moment + BLINK_CLOSE_S) / BLINK_CLOSE_S
         falling = 1 - (times - moment - BLINK_HOLD_S) / BLINK_OPEN_S
         shape = np.where(times <= moment, rising, np.where(times <= moment + BLINK_HOLD_S, 1.0, falling))
         closure = np.maximum(closure, np.clip(shape, 0, 1))
         moment += BLINK_HOLD_S + rng.uniform(*BLINK_INTERVAL_S)
     return closure
+
+
+def _leaning(moment: float, lean_to: np.ndarray | None) -> float:
+    if lean_to is None or not len(lean_to):
+        return moment
+    ahead = lean_to[(lean_to >= moment) & (lean_to - moment <= LEAN_S)]
+    return float(ahead[0]) + LEAN_AFTER_S if len(ahead) else moment
 
 
 def head_sway(n_frames: int, fps: int, rng: np.random.Generator, amount: float) -> np.ndarray:

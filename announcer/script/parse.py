@@ -26,6 +26,10 @@ _ANY_MARKER = re.compile(r"\[[^\]]*\]")
 _TONE = re.compile(r"\[tone\s+(\w+)\s*\]", re.IGNORECASE)
 _SRT_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+EMPHASIS_OPEN, EMPHASIS_CLOSE = "\ue000", "\ue001"
+"""Where Markdown's *emphasis* began and ended, kept through sentence splitting (private-use characters, which no
+script holds: the parser drops control and private characters from what it reads)."""
+_EMPHASIS_SPAN = re.compile(f"{EMPHASIS_OPEN}([^{EMPHASIS_CLOSE}]*)(?:{EMPHASIS_CLOSE}|$)|^([^{EMPHASIS_OPEN}]*){EMPHASIS_CLOSE}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Segment:
     end_s: float | None = None
     tone: str | None = None
     """The tone an inline [tone X] tag before it set (until the next tag); None: the clip's setting or analysis."""
+    emphasis: tuple[str, ...] = ()
+    """The words Markdown *emphasises*, as spoken (normalised, lower case, in order): the presenter stresses them."""
 
 
 @dataclass(frozen=True)
@@ -157,8 +163,10 @@ def _strip_markdown(body: str) -> str:
                   body, flags=re.M)
     body = re.sub(r"^\s{0,3}(#{1,6}|[-*+]|\d+\.|>)\s+", "", body, flags=re.M)
     body = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body)
-    body = re.sub(r"(\*\*|__|\*|_|`)(\S.*?\S|\S)\1", r"\2", body)
-    return body
+    body = re.sub(r"`(\S.*?\S|\S)`", r"\1", body)
+    marked = f"{EMPHASIS_OPEN}\\2{EMPHASIS_CLOSE}"
+    body = re.sub(r"(\*\*|\*)(\S.*?\S|\S)\1", marked, body)
+    return re.sub(r"(?<!\w)(__|_)(\S.*?\S|\S)\1(?!\w)", marked, body)  # snake_case_words are no emphasis
 
 
 def _language(explicit: str | None, text: str) -> str:
@@ -208,11 +216,29 @@ def _add_sentences(segments: list[Segment], path: Path | None, text: str, line: 
                                  line=_line_of(lines_from_here, f"[pause {parts[index + 1]}", line),
                                  fix=f"use pauses of at most {MAX_PAUSE_S:g}s")
         sentences = split_sentences(parts[index], language)
-        for position, sentence in enumerate(sentences):
+        for position, marked in enumerate(sentences):
             is_last = position == len(sentences) - 1
-            segments.append(Segment(sentence, normalize(sentence, language), line, pause_ms if is_last else 0, tone=tone))
+            sentence, emphasis = _emphasised(marked, language)
+            segments.append(Segment(sentence, normalize(sentence, language), line, pause_ms if is_last else 0, tone=tone,
+                                    emphasis=emphasis))
         if not sentences and pause_ms and segments:
             segments[-1] = replace(segments[-1], pause_after_ms=segments[-1].pause_after_ms + pause_ms)
+
+
+def _emphasised(sentence: str, language: str) -> tuple[str, tuple[str, ...]]:
+    """A sentence without its emphasis marks, and its emphasised words as they will be spoken. A span cut by a
+    sentence break counts on both sides of it."""
+    words = []
+    for match in _EMPHASIS_SPAN.finditer(sentence):
+        phrase = match.group(1) if match.group(1) is not None else match.group(2)
+        words += spoken_words_of(normalize(phrase, language))
+    plain = sentence.replace(EMPHASIS_OPEN, "").replace(EMPHASIS_CLOSE, "")
+    return " ".join(plain.split()), tuple(words)
+
+
+def spoken_words_of(text: str) -> list[str]:
+    """Words as the motion stage matches them: lower case, without the punctuation around them."""
+    return [word for word in (token.strip(".,;:!?\"'()[]{}«»“”‘’…—–-").lower() for token in text.split()) if word]
 
 
 def _paragraphs(body: str, first_line: int):
