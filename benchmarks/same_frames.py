@@ -5,6 +5,7 @@ any manifest field that changed.
 
     .venv/bin/python benchmarks/same_frames.py --save /tmp/before     # on the old code
     .venv/bin/python benchmarks/same_frames.py --against /tmp/before  # on the new code
+    .venv/bin/python benchmarks/same_frames.py --against /tmp/before --extra=--expressiveness=0  # a new setting's off
 
 Each run renders into a fresh home, so only the speech comes from the cache: Piper's voice samples noise, so two
 syntheses of one sentence differ, and the comparison then starts from the reference's own speech (--save keeps its
@@ -51,14 +52,14 @@ def cases(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def render_all(folder: Path, speech_from: Path | None = None) -> dict[str, list[Path]]:
+def render_all(folder: Path, speech_from: Path | None = None, extra: list[str] = ()) -> dict[str, list[Path]]:
     if speech_from is not None:
         shutil.copytree(speech_from, folder / "home" / "work" / "voice")
     made = {}
     for name, arguments in cases(folder).items():
         out = folder / name / "clip.mp4"
         command = [sys.executable, "-m", "announcer", *arguments, "-o", str(out), "--quiet", "--home", str(folder / "home"),
-                   "--models-dir", str(SHARED / "models")]
+                   "--models-dir", str(SHARED / "models"), *extra]
         subprocess.run(command, check=True, cwd=folder)
         made[name] = sorted(out.parent.glob("*.mp4"))
     return made
@@ -100,9 +101,10 @@ def main() -> int:
     side = parser.add_mutually_exclusive_group(required=True)
     side.add_argument("--save", type=Path, help="folder to keep the reference in")
     side.add_argument("--against", type=Path, help="a folder --save wrote")
+    parser.add_argument("--extra", action="append", default=[], help="a render argument added to every clip")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        made = render_all(Path(scratch), args.against / "voice" if args.against else None)
+        made = render_all(Path(scratch), args.against / "voice" if args.against else None, args.extra)
         if args.save:
             shutil.copytree(Path(scratch) / "home" / "work" / "voice", args.save / "voice", dirs_exist_ok=True)
             for name, videos in made.items():

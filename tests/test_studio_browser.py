@@ -130,3 +130,40 @@ def test_sign_in_write_wait_play_and_approve_in_chromium(browser, tmp_path):
         served.stop()
     assert sorted(p.name for p in shots[0].glob("*.png")) == [
         "studio-approved.png", "studio-jobs.png", "studio-new-clip.png", "studio-review.png", "studio-sign-in.png"]
+
+
+def test_an_editor_sees_each_sentences_tone_and_changes_one_in_chromium(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    studio = Studio(tmp_path / "home", send_webhooks=False)
+    served = Served(studio.app)
+
+    def tones() -> list[tuple[str, str]]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "#tones tbody tr")
+        return [(Select(row.find_element(By.TAG_NAME, "select")).first_selected_option.text,
+                 row.find_elements(By.TAG_NAME, "td")[2].text) for row in rows]
+
+    try:
+        browser.get(served.url + "/login")
+        browser.find_element(By.ID, "token").send_keys(studio.tokens["editor"])
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/jobs"))
+        browser.get(served.url + "/clips/new")
+        browser.find_element(By.ID, "script").send_keys(
+            "Good evening.\n\nA man died in a crash on the ring road. Police are appealing for witnesses.\n\nNow the weather.")
+        browser.find_element(By.ID, "check-tones").click()
+        WebDriverWait(browser, 20).until(lambda b: len(tones()) == 4)
+        assert [tone for tone, _ in tones()] == ["warm", "grave", "grave", "neutral"]
+        assert tones()[2][1] == "its story"
+        browser.save_screenshot(str(tmp_path / "tones-1280.png"))
+        Select(browser.find_elements(By.CSS_SELECTOR, "#tones select")[2]).select_by_visible_text("neutral")
+        WebDriverWait(browser, 20).until(lambda b: len(tones()) == 4 and tones()[2] == ("neutral", "a [tone] tag"))
+        script = browser.find_element(By.ID, "script").get_attribute("value")
+        assert "[tone neutral] Police are appealing for witnesses. [tone auto]" in " ".join(script.split())
+        assert tones()[3] == ("neutral", "its story") and [tone for tone, _ in tones()][:2] == ["warm", "grave"]
+        browser.set_window_size(390, 900)
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+        browser.save_screenshot(str(tmp_path / "tones-390.png"))
+    finally:
+        served.stop()

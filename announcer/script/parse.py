@@ -26,6 +26,8 @@ _ANY_MARKER = re.compile(r"\[[^\]]*\]")
 _TONE = re.compile(r"\[tone\s+(\w+)\s*\]", re.IGNORECASE)
 _SRT_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{3})")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+AUTO_TONE = "auto"
+"""[tone auto] hands the tone back to the analysis of the text, after a [tone X] tag."""
 EMPHASIS_OPEN, EMPHASIS_CLOSE = "\ue000", "\ue001"
 """Where Markdown's *emphasis* began and ended, kept through sentence splitting (private-use characters, which no
 script holds: the parser drops control and private characters from what it reads)."""
@@ -43,7 +45,8 @@ class Segment:
     """Only for .srt scripts: when this line must start."""
     end_s: float | None = None
     tone: str | None = None
-    """The tone an inline [tone X] tag before it set (until the next tag); None: the clip's setting or analysis."""
+    """The tone an inline [tone X] tag before it set (until the next tag, or [tone auto]); None: the clip's setting or
+    analysis."""
     emphasis: tuple[str, ...] = ()
     """The words Markdown *emphasises*, as spoken (normalised, lower case, in order): the presenter stresses them."""
 
@@ -195,6 +198,7 @@ def _segments_from_body(path: Path | None, body: str, first_line: int, language:
         for index in range(0, len(pieces), 2):
             if index:
                 tone = pieces[index - 1].lower()
+                tone = None if tone == AUTO_TONE else tone
             _add_sentences(segments, path, pieces[index], line, body_lines[line - first_line:], language, tone)
     if not any(re.search(r"\w", s.spoken) for s in segments):
         raise InputError("script has no words to read", path=path, line=first_line, fix="write the text to be read")
@@ -258,9 +262,10 @@ def _paragraphs(body: str, first_line: int):
 def _check_markers(path: Path | None, paragraph: str, lines_from_here: list[str], line: int) -> None:
     for marker in _ANY_MARKER.findall(paragraph):
         tone = _TONE.fullmatch(marker)
-        if tone and tone.group(1).lower() not in TONES:
+        if tone and tone.group(1).lower() not in (*TONES, AUTO_TONE):
             raise InputError(f"unknown tone '{tone.group(1)}' in {marker}", path=path,
-                             line=_line_of(lines_from_here, marker, line), fix=f"use [tone {'], [tone '.join(TONES)}]")
+                             line=_line_of(lines_from_here, marker, line),
+                             fix=f"use [tone {'], [tone '.join(TONES)}] or [tone {AUTO_TONE}]")
         if not (tone or _PAUSE.fullmatch(marker)):
             raise InputError(f"unknown marker '{marker}'", path=path, line=_line_of(lines_from_here, marker, line),
                              fix="use [pause 800ms], [pause 1.5s] or [tone grave]")

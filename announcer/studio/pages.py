@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from ..config import ASPECTS, STAGES
+from ..config import ASPECTS, STAGES, TONES
 from ..errors import InputError
 from .access import JobId, check_may_manage, check_may_review, check_may_see, may_see
 from .auth import SESSION_COOKIE, browser_session, check_csrf, require
@@ -29,6 +29,7 @@ from .uploads import UploadRefused, media_kind, store_bytes, text_upload
 from .voices import checked_voice, offered_voices
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.globals["tones"] = list(TONES)
 router = APIRouter(include_in_schema=False)
 LAYOUTS = ("", *ASPECTS)
 PREVIEW_CHARS = 300
