@@ -19,7 +19,7 @@ TALKING_VIDEOS = sorted((MEDIA / "videos").glob("*.mp4"))
 NON_FACES = sorted((MEDIA / "nonface").glob("*"))
 
 
-PURE_MODULES = {"test_layers", "test_script", "test_motion", "test_cache_keys"}
+PURE_MODULES = {"test_layers", "test_script", "test_motion", "test_cache_keys", "test_acting"}
 """Test modules that need neither the shared media nor the models: all that runs without ../shared."""
 
 

@@ -134,15 +134,27 @@ def _phrase_ends(spoken: str) -> list[bool]:
 
 
 def _matching(heard: list[int], written: list[int]) -> list[int | None]:
-    """For each word the voice read (its length in sounds), the script word (its length in letters) at the same place
-    in the sentence. A voice may run 'was the' into one word or read 'snake_case' as two, so words are matched by where
-    their middles fall along the sentence, not by count."""
+    """For each word the voice read (its length in sounds), the script word (its length in letters) it reads. The same
+    count pairs them in order; otherwise (a voice may run 'was the' into one word, or read 'snake_case' as two) the
+    words' middles along the sentence are aligned by dynamic time warping, which keeps them in order."""
     if not written:
         return [None] * len(heard)
-    written_edges = _cumulative_shares(written)
-    heard_edges = _cumulative_shares(heard)
-    middles = (heard_edges[:-1] + heard_edges[1:]) / 2
-    return [min(int(np.searchsorted(written_edges, middle, side="right")) - 1, len(written) - 1) for middle in middles]
+    if len(heard) == len(written):
+        return list(range(len(heard)))
+    heard_edges, written_edges = _cumulative_shares(heard), _cumulative_shares(written)
+    cost = np.abs((heard_edges[:-1] + heard_edges[1:])[:, None] / 2 - (written_edges[:-1] + written_edges[1:])[None] / 2)
+    total = np.full((len(heard) + 1, len(written) + 1), np.inf)
+    total[0, 0] = 0
+    for i in range(1, len(heard) + 1):
+        for j in range(1, len(written) + 1):
+            total[i, j] = cost[i - 1, j - 1] + min(total[i - 1, j - 1], total[i - 1, j], total[i, j - 1])
+    pairs, i, j = {}, len(heard), len(written)
+    while i > 0 and j > 0:
+        if i - 1 not in pairs or cost[i - 1, j - 1] < cost[i - 1, pairs[i - 1]]:
+            pairs[i - 1] = j - 1
+        step = int(np.argmin([total[i - 1, j - 1], total[i - 1, j], total[i, j - 1]]))
+        i, j = (i - 1, j - 1) if step == 0 else (i - 1, j) if step == 1 else (i, j - 1)
+    return [pairs.get(k, 0) for k in range(len(heard))]
 
 
 def _cumulative_shares(sizes: list[int]) -> np.ndarray:
