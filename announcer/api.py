@@ -22,6 +22,7 @@ from .config import LayoutConfig, RenderConfig, VoiceConfig, aspects_named
 from .deliver import (OutputSet, StagedOutputs, bytes_needed, missing_folders, refuse_overwriting_inputs,
                       refuse_too_little_space, remove_empty, write_companions)
 from .deliver.closeups import closeup_png, pick_moments
+from .deliver.tone_sheet import sentence_frames, tone_sheet_for
 from .errors import InputError
 from .face import Avatar, FaceStage, FaceTrack, frames_with_face, load_avatar
 from .manifest import MadeClip, write_manifest
@@ -170,13 +171,16 @@ class Pipeline:
             with _timed(timings, "generate+encode"):
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
+                shown = sentence_frames(inputs.speech.captions, plan.fps, plan.n_frames) if request.closeups else []
                 kept, soundtrack = produce(self._production(inputs, plan, programme),
                                            inputs.renderer.renderer(avatar, track, plan), deliveries,
-                                           [m.frame for m in moments])
+                                           [m.frame for m in moments] + shown)
             with _timed(timings, "deliver"):
                 closeups = closeup_png(kept, track.landmarks[plan.source_frame], moments) if moments else None
+                tones = tone_sheet_for(inputs.settings.script, inputs.settings.expression.tone, kept,
+                                       track.landmarks[plan.source_frame], shown, self.runtime.face_meter) if shown else None
                 for delivery in deliveries:
-                    write_companions(delivery.staged, captions, delivery.thumbnail, closeups)
+                    write_companions(delivery.staged, captions, delivery.thumbnail, closeups, tones)
             made = self._made(request, inputs, plan, programme, soundtrack, captions)
             manifests = [write_manifest(made, delivery, deliveries, dict(timings)) for delivery in deliveries]
             for delivery in deliveries:

@@ -180,7 +180,7 @@ def test_submit_render_fetch_review_and_hear_the_webhook(tmp_path):
         status = reviewer.get(f"/api/v1/jobs/{clip_id}").json()
         assert status["state"] == "done" and status["title"] == "Parks budget" and status["review"]["state"] == "pending"
         assert {s["stage"] for s in status["stages"]} >= {"voice", "generate+encode"}
-        assert set(status["files"]) >= {"video", "srt", "vtt", "thumbnail", "manifest", "closeups"}
+        assert set(status["files"]) >= {"video", "srt", "vtt", "thumbnail", "manifest", "closeups", "tone"}
         video = reviewer.get(status["files"]["video"])
         assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
         saved = studio.home / "fetched.mp4"

@@ -102,7 +102,7 @@ def test_a_reviewer_approves_on_the_review_page_and_downloads_open(studio):
     studio.render_queued()
     reviewer, reviewer_csrf = signed_in(studio, "reviewer")
     page = reviewer.get("/jobs/1").text
-    assert '<track kind="subtitles"' in page and 'id="closeups"' in page and 'id="manifest"' in page
+    assert '<track kind="subtitles"' in page and 'id="closeups"' in page and 'id="tone-sheet"' in page and 'id="manifest"' in page
     assert "?download=1" not in page
     reviewer.post("/jobs/1/review", data={"csrf": reviewer_csrf, "decision": "rejected", "comment": "too fast"})
     reviewer.post("/jobs/1/review", data={"csrf": reviewer_csrf, "decision": "approved", "comment": "ok now"})

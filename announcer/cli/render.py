@@ -85,7 +85,7 @@ def _render(args) -> int:
                                                settings=settings, closeups=args.closeups))
     delivered = result.all_outputs()
     log.info("wrote %s in %.1fs", ", ".join(str(o.video) for o in delivered), time.perf_counter() - started,
-             extra={"outputs": [str(p) for o in delivered for p in [*o.all(), o.closeups] if p.is_file()]})
+             extra={"outputs": [str(p) for o in delivered for p in [*o.all(), *o.for_review()] if p.is_file()]})
     if not args.quiet and not args.json:
         print("\n".join(str(o.video) for o in delivered))
     return 0

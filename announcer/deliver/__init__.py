@@ -58,6 +58,15 @@ class OutputSet:
         """Written only when asked for (`render --closeups`)."""
         return self.video.with_suffix(".closeups.png")
 
+    @property
+    def tone_sheet(self) -> Path:
+        """A frame of each sentence with its tone and the face's readings; written with the close-ups."""
+        return self.video.with_suffix(".tone.png")
+
+    def for_review(self) -> list[Path]:
+        """The sheets written only when asked for: close-ups and tone."""
+        return [self.closeups, self.tone_sheet]
+
     def all(self) -> list[Path]:
         """Every file of a delivered clip (the close-up sheet, written only on request, is not among them)."""
         return [self.video, self.subtitles_srt, self.subtitles_vtt, self.thumbnail, self.manifest]
@@ -103,7 +112,7 @@ class OutputSet:
     def checked(self) -> "OutputSet":
         """Fail now, before any work, when a file cannot be delivered: a folder in its way, or a folder that cannot be
         written to (tried by making and removing a temp file, which also catches read-only mounts and immutable folders)."""
-        for final in [*self.all(), self.closeups]:
+        for final in [*self.all(), *self.for_review()]:
             refuse_folder_at(final)
         _create_beside(self.video, "probe").unlink()
         return self
@@ -239,7 +248,7 @@ def remove_empty(folders: list[Path]) -> None:
 def refuse_overwriting_inputs(outputs: list[OutputSet], inputs: dict[str, Path | None]) -> None:
     """A clip never overwrites what it is made from: an input (script, avatar, narration, programme file, picture)
     that is one of the files the clip delivers is refused, before anything is written."""
-    finals = [final for output in outputs for final in [*output.all(), output.closeups]]
+    finals = [final for output in outputs for final in [*output.all(), *output.for_review()]]
     for role, path in inputs.items():
         if path is None:
             continue
@@ -252,7 +261,8 @@ def refuse_overwriting_inputs(outputs: list[OutputSet], inputs: dict[str, Path |
 def _kind(final: Path, outputs: list[OutputSet]) -> str:
     for output in outputs:
         names = {output.video: "video", output.subtitles_srt: "SRT subtitles", output.subtitles_vtt: "VTT subtitles",
-                 output.thumbnail: "thumbnail", output.manifest: "manifest", output.closeups: "close-up sheet"}
+                 output.thumbnail: "thumbnail", output.manifest: "manifest", output.closeups: "close-up sheet",
+                 output.tone_sheet: "tone sheet"}
         if final in names:
             return f"{names[final]} ({final.name})"
     return final.name
@@ -282,14 +292,16 @@ def _create_beside(final: Path, kind: str) -> Path:
 
 
 def write_companions(staged: StagedOutputs, captions: list[TimedUnit], thumbnail: np.ndarray,
-                     closeups: bytes | None) -> None:
-    """A clip's subtitles, thumbnail and (when asked for) close-up sheet, staged beside its video."""
+                     closeups: bytes | None, tone_sheet: bytes | None = None) -> None:
+    """A clip's subtitles, thumbnail and (when asked for) close-up and tone sheets, staged beside its video."""
     outputs = staged.outputs
     staged.write_text(outputs.subtitles_srt, to_srt(captions))
     staged.write_text(outputs.subtitles_vtt, to_vtt(captions))
     staged.write_bytes(outputs.thumbnail, _jpeg(thumbnail))
     if closeups is not None:
         staged.write_bytes(outputs.closeups, closeups)
+    if tone_sheet is not None:
+        staged.write_bytes(outputs.tone_sheet, tone_sheet)
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:

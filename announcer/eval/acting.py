@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import find_peaks, savgol_filter
 
-from ..face.meter import FaceReadings
+from ..face.meter import BROW_CHANNELS, FaceReadings
 from ..signals import runs
 
 SMOOTHING_FRAMES = 5
@@ -23,7 +23,6 @@ BLINKING, AROUND_BLINK = 0.2, 2
 """Frames whose blink score passes BLINKING, and AROUND_BLINK frames either side, are left out of the brow signal:
 MediaPipe reads the brows higher as the lids close."""
 BROW_WINDOW_S = (-0.25, 0.5)
-BROW_CHANNELS = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
 SHUFFLES = 50
 
 

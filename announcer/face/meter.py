@@ -25,6 +25,8 @@ BLENDSHAPE_NAMES = (
     "noseSneerLeft", "noseSneerRight",
 )
 """MediaPipe's 52 blendshapes, in the order the model gives them."""
+BROW_CHANNELS = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
+"""The blendshapes that raise the brows: their mean is how raised the brows read."""
 
 
 @dataclass
@@ -97,4 +99,4 @@ def head_angles(matrix: np.ndarray) -> tuple[float, float, float]:
 
 
 
-__all__ = ["FaceMeter", "FaceReadings", "head_angles"]
+__all__ = ["BROW_CHANNELS", "FaceMeter", "FaceReadings", "head_angles"]

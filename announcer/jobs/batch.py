@@ -57,7 +57,7 @@ def refuse_clashing_outputs(specs: list[JobSpec], out_dir: Path) -> None:
     owners.update({Path(spec.script): spec for spec in specs if spec.script})
     for spec in specs:
         outputs = OutputSet(Path(spec.output))
-        for final in [*outputs.all(), outputs.closeups]:
+        for final in [*outputs.all(), *outputs.for_review()]:
             if final not in owners:
                 owners[final] = spec
                 continue

@@ -25,7 +25,7 @@ HEAD_ENERGY = {"warm": 1.0, "neutral": 0.9, "urgent": 1.15, "grave": 0.7}
 """How strongly the head beats in a tone."""
 EASE_S = 0.7
 """A change of tone eases over this long."""
-NOD_DEGREES, NOD_S, NOD_LEAD_S = 7.0, 0.5, 0.1
+NOD_DEGREES, NOD_S, NOD_LEAD_S = 8.0, 0.5, 0.1
 """A beat: the chin dips this far and comes back over NOD_S, starting NOD_LEAD_S before the stressed vowel, so the
 head moves fastest just as the vowel begins."""
 EMPHASIS_NOD = 1.3
@@ -33,9 +33,9 @@ NOD_SPACING_S = 0.55
 """Beats closer than this merge into the more important one (emphasis first, then order)."""
 SIDE_BEAT_SHARE, SIDE_BEAT_DEGREES = 0.35, 1.2
 """Some beats turn the head a little too."""
-DRIFT_DEGREES = {"pitch": 1.4, "yaw": 2.2}
+DRIFT_DEGREES = {"pitch": 2.4, "yaw": 2.2}
 """Slow wandering of the head between beats, so it is never frozen while speaking."""
-TILT_DEGREES, TILT_IN_S, TILT_OUT_S = 1.8, 0.35, 0.9
+TILT_DEGREES, TILT_IN_S, TILT_OUT_S = 2.2, 0.35, 0.9
 """A phrase ends with a small tilt of the head, which eases back."""
 SETTLE_AFTER_S, SETTLE_SHARE = 0.7, 0.3
 """In a pause longer than SETTLE_AFTER_S the wandering settles to SETTLE_SHARE of itself."""

@@ -2,7 +2,7 @@
 
     POST /api/v1/clips                    a script (JSON text, or a file upload) and options -> the job
     GET  /api/v1/jobs/{id}                state, stages, error, files, review
-    GET  /api/v1/clips/{id}/files/{name}  video, srt, vtt, thumbnail, manifest, closeups (?download=1: approved only)
+    GET  /api/v1/clips/{id}/files/{name}  video, srt, vtt, thumbnail, manifest, closeups, tone (?download=1: approved only)
     POST /api/v1/clips/{id}/review        approve or reject, with a comment (reviewers)
 """
 from __future__ import annotations

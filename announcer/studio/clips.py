@@ -36,7 +36,9 @@ SRT_START = re.compile(r"\A\ufeff?\s*\d+\s*\r?\n\d\d:\d\d:\d\d[,.]\d{3}\s*-->")
 FILE_URL = "/api/v1/clips/{job_id}/files/{name}"
 """Where the API serves a clip's file (studio.api)."""
 MAX_COMMENT = 4000
-OUTPUT_NAMES = ("video", "srt", "vtt", "thumbnail", "manifest", "closeups")
+OUTPUT_NAMES = ("video", "srt", "vtt", "thumbnail", "manifest", "closeups", "tone")
+REVIEW_SHEETS = {"closeups": ".closeups.png", "tone": ".tone.png"}
+"""The sheets written beside a studio clip's video (OutputSet.for_review), by their names here."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,8 @@ class ClipDesk:
         """A finished clip's file by its name in OUTPUT_NAMES (the worker recorded the paths); None if there is none."""
         if job.state != "done" or not job.outputs or name not in OUTPUT_NAMES:
             return None
-        if name == "closeups":
-            path = Path(job.outputs["video"]).with_suffix(".closeups.png")
+        if name in REVIEW_SHEETS:
+            path = Path(job.outputs["video"]).with_suffix(REVIEW_SHEETS[name])
         else:
             path = Path(job.outputs.get(name, ""))
         return path if path.is_file() and self.clips_dir.resolve() in path.resolve().parents else None
