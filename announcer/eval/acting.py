@@ -18,7 +18,7 @@ FROZEN_DEG_S, FROZEN_S = 1.0, 2.0
 """The head counts as frozen where it turns slower than FROZEN_DEG_S for longer than FROZEN_S while speaking."""
 BEAT_WINDOW_S = (-0.1, 0.2)
 """A word's beat lands when a head-speed peak falls this close to its stressed vowel (before, after)."""
-BROW_PROMINENCE = 0.1
+BROW_PROMINENCE = 0.15
 BLINKING, AROUND_BLINK = 0.2, 2
 """Frames whose blink score passes BLINKING, and AROUND_BLINK frames either side, are left out of the brow signal:
 MediaPipe reads the brows higher as the lids close."""

@@ -26,7 +26,7 @@ SMILE_LIFTS = (-0.005, 0.04, 0.07)
 or higher (at 1, then by SMILE_GAIN more) keeps its own."""
 SMILE_GAIN = 0.04
 MAX_DROP = 0.09
-BROW_RAISE = 0.075
+BROW_RAISE = 0.1
 """A full brow raise, in inter-ocular units."""
 BROW_INNER = {19: 1.1, 20: 1.15, 21: 1.1, 22: 1.1, 23: 1.15, 24: 1.1}
 KNIT_DOWN, KNIT_IN, KNIT_POINTS = 0.03, 0.02, {20: -1, 21: -1, 22: 1, 23: 1}
