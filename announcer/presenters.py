@@ -9,6 +9,8 @@ A newsroom's "Anna" always reads with Anna's voice, speed and loudness: `present
     language: en
     speed: 1.0
     loudness: broadcast       # a preset or LUFS
+    style: calm               # how the face acts: still, calm, anchor (the default) or lively
+    expressiveness: 0.6       # or exactly, 0 (a still face) .. 1
 
 `--presenter anna` (or `presenter: anna` in a script's front matter) looks for `anna.yaml` in a
 `presenters` folder beside the script, then in the current folder's, then in the home's, and last
@@ -23,7 +25,7 @@ from pathlib import Path
 from .errors import InputError
 from .named_files import find_named_file, line_of, read_yaml_file
 
-FIELDS = ("name", "title", "avatar", "voice", "language", "speed", "loudness")
+FIELDS = ("name", "title", "avatar", "voice", "language", "speed", "loudness", "style", "expressiveness")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class Presenter:
     language: str | None = None
     speed: float | None = None
     loudness: str | float | None = None
+    style: str | None = None
+    """How the face acts the script (motion.expression.STYLES), where the clip gives no expressiveness."""
+    expressiveness: float | str | None = None
+    """As written; announcer.settings checks it."""
 
     def avatar_path(self) -> Path | None:
         """The avatar to render: a file (relative to the presenter's file), or a prepared avatar's name (a bare name
@@ -52,7 +58,7 @@ class Presenter:
 
     def settings(self) -> dict:
         """The fields that are a clip's settings (announcer.settings), as written: read the same way as front matter."""
-        return {key: value for key in ("avatar", "voice", "language", "speed", "loudness")
+        return {key: value for key in ("avatar", "voice", "language", "speed", "loudness", "style", "expressiveness")
                 if (value := getattr(self, key)) is not None}
 
     def manifest_entry(self) -> dict:
@@ -91,11 +97,12 @@ def read_presenter(path: Path, asked_as: str | None = None, prepared_avatar: str
         except (TypeError, ValueError):
             raise InputError(f"presenter speed '{fields['speed']}' is not a number", path=path, line=line_of(lines, "speed"),
                              fix="write a number from 0.5 to 2.0") from None
-    values = {field: str(fields[field]) for field in ("name", "title", "avatar", "voice", "language")
+    values = {field: str(fields[field]) for field in ("name", "title", "avatar", "voice", "language", "style")
               if fields.get(field) is not None}
     if prepared_avatar is not None:
         values.setdefault("avatar", prepared_avatar)
-    return Presenter(asked_as or path.stem, path, speed=fields.get("speed"), loudness=fields.get("loudness"), **values)
+    return Presenter(asked_as or path.stem, path, speed=fields.get("speed"), loudness=fields.get("loudness"),
+                     expressiveness=fields.get("expressiveness"), **values)
 
 
 __all__ = ["Presenter", "find_presenter", "read_presenter", "FIELDS"]

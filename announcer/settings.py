@@ -70,7 +70,7 @@ class Setting:
 SETTINGS: dict[str, Setting] = {setting.key: setting for setting in (
     Setting("title", "the clip's title (default: the script's file name)"),
     Setting("headline", "a headline for the on-screen text"),
-    Setting("presenter", "a presenter's name (presenters/NAME.yaml: avatar, voice, language, name, title) or its .yaml "
+    Setting("presenter", "a presenter's name (presenters/NAME.yaml: avatar, voice, language, name, title, style) or its .yaml "
                          "file", "name"),
     Setting("template", "a brand template's name (templates/NAME.yaml: layout, colours, fonts, logo, captions) or its "
                         ".yaml file", "name"),
@@ -100,7 +100,8 @@ SETTINGS: dict[str, Setting] = {setting.key: setting for setting in (
     Setting("expressiveness", "how far the face acts the script: the smile follows the tone, the brows rise on "
                               "emphasis, the head beats on stressed words (0 a still face, 1 a lively host; default: the "
                               "style's)", "number", "expression.expressiveness", limits=(0.0, 1.0)),
-    Setting("style", f"the presenter's manner where no expressiveness is given: {', '.join(f'{name} ({level:g})' for name, level in STYLES.items())}",
+    Setting("style", "the presenter's manner where no expressiveness is given: "
+                     + ", ".join(f"{name} ({level:g})" for name, level in STYLES.items()),
             "choice", "expression.style", tuple(STYLES)),
     Setting("head_motion", "how far a photo presenter's head sways as they read: 0 keeps it still, 1 is the usual",
             "number", "motion.head_motion", limits=(0.0, 2.0)),
@@ -128,6 +129,12 @@ class Source:
     @classmethod
     def front_matter(cls, script: Script) -> "Source":
         return cls("front matter {key}", script.options, script.path, script.option_lines, script.path.parent)
+
+    @classmethod
+    def of_template(cls, template: Template) -> "Source":
+        """A template's clip settings (its expression section; its layout, graphics and programme go in whole)."""
+        return cls(f"template {template.key} {{key}}", template.expression, template.path, template.expression_lines,
+                   base=template.path.parent)
 
     @classmethod
     def of_presenter(cls, presenter: Presenter) -> "Source":
@@ -243,7 +250,8 @@ def resolve(sources: ClipSources, run: RenderConfig, home: Home) -> ClipSettings
                       find_template)
     layout, graphics, programme = template.applied(run.layout, run.graphics, run.programme) if template \
         else (run.layout, run.graphics, run.programme)
-    layers = [sources.defaults, *([Source.of_presenter(presenter)] if presenter else []), front_matter, sources.overrides]
+    layers = [*([Source.of_template(template)] if template else []), sources.defaults,
+              *([Source.of_presenter(presenter)] if presenter else []), front_matter, sources.overrides]
     builder = _Builder(run, {"voice": run.voice, "layout": layout, "graphics": graphics, "programme": programme,
                              "motion": run.motion, "expression": ExpressionConfig()})
     for source in layers:

@@ -17,14 +17,18 @@
       outro: sting.mp4
       music: bed.m4a             # looped under the presenter, ducked while they speak
       music_level_db: -14
+    expression:
+      style: calm                # how the face acts: still, calm, anchor or lively (or expressiveness: 0..1)
+      tone: neutral              # a fixed tone for every clip (default: each sentence's own)
 
 `--template evening-news` (or `template: evening-news` in a script's front matter) looks for it in a `templates`
 folder beside the script, then in the current folder's, then in the home's. Every key is optional and is a field of
-LayoutConfig, GraphicsConfig or ProgrammeConfig; the script's own front matter and the command line's flags win over it.
+LayoutConfig, GraphicsConfig or ProgrammeConfig, or (under `expression`) one of the clip settings EXPRESSION_KEYS; the
+script's own front matter and the command line's flags win over it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .config import GraphicsConfig, LayoutConfig, ProgrammeConfig, aspect_from_yaml
@@ -32,6 +36,8 @@ from .errors import InputError
 from .named_files import find_named_file, line_of, read_yaml_file
 
 SECTIONS = {"layout": LayoutConfig, "graphics": GraphicsConfig, "programme": ProgrammeConfig}
+EXPRESSION_KEYS = ("tone", "expressiveness", "style")
+"""The clip settings a template's `expression` section may hold (announcer.settings checks their values)."""
 PATH_FIELDS = {"background", "font", "logo", "intro", "outro", "music"}
 """Fields that may name a file, read relative to the template's folder."""
 
@@ -43,6 +49,9 @@ class Template:
     layout: dict
     graphics: dict
     programme: dict
+    expression: dict = field(default_factory=dict)
+    """Clip settings (EXPRESSION_KEYS) as written, with their lines in `expression_lines`."""
+    expression_lines: dict = field(default_factory=dict)
 
     def applied(self, layout: LayoutConfig, graphics: GraphicsConfig,
                 programme: ProgrammeConfig) -> tuple[LayoutConfig, GraphicsConfig, ProgrammeConfig]:
@@ -67,11 +76,28 @@ def read_template(path: Path) -> Template:
                          fix=f"use the sections {', '.join(SECTIONS)}")
     sections = {}
     for section, values in raw.items():
-        if section not in SECTIONS:
+        if section not in (*SECTIONS, "expression"):
             raise InputError(f"unknown template section '{section}'", path=path, line=line_of(lines, section),
-                             fix=f"use {', '.join(SECTIONS)}")
-        sections[section] = _section(path, lines, section, values or {})
-    return Template(path.stem, path, sections.get("layout", {}), sections.get("graphics", {}), sections.get("programme", {}))
+                             fix=f"use {', '.join([*SECTIONS, 'expression'])}")
+        reader = _expression if section == "expression" else _section
+        sections[section] = reader(path, lines, section, values or {})
+    expression = sections.get("expression", {})
+    return Template(path.stem, path, sections.get("layout", {}), sections.get("graphics", {}), sections.get("programme", {}),
+                    expression, {key: line_of(lines, key) for key in expression})
+
+
+def _expression(path: Path, lines: list[str], section: str, values) -> dict:
+    if not isinstance(values, dict):
+        raise InputError(f"template {section} must be key: value lines", path=path, line=line_of(lines, section),
+                         fix=f"indent its keys under {section}:")
+    for key, value in values.items():
+        if key not in EXPRESSION_KEYS:
+            raise InputError(f"unknown {section} key '{key}'", path=path, line=line_of(lines, key),
+                             fix=f"use {', '.join(EXPRESSION_KEYS)}")
+        if isinstance(value, (dict, list)):
+            raise InputError(f"template {key} must be a single value", path=path, line=line_of(lines, key),
+                             fix=f"write {key}: VALUE")
+    return dict(values)
 
 
 def _section(path: Path, lines: list[str], section: str, values) -> dict:

@@ -177,3 +177,23 @@ def test_head_motion_set_in_front_matter_stills_or_moves_the_rendered_head(pipel
     assert spread[0] < 0.45 and spread[1] > 2 * spread[0], spread
     with pytest.raises(InputError, match="front matter head_motion: head_motion 5 is out of range"):
         clip(tmp_path, "head_motion: 5\n")
+
+
+def test_how_the_face_acts_comes_from_the_presenter_the_template_and_the_script(tmp_path):
+    write(tmp_path / "presenters", "anna.yaml", "name: Anna\nstyle: calm\n")
+    write(tmp_path / "presenters", "max.yaml", "name: Max\nexpressiveness: 0.95\n")
+    write(tmp_path / "templates", "sombre.yaml", "expression:\n  tone: grave\n  style: still\n")
+    assert clip(tmp_path, "").expression.level == 0.8  # the anchor's
+    assert clip(tmp_path, "presenter: anna\n").expression.level == 0.5
+    assert clip(tmp_path, "presenter: max\n").expression.level == 0.95
+    sombre = clip(tmp_path, "template: sombre\n")
+    assert (sombre.expression.tone, sombre.expression.level) == ("grave", 0.0)
+    assert clip(tmp_path, "template: sombre\npresenter: anna\n").expression.level == 0.5  # the presenter over the template
+    assert clip(tmp_path, "presenter: anna\nexpressiveness: 0.3\n").expression.level == 0.3  # the script over both
+    assert clip(tmp_path, "presenter: anna\n", {"expressiveness": 0}).expression.level == 0.0
+    write(tmp_path / "templates", "bad.yaml", "expression:\n  style: shouty\n")
+    with pytest.raises(InputError, match="template bad style: unknown style 'shouty'") as raised:
+        clip(tmp_path, "template: bad\n")
+    assert raised.value.path.name == "bad.yaml" and raised.value.line == 2
+    with pytest.raises(InputError, match="front matter expressiveness: expressiveness 1.5 is out of range"):
+        clip(tmp_path, "expressiveness: 1.5\n")
