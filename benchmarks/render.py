@@ -3,7 +3,7 @@ narration (LJ Speech clips joined, with their transcript as the script, so the v
 phonemes and subtitles) on the photo; print time per stage, real-time factor and peak memory, on
 the CPU and on CUDA when present.
 
-    .venv/bin/python benchmarks/render.py [--height 720] [--devices cpu cuda]
+    .venv/bin/python benchmarks/render.py [--height 720] [--devices cpu cuda] [--expressiveness 0]
 
 Each case runs in its own process (cold start, empty work dir), so peak memory is the case's own.
 Target on a 2-core CPU: a 30-second 720p clip in under 60 s (real-time factor under 2).
@@ -74,7 +74,7 @@ def pin_segmenter(pipeline, model: Path) -> None:
                                                           sha256=hashlib.sha256(model.read_bytes()).hexdigest())
 
 
-def run_case(case: str, device: str, height: int, segmenter: Path | None = None) -> dict:
+def run_case(case: str, device: str, height: int, segmenter: Path | None = None, expressiveness: float | None = None) -> dict:
     from announcer import Pipeline, RenderConfig, RenderRequest
     from announcer.config import EncodeConfig, FaceConfig, GraphicsConfig, LayoutConfig, ProgrammeConfig
 
@@ -108,7 +108,8 @@ def run_case(case: str, device: str, height: int, segmenter: Path | None = None)
                 pin_segmenter(pipeline, segmenter)
             result = pipeline.render(RenderRequest(avatar=CASES[case], output=Path(folder) / "out.mp4", script=script,
                                                    audio=audio, settings={"presenter": str(presenter) if presenter else None,
-                                                                                 "layouts": layouts}))
+                                                                                 "layouts": layouts,
+                                                                                 "expressiveness": expressiveness}))
         total = time.perf_counter() - started
     figures = {"case": case, "device": device, "video_s": result.manifest["video"]["duration_s"],
                "size": f'{result.manifest["video"]["width"]}x{result.manifest["video"]["height"]}',
@@ -128,10 +129,11 @@ def main() -> None:
     parser.add_argument("--devices", nargs="*", default=None)
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
     parser.add_argument("--segmenter", type=Path, help="a selfie segmenter .tflite for the cutout case")
+    parser.add_argument("--expressiveness", type=float, help="how far the face acts (0: a still face; default: the style's)")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "DEVICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_case(args.one[0], args.one[1], args.height, args.segmenter)))
+        print(json.dumps(run_case(args.one[0], args.one[1], args.height, args.segmenter, args.expressiveness)))
         return
     import torch
 
@@ -143,6 +145,7 @@ def main() -> None:
     for device in devices:
         for case in args.cases:
             extra = ["--segmenter", str(args.segmenter)] if args.segmenter else []
+            extra += ["--expressiveness", str(args.expressiveness)] if args.expressiveness is not None else []
             done = subprocess.run([sys.executable, __file__, "--one", case, device, "--height", str(args.height), *extra],
                                   capture_output=True, text=True)
             if done.returncode != 0:

@@ -76,6 +76,10 @@ def test_eval_writes_report_plot_and_side_by_side(pipeline, tmp_path):
     # The face above the mouth and the background are the avatar's own pixels.
     assert saved["above_mouth_psnr_db"] > 35 and saved["background_psnr_db"] > 40
     assert (tmp_path / "mouth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    real, generated = saved["acting"]["real"], saved["acting"]["generated"]  # the footage is the yardstick
+    assert set(real) == set(generated) >= {"pitch_std_deg", "yaw_std_deg", "roll_std_deg", "pitch_speed_p95_deg_s",
+                                           "beats_per_s", "brow_std", "smile_std"}
+    assert real["pitch_std_deg"] > 0.1 and abs(generated["pitch_std_deg"] - real["pitch_std_deg"]) < 1.0
     streams = probe(tmp_path / "side_by_side.mp4")["streams"]
     video = next(s for s in streams if s["codec_type"] == "video")
     avatar = load_avatar(MEDIA / "videos" / "talk_face5.mp4", None, 720, 3)

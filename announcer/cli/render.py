@@ -38,6 +38,8 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--drive", choices=("speech", "landmarks"), default="speech",
                           help="speech: the video's audio drives the mouth (lip sync); landmarks: held-out frames are "
                                "rendered from their own real landmarks (teeth and lips, apart from timing)")
+    evaluate.add_argument("--script", type=Path, help="the video's transcript: its speech is aligned to it and the face "
+                                                      "acts it, as a render would")
     evaluate.set_defaults(handler=_evaluate)
 
     train = commands.add_parser("train-mouth", parents=[common], help="train the speech-to-mouth model")
@@ -129,7 +131,7 @@ def _evaluate(args) -> int:
         if args.drive == "landmarks":
             report = evaluate_texture(args.video, args.output, runtime, args.max_seconds)
         else:
-            report = evaluate(args.video, args.output, runtime, args.max_seconds)
+            report = evaluate(args.video, args.output, runtime, args.max_seconds, args.script)
     if args.json:
         print(json.dumps(report))
     elif args.quiet:
@@ -144,6 +146,9 @@ def _evaluate(args) -> int:
         print(f"{'':22} {'announcer':>10} {'baseline':>10}")
         for key in keys:
             print(f"{key:22} {report[key]:>10} {report['baseline'][key]:>10}")
+        print(f"\n{'':22} {'real':>10} {'announcer':>10}")
+        for key, real in report["acting"]["real"].items():
+            print(f"{key:22} {real:>10} {report['acting']['generated'][key]:>10}")
         offset = report["source_av_offset_frames"]
         if abs(offset) > 2:
             print(f"note: the video itself looks {abs(offset)} frames out of sync (audio {'late' if offset > 0 else 'early'}); "

@@ -17,12 +17,15 @@ import numpy as np
 from ..errors import InputError
 from ..face import layout, load_avatar
 from ..generate import WarpRenderer
-from ..motion import plan_motion
+from ..motion import ActingInput, plan_motion
+from ..motion.expression import ExpressionConfig
+from ..script import read_script
 from ..motion.audio import frame_levels_db, mouth_from_loudness, voice_activity
 from ..motion.train import estimate_offset
 from ..runtime import Runtime
 from ..voice import load_narration
 from . import metrics
+from .acting import acting_statistics
 from .report import write_plot, write_side_by_side
 
 log = logging.getLogger(__name__)
@@ -39,18 +42,23 @@ class MouthRun:
     figures: dict
 
 
-def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 30.0) -> dict:
-    """Write report.json, mouth.png and side_by_side.mp4 to `out_dir`; return the report."""
+def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 30.0, script: Path | None = None) -> dict:
+    """Write report.json, mouth.png and side_by_side.mp4 to `out_dir`; return the report. With the video's `script`
+    (its transcript), the speech is aligned to it and the face acts it as a render would; the report's `acting`
+    compares the head, brows and smile of the real footage and the render either way."""
     video = Path(video)
     avatar = load_avatar(video, None, 720, max_seconds)
     if not avatar.is_video:
         raise InputError("eval needs a talking video with its own speech", path=video, fix="give an .mp4 of a presenter talking")
     real_track = runtime.face_stage(avatar)
-    speech = load_narration(video, runtime.config.voice, recogniser=runtime.aligner, phone_recogniser=runtime.phone_recogniser)
+    transcript = read_script(script) if script is not None else None
+    speech = load_narration(video, runtime.config.voice, transcript, recogniser=runtime.aligner,
+                            phone_recogniser=runtime.phone_recogniser)
     fps = int(round(avatar.fps))
     motion = replace(runtime.config.motion, fps=fps)
     renderer = WarpRenderer(replace(runtime.config.generate, close_mouths_above=0.0), runtime.device)
-    plan = plan_motion(speech, motion, len(avatar.frames), avatar.fps, runtime.mouth_model)
+    plan = plan_motion(speech, motion, len(avatar.frames), avatar.fps, runtime.mouth_model,
+                       ActingInput.of(transcript, ExpressionConfig()))
     n = min(plan.n_frames, len(avatar.frames))
     real = real_track.landmarks[:n]
     real_opening = layout.mouth_opening(real)
@@ -66,7 +74,9 @@ def evaluate(video: Path, out_dir: Path, runtime: Runtime, max_seconds: float = 
               "timing_models": sorted(Path(path).name for path in speech.model_files),
               "source_av_offset_frames": estimate_offset(speech.audio, speech.sample_rate, real_opening, avatar.fps),
               "real_silence_close_ms": round(metrics.silence_close_ms(real_opening, speaking, fps, CLOSED_BELOW), 1),
-              **pipeline_run.figures, "baseline": baseline_run.figures}
+              **pipeline_run.figures, "baseline": baseline_run.figures,
+              "acting": {"real": acting_statistics(runtime.face_meter.read(avatar.frames[:n]), fps, speaking),
+                         "generated": acting_statistics(runtime.face_meter.read(pipeline_run.frames), fps, speaking)}}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     write_plot(out_dir / "mouth.png", fps, real_opening, pipeline_run.opening, baseline_run.opening, speaking, video.name)
     write_side_by_side(out_dir / "side_by_side.mp4", avatar.frames[:n], pipeline_run.frames, speech, fps, runtime.config.encode)

@@ -57,9 +57,9 @@ def brow_raise_times(readings: FaceReadings, fps: float) -> np.ndarray:
     signal = brow_signal(readings)
     blinking = np.convolve(readings.blink > BLINKING, np.ones(2 * AROUND_BLINK + 1), mode="same") > 0
     signal[blinking] = np.nan
-    if len(signal) < SMOOTHING_FRAMES:
+    if len(signal) < SMOOTHING_FRAMES or np.isnan(signal).all():
         return np.zeros(0)
-    signal = np.nan_to_num(savgol_filter(_filled(signal[:, None])[:, 0], SMOOTHING_FRAMES, 2))
+    signal = savgol_filter(_filled(signal[:, None])[:, 0], SMOOTHING_FRAMES, 2)
     peaks, _ = find_peaks(signal, prominence=BROW_PROMINENCE)
     return peaks / fps
 
