@@ -171,7 +171,8 @@ class Pipeline:
             with _timed(timings, "generate+encode"):
                 moments = pick_moments(track.landmarks[plan.source_frame], plan.blink, plan.fps, plan.mouth[:, 0]) \
                     if request.closeups else []
-                shown = sentence_frames(inputs.speech.captions, plan.fps, plan.n_frames) if request.closeups else []
+                shown = sentence_frames(inputs.speech.captions, plan.fps, plan.n_frames, plan.mouth[:, 0]) \
+                    if request.closeups else []
                 kept, soundtrack = produce(self._production(inputs, plan, programme),
                                            inputs.renderer.renderer(avatar, track, plan), deliveries,
                                            [m.frame for m in moments] + shown)

@@ -25,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from announcer.face.meter import BROW_CHANNELS
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 MEDIA = REPO.parent / "shared" / "media"
@@ -41,6 +43,7 @@ That is all from us tonight. Have a wonderful evening.
 """
 FPS = 25
 REAL_SECONDS = 20
+NEUTRAL_DEGREES = 0.75
 
 
 def main() -> int:
@@ -59,7 +62,6 @@ def main() -> int:
         script.write_text(BULLETIN)
         config = RenderConfig(face=FaceConfig(models_dir=MODELS), home=Path(folder) / "home", progress=False, device="cpu")
         with Pipeline(config) as pipeline:
-            meter = pipeline.runtime.face_meter
             if not args.no_real:
                 print_real(pipeline)
             avatars = [MEDIA / "portraits" / name for name in args.portraits] + [MEDIA / "videos" / v for v in args.videos]
@@ -67,17 +69,18 @@ def main() -> int:
                 out = Path(folder) / f"{avatar.stem}.mp4"
                 pipeline.render(RenderRequest(script=script, avatar=avatar, output=out,
                                               settings={"expressiveness": args.expressiveness}))
-                rows.append(measure(avatar, out, meter))
+                rows.append(measure(avatar, out, pipeline))
                 print(json.dumps(rows[-1]))
     print_table(rows)
     return 0
 
 
-def measure(avatar: Path, out: Path, meter) -> dict:
+def measure(avatar: Path, out: Path, pipeline) -> dict:
     from announcer.eval.acting import (BEAT_WINDOW_S, BROW_WINDOW_S, acting_statistics, beat_times, brow_raise_times,
                                        hit_rate, shuffled_hit_rate)
     from tests.conftest import decode_frames
 
+    meter = pipeline.runtime.face_meter
     manifest = json.loads(out.with_suffix(".json").read_text())
     frames = decode_frames(out)
     readings = meter.read(frames)
@@ -85,9 +88,10 @@ def measure(avatar: Path, out: Path, meter) -> dict:
     for caption, tone in zip(manifest["captions"], manifest["tones"], strict=True):
         span = readings.smile[int(caption["start"] * FPS):int(caption["end"] * FPS)]
         smile.setdefault(tone["tone"], []).extend(span[~np.isnan(span)])
-    own = float("nan")
+    own, identity = float("nan"), float("nan")
     if avatar.suffix.lower() in (".png", ".jpg", ".jpeg"):
         own = float(meter.read(cv2.cvtColor(cv2.imread(str(avatar)), cv2.COLOR_BGR2RGB)[None]).smile[0])
+        identity = neutral_upper_face_ssim(avatar, frames, readings, pipeline)
     duration = len(frames) / FPS
     beats, emphasised = np.array(manifest["acting"]["head_beats_s"]), np.array(manifest["acting"]["emphasised_s"])
     peaks = beat_times(readings, FPS)
@@ -96,7 +100,25 @@ def measure(avatar: Path, out: Path, meter) -> dict:
             **acting_statistics(readings, FPS),
             "beat_hit": round(hit_rate(peaks, beats, BEAT_WINDOW_S), 3),
             "beat_hit_shuffled": round(shuffled_hit_rate(peaks, beats, BEAT_WINDOW_S, duration), 3),
-            "brow_on_emphasis": round(hit_rate(brow_raise_times(readings, FPS), emphasised, BROW_WINDOW_S), 3)}
+            "brow_on_emphasis": round(hit_rate(brow_raise_times(readings, FPS), emphasised, BROW_WINDOW_S), 3),
+            "upper_face_ssim_neutral": round(identity, 4)}
+
+
+def neutral_upper_face_ssim(avatar: Path, frames: np.ndarray, readings, pipeline) -> float:
+    """Identity: the upper face (brows to nose tip) against the photo's, on the frames where the head is back where
+    the photo holds it (MediaPipe's angles within NEUTRAL_DEGREES of the photo's), the eyes open and the brows at
+    rest; the mean SSIM, NaN where no frame is neutral."""
+    from announcer.eval import metrics
+    from announcer.face import load_avatar
+
+    photo = load_avatar(avatar, None, 720, 30)
+    points = pipeline.face_track(photo).landmarks[0]
+    own = pipeline.runtime.face_meter.read(photo.frames[:1])
+    rows, cols = metrics.above_mouth_box(points, photo.frames[0].shape)
+    still = (np.abs(readings.head - own.head[0]).max(axis=1) < NEUTRAL_DEGREES) & (readings.blink < 0.2)
+    still &= np.abs(readings.score(*BROW_CHANNELS) - own.score(*BROW_CHANNELS)[0]) < 0.05
+    scores = [metrics.ssim(frames[k][rows, cols], photo.frames[0][rows, cols]) for k in np.flatnonzero(still)[::3]]
+    return float(np.mean(scores)) if scores else float("nan")
 
 
 def print_real(pipeline) -> None:
@@ -112,7 +134,7 @@ def print_real(pipeline) -> None:
 def print_table(rows: list[dict]) -> None:
     columns = ("own_smile", "smile_warm", "smile_grave", "pitch_std_deg", "yaw_std_deg", "roll_std_deg",
                "pitch_speed_p95_deg_s", "longest_frozen_s", "beat_hit", "beat_hit_shuffled", "brow_on_emphasis",
-               "brow_raises_per_s")
+               "brow_raises_per_s", "upper_face_ssim_neutral")
     print("| avatar | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for row in rows:

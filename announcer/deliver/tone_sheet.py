@@ -18,14 +18,23 @@ FACE_HEIGHT = 220
 LABEL_LINES = 2
 LINE_HEIGHT = 16
 TEXT_COLUMNS = 38
-SENTENCE_SHARE = 0.6
-"""Each sentence is shown this far through it: past the ease from the last tone, before the pause."""
+SPAN = (0.4, 0.85)
+"""Each sentence is shown from this far through it to this far: past the ease from the last tone, before the pause."""
 TONE_COLOURS = {"warm": (120, 200, 120), "neutral": (210, 210, 210), "grave": (230, 110, 110), "urgent": (235, 180, 80)}
 
 
-def sentence_frames(captions: list[TimedUnit], fps: float, n_frames: int) -> list[int]:
-    """The frame (of the presenter's, counted from 0) shown for each sentence."""
-    return [min(int((c.start + SENTENCE_SHARE * (c.end - c.start)) * fps), n_frames - 1) for c in captions]
+def sentence_frames(captions: list[TimedUnit], fps: float, n_frames: int, openings: np.ndarray | None = None) -> list[int]:
+    """The frame (of the presenter's, counted from 0) shown for each sentence: in the middle of its SPAN, the one
+    whose mouth is most nearly shut (`openings`: the planned opening per frame), where the smile reads best."""
+    shown = []
+    for caption in captions:
+        first, last = (min(int((caption.start + share * (caption.end - caption.start)) * fps), n_frames - 1)
+                       for share in SPAN)
+        if openings is None or last <= first:
+            shown.append(first)
+        else:
+            shown.append(first + int(np.argmin(openings[first:last + 1])))
+    return shown
 
 
 def tone_sheet_for(script: Script | None, tone_setting: str | None, kept: dict, landmarks: np.ndarray, shown: list[int],
