@@ -135,12 +135,9 @@ def _english(text: str) -> tuple[str, tuple[str, ...]]:
     if relief and not _found(DEATHS_EN, re.sub(rf"\b(?:{RELIEF_EN})\b", " ", lowered)):  # lifts a fire, never a death
         grave = []
         urgent = [] if any("warning" in phrase or "alarm" in phrase for phrase in relief) else urgent
-    if urgent:
-        return "urgent", tuple(urgent)
-    if grave:
-        return "grave", tuple(grave)
-    if warm or relief:
-        return "warm", tuple(warm + relief)
+    heard = _by_precedence(urgent, grave, warm + relief)
+    if heard:
+        return heard
     compound = _vader().polarity_scores(text)["compound"]
     if compound >= STRONG_SENTIMENT:
         return "warm", (f"sentiment {compound:+.2f}",)
@@ -159,13 +156,15 @@ def _korean(text: str) -> tuple[str, tuple[str, ...]]:
     warm = [stem for stem in WARM_KO if stem in text]
     if grave and not deaths and any(negation in text for negation in NEGATION_KO) and not urgent:
         relief, grave = relief + grave, []
-    if urgent:
-        return "urgent", tuple(urgent)
-    if grave:
-        return "grave", tuple(grave)
-    if warm or relief:
-        return "warm", tuple(warm + relief)
-    return "neutral", ()
+    return _by_precedence(urgent, grave, warm + relief) or ("neutral", ())
+
+
+def _by_precedence(urgent: list[str], grave: list[str], warm: list[str]) -> tuple[str, tuple[str, ...]] | None:
+    """An urgent cue wins over a grave one, a grave one over a warm one."""
+    for tone, cues in (("urgent", urgent), ("grave", grave), ("warm", warm)):
+        if cues:
+            return tone, tuple(cues)
+    return None
 
 
 def _found(pattern: str, text: str) -> list[str]:
