@@ -107,7 +107,7 @@ def measure(avatar: Path, out: Path, pipeline) -> dict:
 def neutral_upper_face_ssim(avatar: Path, frames: np.ndarray, readings, pipeline) -> float:
     """Identity: the upper face (brows to nose tip) against the photo's, on the frames where the head is back where
     the photo holds it (MediaPipe's angles within NEUTRAL_DEGREES of the photo's), the eyes open and the brows at
-    rest; the mean SSIM, NaN where no frame is neutral."""
+    rest, each aligned to the photo first; the mean SSIM, NaN where no frame is neutral."""
     from announcer.eval import metrics
     from announcer.face import load_avatar
 
@@ -117,8 +117,25 @@ def neutral_upper_face_ssim(avatar: Path, frames: np.ndarray, readings, pipeline
     rows, cols = metrics.above_mouth_box(points, photo.frames[0].shape)
     still = (np.abs(readings.head - own.head[0]).max(axis=1) < NEUTRAL_DEGREES) & (readings.blink < 0.2)
     still &= np.abs(readings.score(*BROW_CHANNELS) - own.score(*BROW_CHANNELS)[0]) < 0.05
-    scores = [metrics.ssim(frames[k][rows, cols], photo.frames[0][rows, cols]) for k in np.flatnonzero(still)[::3]]
+    scores = [metrics.ssim(_aligned(frames[k], photo.frames[0], rows, cols), photo.frames[0][rows, cols])
+              for k in np.flatnonzero(still)[::3]]
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def _aligned(frame: np.ndarray, photo: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+    """The frame's upper face moved onto the photo's by the rotation and shift that best match them (OpenCV's ECC),
+    so a head a pixel or two away from where the photo holds it does not read as a changed face."""
+    target = cv2.cvtColor(photo[rows, cols], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    moving = cv2.cvtColor(frame[rows, cols], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(target, moving, warp, cv2.MOTION_EUCLIDEAN,
+                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5), None, 5)
+    except cv2.error:
+        return frame[rows, cols]
+    height, width = target.shape
+    return cv2.warpAffine(frame[rows, cols], warp, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def print_real(pipeline) -> None:
