@@ -152,3 +152,17 @@ def test_the_head_turns_in_3d_and_nothing_moves_when_nothing_acts():
     assert nose_drop > brow_drop > 0  # the nose stands out, so a nod carries it further down
     turn = act(face()[None], face(), acting_of(0.5, head=(0.0, 5.0, 0.0), weight=0.0))[0]
     assert turn[30, 0] - face()[30, 0] > turn[0, 0] - face()[0, 0]
+
+
+def test_blinks_lean_to_phrase_ends_at_a_natural_rate():
+    from announcer.motion.idle import blinks
+
+    seconds, ends = 120, np.arange(1.5, 120, 2.7)  # a phrase end every 2.7 s
+    def onsets(lean_to):
+        closure = blinks(seconds * FPS, FPS, np.random.default_rng(3), lean_to)
+        return np.flatnonzero((closure[1:] > 0) & (closure[:-1] == 0)) / FPS
+    def near_an_end(times):
+        return np.mean([np.min(np.abs(ends - t)) < 0.25 for t in times])
+    leaning, free = onsets(ends), onsets(None)
+    assert near_an_end(leaning) > near_an_end(free) + 0.3
+    assert 10 <= len(leaning) / (seconds / 60) <= 25  # blinks a minute, as readers blink
